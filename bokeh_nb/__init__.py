@@ -1,0 +1,51 @@
+"""bokeh_nb: the Bokeh server, inside the Jupyter kernel.
+
+Importing has no side effects; ``enable()`` (or ``%load_ext bokeh_nb``) routes bokeh's
+``show()`` through bokeh_nb, and ``show`` / ``BokehWidget`` work without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .kernel.widget import BokehWidget
+
+__all__ = ("BokehWidget", "__version__", "enable", "show")
+
+
+def enable() -> None:
+    """Render bokeh's ``output_notebook()`` / ``show()`` live through bokeh_nb."""
+    from .kernel.hook import enable as _enable
+
+    _enable()
+
+
+def show(obj: Any) -> BokehWidget:
+    """Show a bokeh model, layout, Document, Application or ``modify_doc(doc)`` live."""
+    from .kernel.hook import show as _show
+
+    return _show(obj)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BokehWidget":
+        from .kernel.widget import BokehWidget
+
+        return BokehWidget
+    raise AttributeError(f"module 'bokeh_nb' has no attribute {name!r}")
+
+
+def load_ipython_extension(_ipython: Any) -> None:
+    """``%load_ext bokeh_nb``."""
+    enable()
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "bokeh-nb"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "bokeh_nb.server"}]

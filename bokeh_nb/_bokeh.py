@@ -1,0 +1,174 @@
+"""The only module that touches bokeh's non-public API.
+
+Everything bokeh_nb needs from bokeh beyond its documented surface goes through the small
+functions here, so that a bokeh upgrade is checked in one place (the pinned range in
+``pyproject.toml`` names the versions these were verified against).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from bokeh import __version__ as bokeh_version
+from bokeh.document import Document
+from bokeh.protocol import Protocol
+from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
+from bokeh.protocol.message import Message
+from bokeh.server.callbacks import DocumentCallbackGroup, SessionCallback
+
+if TYPE_CHECKING:
+    from bokeh.document.events import DocumentPatchedEvent
+    from bokeh.model import Model
+    from tornado.ioloop import IOLoop
+
+__all__ = (
+    "BadMessage",
+    "Message",
+    "assemble",
+    "bokeh_version",
+    "callback_group",
+    "content_json",
+    "destroy_document",
+    "error_reply",
+    "message_buffers",
+    "needs_mathjax",
+    "ok_reply",
+    "patch_message",
+    "pull_reply",
+    "use_curdoc",
+)
+
+_protocol = Protocol()
+
+#: What a malformed browser message raises, whatever part of it was wrong.
+BadMessage = (MessageError, ProtocolError, ValidationError, ValueError, KeyError, TypeError)
+
+
+def assemble(
+    header: dict[str, Any],
+    metadata: dict[str, Any],
+    content: str,
+    buffers: Sequence[tuple[str, bytes | memoryview]],
+) -> Message[Any]:
+    """Rebuild a Bokeh message received as one comm message."""
+    msg = _protocol.assemble(json.dumps(header), json.dumps(metadata), content)
+    for buffer_id, payload in buffers:
+        # bokeh's Deserializer reads an ndarray from ``bytes`` only (a memoryview would be
+        # taken element by element), so the comm's memoryview is copied once here.
+        data = payload if isinstance(payload, bytes) else bytes(payload)
+        msg.assemble_buffer({"id": buffer_id}, data)  # type: ignore[arg-type]
+    if not msg.complete:
+        raise ProtocolError(
+            f"{header.get('msgtype')} announced {header.get('num_buffers', 0)} buffers, "
+            f"got {len(buffers)}"
+        )
+    return msg
+
+
+def content_json(msg: Message[Any]) -> str:
+    return msg.content_json
+
+
+def message_buffers(msg: Message[Any]) -> list[tuple[str, bytes | memoryview]]:
+    """The message's binary buffers as (id, bytes view), without copying the payload."""
+    out: list[tuple[str, bytes | memoryview]] = []
+    for b in msg.buffers:
+        data = b.data
+        if isinstance(data, memoryview):
+            data = data.cast("B") if data.contiguous else memoryview(data.tobytes())
+        out.append((str(b.id), data))
+    return out
+
+
+def patch_message(events: list[DocumentPatchedEvent], **metadata: Any) -> Message[Any]:
+    """One PATCH-DOC for a batch of events; new models are sent in full exactly once."""
+    return _protocol.create("PATCH-DOC", events, **metadata)
+
+
+def pull_reply(request_id: str, document: Document) -> Message[Any]:
+    return _protocol.create("PULL-DOC-REPLY", request_id, document)  # type: ignore[arg-type]
+
+
+def ok_reply(request_id: str) -> Message[Any]:
+    return _protocol.create("OK", request_id)  # type: ignore[arg-type]
+
+
+def error_reply(request_id: str, text: str, traceback: str | None = None) -> Message[Any]:
+    extra = {} if traceback is None else {"traceback": traceback}
+    return _protocol.create("ERROR", request_id, text, **extra)  # type: ignore[arg-type]
+
+
+def apply_patch(msg: Message[Any], document: Document, setter: object) -> None:
+    """Apply a browser PATCH-DOC as bokeh's server does (curdoc set, echo marked by setter)."""
+    msg.apply_to_document(document, setter)  # type: ignore[attr-defined]
+
+
+def callback_group(io_loop: IOLoop) -> DocumentCallbackGroup:
+    return DocumentCallbackGroup(io_loop)
+
+
+def wrap_session_callback(
+    callback: SessionCallback, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> SessionCallback:
+    """A copy of a periodic/timeout/next-tick callback whose function goes through wrapper."""
+    from copy import copy
+
+    wrapped = copy(callback)
+    wrapped._callback = wrapper(callback.callback)
+    return wrapped
+
+
+def dispatch_changes_to(document: Document, receiver: object) -> None:
+    """Route the document's change events and session-callback additions to receiver.
+
+    receiver implements ``_document_patched(event)``, ``_session_callback_added(event)``
+    and ``_session_callback_removed(event)``, like bokeh's ``ServerSession``.
+    """
+    document.callbacks.on_change_dispatch_to(receiver)
+
+
+def session_callbacks(document: Document) -> list[SessionCallback]:
+    return list(document.session_callbacks)
+
+
+def take_session_destroyed_callbacks(document: Document) -> list[Callable[[Any], Any]]:
+    callbacks = list(document.session_destroyed_callbacks)
+    document.session_destroyed_callbacks = set()
+    return callbacks
+
+
+def destroy_document(document: Document, session: object) -> None:
+    """Free a document: callbacks, models and modules (bokeh runs a gc pass)."""
+    document.destroy(session)
+
+
+@contextmanager
+def use_curdoc(document: Document) -> Iterator[None]:
+    """Make ``bokeh.io.curdoc()`` return document while user code runs."""
+    from bokeh.io.doc import patch_curdoc
+
+    with patch_curdoc(document):
+        yield
+
+
+def needs_mathjax(models: Sequence[Model]) -> bool:
+    from bokeh.embed.bundle import _all_objs, _use_mathjax
+
+    return bool(_use_mathjax(_all_objs(list(models))))
+
+
+def detach_roots(model: Model) -> None:
+    """Take a model out of the document it belongs to, so another document can hold it."""
+    doc = model.document
+    if doc is not None and model in doc.roots:
+        doc.remove_root(model)
+
+
+def combine_event(event: DocumentPatchedEvent, batch: list[DocumentPatchedEvent]) -> None:
+    """Add event to batch, merged into an earlier one where bokeh's hold would merge it."""
+    from bokeh.document.callbacks import _combine_document_events
+
+    _combine_document_events(event, batch)  # type: ignore[arg-type]

@@ -1,0 +1,48 @@
+"""What can be shown, turned into the Document a session holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bokeh.application import Application
+from bokeh.document import Document
+from bokeh.model import Model
+
+from .. import _bokeh
+
+__all__ = ("as_document", "ShowError")
+
+
+class ShowError(TypeError):
+    """The object cannot be shown by bokeh_nb; the message says what can."""
+
+
+def as_document(obj: Any) -> Document:
+    """A Document for a model, layout, Document, Application or ``modify_doc(doc)``."""
+    if isinstance(obj, Document):
+        return obj
+    if isinstance(obj, Model):
+        _bokeh.detach_roots(obj)
+        if obj.document is not None:
+            raise ShowError(
+                f"{type(obj).__name__} is part of another document and is not one of its "
+                "roots; show that document (or its root) instead"
+            )
+        doc = Document()
+        doc.add_root(obj)
+        return doc
+    if isinstance(obj, Application):
+        return obj.create_document()
+    if callable(obj):
+        doc = Document()
+        with _bokeh.use_curdoc(doc):
+            obj(doc)
+        return doc
+    raise ShowError(
+        f"cannot show a {type(obj).__name__}: bokeh_nb shows a bokeh model or layout, a "
+        "Document, an Application or a function modify_doc(doc)"
+    )
+
+
+ModifyDoc = Callable[[Document], None]

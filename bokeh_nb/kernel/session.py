@@ -1,0 +1,322 @@
+"""A Bokeh session that lives in the kernel, like bokeh's ``ServerSession``.
+
+The session owns one ``Document`` and does not care about the transport: it builds Bokeh
+protocol messages and hands them to a ``Transport`` (the ``BokehWidget`` comm, or the
+server-extension relay). It
+
+- batches the document's change events per IOLoop turn into one PATCH-DOC, merging
+  repeated changes of one property (latest wins), within a kernel-wide message budget;
+- sends changes made by code outside any callback (a notebook cell) at once, so a cell
+  that loops and sleeps still updates its output live;
+- keeps echo suppression per browser client: a change that came from client X is sent in
+  a run of its own tagged ``origin: X``, and only when some other client is listening;
+- runs browser patches, periodic / timeout / next-tick and async callbacks under one
+  document lock, with ``curdoc()`` set, and reports a user exception to the output
+  instead of letting it kill anything;
+- ends when its last view has been gone for ``linger`` seconds, or when destroyed:
+  callbacks stop, ``on_session_destroyed`` runs, the document is freed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tornado.ioloop import IOLoop
+
+from .. import _bokeh
+from .flow import KERNEL_BUDGET, MessageBudget
+from .lock import DocumentLock
+
+if TYPE_CHECKING:
+    from bokeh.document import Document
+    from bokeh.document.events import DocumentPatchedEvent
+    from bokeh.server.callbacks import SessionCallback
+
+log = logging.getLogger(__name__)
+
+__all__ = ("KernelSession", "Transport")
+
+
+class Transport(Protocol):
+    """Where a session's messages go."""
+
+    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None: ...
+
+    def send_error(self, text: str, traceback: str) -> None: ...
+
+
+Run = tuple[str | None, list["DocumentPatchedEvent"]]
+
+
+class KernelSession:
+    linger: float = 10.0  # seconds a session without views is kept before it ends
+
+    def __init__(
+        self,
+        document: Document,
+        transport: Transport,
+        *,
+        io_loop: IOLoop | None = None,
+        budget: MessageBudget = KERNEL_BUDGET,
+        on_unused: Callable[[], None] | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self.id = session_id or uuid.uuid4().hex
+        self.document = document
+        self._transport = transport
+        self._loop = io_loop or IOLoop.current()
+        self._thread = threading.get_ident()
+        self._budget = budget
+        self._on_unused = on_unused
+        self._lock = DocumentLock()
+        self._inbox: list[Callable[[], None]] = []
+        self._draining = False
+        self._runs: list[Run] = []
+        self._flush_handle: object | None = None
+        self._dispatching = 0  # > 0 while a browser patch or a session callback runs
+        self._current_client: str | None = None
+        self.clients: dict[str, int] = {}  # browser client id -> views it shows
+        self._ever_viewed = False
+        self._linger_handle: object | None = None
+        self.destroyed = False
+        self.messages_sent = 0
+        _bokeh.dispatch_changes_to(document, self)
+        self._callbacks = _bokeh.callback_group(self._loop)
+        for cb in _bokeh.session_callbacks(document):
+            self._session_callback_added_obj(cb)
+
+    # ---- kernel -> browser -------------------------------------------------------------
+
+    def _document_patched(self, event: DocumentPatchedEvent) -> None:
+        origin = self._current_client if event.setter is self else None
+        if self._runs and self._runs[-1][0] == origin:
+            _bokeh.combine_event(event, self._runs[-1][1])
+        else:
+            self._runs.append((origin, [event]))
+        if self._dispatching == 0 and threading.get_ident() == self._thread:
+            self.flush()  # from cell code: send now, the loop may not turn for a while
+        else:
+            self._schedule_flush(0.0)
+
+    def _schedule_flush(self, delay: float) -> None:
+        if self._flush_handle is not None:
+            return
+        if delay <= 0:
+            self._flush_handle = True
+            self._loop.add_callback(self._scheduled_flush)
+        else:
+            self._flush_handle = self._loop.call_later(delay, self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_handle = None
+        self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        """Send what is pending, as far as the kernel's message budget allows (or all)."""
+        while self._runs and not self.destroyed:
+            origin, events = self._runs[0]
+            if origin is not None and not any(c != origin for c in self.clients):
+                self._runs.pop(0)  # an echo nobody else would see
+                continue
+            if not self._budget.try_take() and not force:
+                self._schedule_flush(self._budget.wait_time())
+                return
+            self._runs.pop(0)
+            msg = _bokeh.patch_message(events, **({"origin": origin} if origin else {}))
+            self._send(msg, origin)
+
+    def _send(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        self.messages_sent += 1
+        self._transport.send_message(msg, origin)
+
+    # ---- browser -> kernel -------------------------------------------------------------
+
+    def receive(self, msg: _bokeh.Message[Any], client: str) -> None:
+        """Handle one Bokeh message from browser client, in order, under the lock."""
+        self._inbox.append(lambda: self._handle(msg, client))
+        if not self._draining:
+            self._drain()
+
+    def _drain(self) -> None:
+        self._draining = True
+        try:
+            while self._inbox and not self.destroyed:
+                if not self._lock.try_acquire():
+                    self._loop.add_callback(self._drain_async)
+                    return
+                try:
+                    self._inbox.pop(0)()
+                finally:
+                    self._lock.release()
+        finally:
+            if not self._inbox or self.destroyed:
+                self._draining = False
+
+    async def _drain_async(self) -> None:
+        while self._inbox and not self.destroyed:
+            await self._lock.acquire()
+            try:
+                self._inbox.pop(0)()
+            finally:
+                self._lock.release()
+        self._draining = False
+
+    def _handle(self, msg: _bokeh.Message[Any], client: str) -> None:
+        msgtype = msg.header["msgtype"]
+        msgid = msg.header["msgid"]
+        if msgtype == "PULL-DOC-REQ":
+            self.flush(force=True)  # every pending patch goes before the snapshot
+            self.clients.setdefault(client, 0)
+            self._send(_bokeh.pull_reply(msgid, self.document))
+            return
+        if msgtype != "PATCH-DOC":
+            self._send(_bokeh.error_reply(msgid, f"unsupported message type {msgtype!r}"))
+            log.warning("bokeh_nb: refused %s from a browser", msgtype)
+            return
+        self._dispatching += 1
+        self._current_client = client
+        try:
+            _bokeh.apply_patch(msg, self.document, self)
+        except _bokeh.BadMessage as e:
+            log.warning("bokeh_nb: malformed PATCH-DOC from a browser: %s", e)
+            self._send(_bokeh.error_reply(msgid, f"malformed PATCH-DOC: {e}"))
+            return
+        except Exception as e:
+            tb = traceback.format_exc()
+            self._transport.send_error(f"{type(e).__name__}: {e}", tb)
+            self._send(_bokeh.error_reply(msgid, f"{type(e).__name__}: {e}", tb))
+            return
+        finally:
+            self._current_client = None
+            self._dispatching -= 1
+        self._send(_bokeh.ok_reply(msgid))
+
+    # ---- views and lifetime -------------------------------------------------------------
+
+    def set_views(self, client: str, count: int) -> None:
+        self.clients[client] = max(0, count)
+        if count > 0:
+            self._ever_viewed = True
+        self._check_unused()
+
+    def client_gone(self, client: str) -> None:
+        self.clients.pop(client, None)
+        self._check_unused()
+
+    @property
+    def view_count(self) -> int:
+        return sum(self.clients.values())
+
+    def _check_unused(self) -> None:
+        if self.view_count > 0 or not self._ever_viewed or self.destroyed:
+            if self._linger_handle is not None and self.view_count > 0:
+                self._loop.remove_timeout(self._linger_handle)
+                self._linger_handle = None
+            return
+        if self._linger_handle is None:
+            self._linger_handle = self._loop.call_later(self.linger, self._linger_expired)
+
+    def _linger_expired(self) -> None:
+        self._linger_handle = None
+        if self.view_count == 0 and not self.destroyed and self._on_unused is not None:
+            self._on_unused()
+
+    def destroy(self) -> None:
+        """End the session: stop callbacks, run on_session_destroyed, free the document."""
+        if self.destroyed:
+            return
+        self.flush(force=True)
+        self.destroyed = True
+        if self._linger_handle is not None:
+            self._loop.remove_timeout(self._linger_handle)
+        self._callbacks.remove_all_callbacks()
+        for callback in _bokeh.take_session_destroyed_callbacks(self.document):
+            self._run_user(lambda cb=callback: cb(SessionContextInfo(self)))  # type: ignore[misc]
+        _bokeh.destroy_document(self.document, self)
+        self._runs.clear()
+        self._inbox.clear()
+
+    # ---- user callbacks ----------------------------------------------------------------
+
+    def _run_user(self, func: Callable[[], Any]) -> Any:
+        """Run user code; an exception goes to the output, never further."""
+        self._dispatching += 1
+        try:
+            return func()
+        except Exception as e:
+            self._transport.send_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+            return None
+        finally:
+            self._dispatching -= 1
+
+    def _locked(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """A session callback that runs under the document lock (unless marked nolock)."""
+        if getattr(callback, "nolock", False):
+            return lambda *a, **kw: self._run_user(lambda: callback(*a, **kw))
+
+        def run(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
+            if self.destroyed:
+                return None
+            if self._lock.try_acquire():
+                try:
+                    result = self._run_user(lambda: callback(*args, **kwargs))
+                except BaseException:
+                    self._lock.release()
+                    raise
+                if inspect.isawaitable(result):
+                    return self._finish_async(result, holding=True)
+                self._lock.release()
+                return None
+            return self._later(callback, args, kwargs)
+
+        return run
+
+    async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        await self._lock.acquire()
+        if self.destroyed:
+            self._lock.release()
+            return
+        try:
+            result = self._run_user(lambda: callback(*args, **kwargs))
+        except BaseException:
+            self._lock.release()
+            raise
+        if inspect.isawaitable(result):
+            await self._finish_async(result, holding=True)
+        else:
+            self._lock.release()
+
+    async def _finish_async(self, result: Awaitable[Any], holding: bool) -> None:
+        self._dispatching += 1
+        try:
+            await result
+        except Exception as e:
+            self._transport.send_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+        finally:
+            self._dispatching -= 1
+            if holding:
+                self._lock.release()
+
+    def _session_callback_added_obj(self, callback: SessionCallback) -> None:
+        self._callbacks.add_session_callback(_bokeh.wrap_session_callback(callback, self._locked))
+
+    def _session_callback_added(self, event: Any) -> None:
+        self._session_callback_added_obj(event.callback)
+
+    def _session_callback_removed(self, event: Any) -> None:
+        self._callbacks.remove_session_callback(event.callback)
+
+
+class SessionContextInfo:
+    """What ``on_session_destroyed`` callbacks receive for a session shown in a notebook."""
+
+    def __init__(self, session: KernelSession) -> None:
+        self.id = session.id
+        self._document = session.document
+        self.destroyed = True

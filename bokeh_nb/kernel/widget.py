@@ -1,0 +1,156 @@
+"""``BokehWidget``: a live Bokeh document as an ipywidget.
+
+ipywidgets gives the comm lifecycle, restore after a page reload and composition with other
+widgets; each Bokeh protocol message travels as exactly one widget custom message (JSON in
+``content``, arrays as binary ``buffers``). The wire is specified in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ipywidgets import DOMWidget
+from traitlets import List, Unicode
+
+from .. import _bokeh
+from ..protocol import (
+    CORE_BUNDLES,
+    KIND_BOKEH,
+    KIND_BYE,
+    KIND_ERROR,
+    KIND_VIEWS,
+    PROTOCOL_VERSION,
+    WIDGET_MODEL,
+    WIDGET_MODULE,
+    WIDGET_MODULE_VERSION,
+    WIDGET_VIEW,
+)
+from .documents import as_document
+from .session import KernelSession
+
+log = logging.getLogger(__name__)
+
+__all__ = ("BokehWidget", "widget_for")
+
+_NO_FRONTEND = (
+    "This is a live Bokeh output of bokeh_nb. It shows here as text because this frontend "
+    "cannot render it: install bokeh_nb into the environment that runs JupyterLab or "
+    "Notebook 7 (pip install bokeh_nb), restart the server and reload the page."
+)
+
+#: Live widgets by the id of their document, so showing a shown model again adds a view.
+_live: dict[int, BokehWidget] = {}
+
+
+class BokehWidget(DOMWidget):  # type: ignore[misc]
+    """A Bokeh model, layout, Document, Application or ``modify_doc`` function, live."""
+
+    _model_name = Unicode(WIDGET_MODEL).tag(sync=True)
+    _model_module = Unicode(WIDGET_MODULE).tag(sync=True)
+    _model_module_version = Unicode(WIDGET_MODULE_VERSION).tag(sync=True)
+    _view_name = Unicode(WIDGET_VIEW).tag(sync=True)
+    _view_module = Unicode(WIDGET_MODULE).tag(sync=True)
+    _view_module_version = Unicode(WIDGET_MODULE_VERSION).tag(sync=True)
+
+    bokeh_version = Unicode(_bokeh.bokeh_version, read_only=True).tag(sync=True)
+    protocol_version = Unicode(PROTOCOL_VERSION, read_only=True).tag(sync=True)
+    bundles = List(Unicode(), default_value=list(CORE_BUNDLES)).tag(sync=True)
+
+    def __init__(self, obj: Any, **kwargs: Any) -> None:
+        document = as_document(obj)
+        super().__init__(**kwargs)
+        if _bokeh.needs_mathjax(list(document.roots)):
+            self.bundles = [*CORE_BUNDLES, "bokeh-mathjax"]
+        self.session = KernelSession(document, self, on_unused=self.close)
+        _live[id(document)] = self
+        self.on_msg(self._on_frame)
+
+    @property
+    def document(self) -> Any:
+        return self.session.document
+
+    # ---- Transport ----------------------------------------------------------------------
+
+    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        buffers = _bokeh.message_buffers(msg)
+        frame = {
+            "kind": KIND_BOKEH,
+            "header": msg.header,
+            "metadata": msg.metadata,
+            "content": _bokeh.content_json(msg),
+            "buffers": [buffer_id for buffer_id, _ in buffers],
+        }
+        self.send(frame, buffers=[payload for _, payload in buffers])
+
+    def send_error(self, text: str, traceback: str) -> None:
+        log.warning("bokeh_nb: error in a callback: %s", text)
+        self.send({"kind": KIND_ERROR, "text": text, "traceback": traceback})
+
+    # ---- browser -> kernel --------------------------------------------------------------
+
+    def _on_frame(self, _widget: Any, content: Any, buffers: list[memoryview]) -> None:
+        if not isinstance(content, dict):
+            log.warning("bokeh_nb: ignored a non-object message from a browser")
+            return
+        kind = content.get("kind")
+        client = content.get("client")
+        if not isinstance(client, str) or not client:
+            client = "unknown"
+        if kind == KIND_VIEWS:
+            count = content.get("count")
+            self.session.set_views(client, count if isinstance(count, int) else 0)
+        elif kind == KIND_BYE:
+            self.session.client_gone(client)
+        elif kind == KIND_BOKEH:
+            self._on_bokeh(content, buffers, client)
+        else:
+            log.warning("bokeh_nb: ignored a message of unknown kind %r", kind)
+
+    def _on_bokeh(self, frame: dict[str, Any], buffers: list[memoryview], client: str) -> None:
+        header = frame.get("header")
+        msgid = header.get("msgid", "") if isinstance(header, dict) else ""
+        try:
+            ids = frame.get("buffers") or []
+            if not isinstance(ids, list) or len(ids) != len(buffers):
+                raise ValueError(f"{len(ids)} buffer ids for {len(buffers)} buffers")
+            if not isinstance(header, dict) or not isinstance(frame.get("content"), str):
+                raise ValueError("header must be an object and content JSON text")
+            metadata = frame.get("metadata") or {}
+            msg = _bokeh.assemble(
+                header, metadata, frame["content"], list(zip(map(str, ids), buffers, strict=True))
+            )
+        except (*_bokeh.BadMessage, json.JSONDecodeError) as e:
+            log.warning("bokeh_nb: malformed message from a browser: %s", e)
+            self.send_message(_bokeh.error_reply(str(msgid), f"malformed message: {e}"))
+            return
+        self.session.receive(msg, client)
+
+    # ---- lifetime -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        session = getattr(self, "session", None)
+        if session is not None and not session.destroyed:
+            _live.pop(id(session.document), None)
+            session.destroy()
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = _NO_FRONTEND
+        return bundle  # type: ignore[no-any-return]
+
+
+def widget_for(obj: Any) -> BokehWidget:
+    """The live widget already showing obj's document, or a new one."""
+    from bokeh.document import Document
+    from bokeh.model import Model
+
+    doc = obj if isinstance(obj, Document) else getattr(obj, "document", None)
+    if doc is not None and (isinstance(obj, Document) or isinstance(obj, Model)):
+        existing = _live.get(id(doc))
+        if existing is not None and (isinstance(obj, Document) or obj in doc.roots):
+            return existing
+    return BokehWidget(obj)

@@ -1,0 +1,78 @@
+"""Names shared with the frontend (``labextension/src/protocol.ts``).
+
+Every name that crosses the wire lives here once; ``tests/unit/test_protocol_names.py``
+checks that the TypeScript side spells them the same way (via
+``tests/fixtures/protocol.json``). The wire itself is described in ``docs/protocol.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+#: Version of the comm message format below. Bumped on any incompatible change.
+PROTOCOL_VERSION = "1"
+
+#: npm package / ipywidgets module that renders ``BokehWidget``.
+WIDGET_MODULE = "bokeh-nb"
+WIDGET_MODULE_VERSION = "^0.1.0"
+WIDGET_MODEL = "BokehModel"
+WIDGET_VIEW = "BokehView"
+
+#: Route (below the Jupyter server's base URL) that serves BokehJS bundles.
+STATIC_ROUTE = "bokeh-nb/static/bokehjs"
+
+#: BokehJS bundles loaded for every document, in load order.
+CORE_BUNDLES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
+#: Bundles loaded only when a document needs them.
+OPTIONAL_BUNDLES = ("bokeh-mathjax",)
+
+#: ``kind`` of a widget custom message.
+KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message
+KIND_VIEWS = "views"  # a browser reports how many views of the output it shows
+KIND_BYE = "bye"  # a browser is going away (page closed, model disposed)
+KIND_ERROR = "error"  # kernel -> browser: an exception in user code, shown in the output
+
+#: Bokeh message types that travel over the comm.
+MsgType = Literal["PULL-DOC-REQ", "PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR"]
+BROWSER_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REQ", "PATCH-DOC")
+KERNEL_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR")
+
+
+class BokehHeader(TypedDict, total=False):
+    msgid: str
+    msgtype: str
+    reqid: str
+    num_buffers: int
+
+
+class BokehFrame(TypedDict, total=False):
+    """One Bokeh protocol message as one comm message (plus its binary buffers)."""
+
+    kind: Literal["bokeh"]
+    client: str  # browser -> kernel only: the sending browser client
+    header: BokehHeader
+    metadata: dict[str, object]
+    content: str  # the Bokeh ``content`` fragment, as JSON text
+    buffers: list[str]  # ids of the binary buffers, in the order they are attached
+
+
+class ViewsFrame(TypedDict):
+    kind: Literal["views"]
+    client: str
+    count: int
+
+
+class ByeFrame(TypedDict):
+    kind: Literal["bye"]
+    client: str
+
+
+class ErrorFrame(TypedDict):
+    kind: Literal["error"]
+    text: str
+    traceback: str
+
+
+def bokehjs_url_path(version: str, bundle: str) -> str:
+    """Path of one BokehJS bundle below the server's base URL."""
+    return f"{STATIC_ROUTE}/{version}/{bundle}.min.js"

@@ -1,0 +1,62 @@
+// Names shared with the kernel (bokeh_nb/protocol.py). Checked equal by
+// tests/unit/test_protocol_names.py against tests/fixtures/protocol.json.
+
+export const PROTOCOL_VERSION = '1';
+
+export const WIDGET_MODULE = 'bokeh-nb';
+export const WIDGET_MODULE_VERSION = '^0.1.0';
+export const WIDGET_MODEL = 'BokehModel';
+export const WIDGET_VIEW = 'BokehView';
+
+export const STATIC_ROUTE = 'bokeh-nb/static/bokehjs';
+
+export const CORE_BUNDLES = ['bokeh', 'bokeh-gl', 'bokeh-widgets', 'bokeh-tables'];
+export const OPTIONAL_BUNDLES = ['bokeh-mathjax'];
+
+export const KIND_BOKEH = 'bokeh';
+export const KIND_VIEWS = 'views';
+export const KIND_BYE = 'bye';
+export const KIND_ERROR = 'error';
+
+export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];
+export const KERNEL_MSGTYPES = ['PULL-DOC-REPLY', 'PATCH-DOC', 'OK', 'ERROR'];
+
+export interface IBokehHeader {
+  msgid: string;
+  msgtype: string;
+  reqid?: string;
+  num_buffers?: number;
+}
+
+/** One Bokeh protocol message as one comm message (plus its binary buffers). */
+export interface IBokehFrame {
+  kind: 'bokeh';
+  client?: string;
+  header: IBokehHeader;
+  metadata: Record<string, unknown>;
+  content: string;
+  buffers: string[];
+}
+
+export interface IViewsFrame {
+  kind: 'views';
+  client: string;
+  count: number;
+}
+
+export interface IByeFrame {
+  kind: 'bye';
+  client: string;
+}
+
+export interface IErrorFrame {
+  kind: 'error';
+  text: string;
+  traceback: string;
+}
+
+export type KernelFrame = IBokehFrame | IErrorFrame;
+
+export function bokehjsUrlPath(version: string, bundle: string): string {
+  return `${STATIC_ROUTE}/${version}/${bundle}.min.js`;
+}

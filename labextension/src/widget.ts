@@ -1,0 +1,363 @@
+// The ipywidgets model and view of a live Bokeh document.
+//
+// The model holds ONE BokehJS Document per page: it pulls the document from the kernel,
+// applies the kernel's patches and sends BokehJS's own document events back as PATCH-DOC,
+// one in flight at a time, coalescing property changes (latest value wins) meanwhile.
+// Every view renders that same Document, so all views of an output stay in sync.
+
+import {
+  DOMWidgetModel,
+  DOMWidgetView,
+  ISerializers,
+  WidgetModel
+} from '@jupyter-widgets/base';
+import { PageConfig } from '@jupyterlab/coreutils';
+import type { JSONObject } from '@lumino/coreutils';
+
+import {
+  BokehJSLoadError,
+  IBkDocument,
+  IBkEvent,
+  IBkViewManager,
+  IBokehJS,
+  loadBokehJS
+} from './bokehjs';
+import {
+  IBokehFrame,
+  IErrorFrame,
+  KIND_BOKEH,
+  KIND_BYE,
+  KIND_ERROR,
+  KIND_VIEWS,
+  KernelFrame,
+  WIDGET_MODEL,
+  WIDGET_MODULE,
+  WIDGET_MODULE_VERSION,
+  WIDGET_VIEW
+} from './protocol';
+import { decodeFrame, encodeMessage, IIncoming, uniqueId } from './wire';
+
+interface IReply {
+  resolve(msg: IIncoming): void;
+  reject(err: Error): void;
+}
+
+export class BokehModel extends DOMWidgetModel {
+  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+  static model_name = WIDGET_MODEL;
+  static model_module = WIDGET_MODULE;
+  static model_module_version = WIDGET_MODULE_VERSION;
+  static view_name = WIDGET_VIEW;
+  static view_module = WIDGET_MODULE;
+  static view_module_version = WIDGET_MODULE_VERSION;
+
+  readonly client = uniqueId('c');
+  bk: IBokehJS | null = null;
+  document: IBkDocument | null = null;
+  /** Messages the kernel sent, counted (tests and benchmarks read this). */
+  received = 0;
+  private _ready: Promise<IBkDocument> | null = null;
+  private _replies = new Map<string, IReply>();
+  private _queue: IBkEvent[] = [];
+  private _inFlight: string | null = null;
+  private _views = 0;
+  private _viewsSent = -1;
+  private _errorListeners = new Set<(text: string, tb: string) => void>();
+  private _onPageHide = () => this._sendBye();
+
+  defaults(): Record<string, unknown> {
+    return {
+      ...super.defaults(),
+      _model_name: WIDGET_MODEL,
+      _model_module: WIDGET_MODULE,
+      _model_module_version: WIDGET_MODULE_VERSION,
+      _view_name: WIDGET_VIEW,
+      _view_module: WIDGET_MODULE,
+      _view_module_version: WIDGET_MODULE_VERSION,
+      bokeh_version: '',
+      protocol_version: '',
+      bundles: []
+    };
+  }
+
+  initialize(attributes: Backbone.ObjectHash, options: { model_id: string; comm?: unknown; widget_manager: unknown }): void {
+    super.initialize(attributes, options as never);
+    this.on('msg:custom', (content: KernelFrame, buffers: DataView[]) =>
+      this._onFrame(content, buffers)
+    );
+    window.addEventListener('pagehide', this._onPageHide);
+  }
+
+  /** The live document, pulled from the kernel once per page. */
+  ready(): Promise<IBkDocument> {
+    if (this._ready === null) {
+      this._ready = this._connect();
+      this._ready.catch(() => {
+        this._ready = null; // a later view may try again (e.g. after the server is fixed)
+      });
+    }
+    return this._ready;
+  }
+
+  private async _connect(): Promise<IBkDocument> {
+    const version = String(this.get('bokeh_version'));
+    const bundles = this.get('bundles') as string[];
+    const bk = await loadBokehJS(PageConfig.getBaseUrl(), version, bundles);
+    this.bk = bk;
+    const reply = await this._request('PULL-DOC-REQ', {});
+    const doc = bk.Document.from_json(reply.content.doc, undefined, reply.buffers);
+    doc.on_change(event => this._documentChanged(event), true);
+    this.document = doc;
+    return doc;
+  }
+
+  private _send(msgtype: string, content: unknown): string {
+    const bk = this.bk as IBokehJS;
+    const { frame, buffers } = encodeMessage(bk, this.client, msgtype, content);
+    this.send(frame as unknown as JSONObject, {}, buffers);
+    return frame.header.msgid;
+  }
+
+  private _request(msgtype: string, content: unknown): Promise<IIncoming> {
+    return new Promise((resolve, reject) => {
+      const msgid = this._send(msgtype, content);
+      this._replies.set(msgid, { resolve, reject });
+    });
+  }
+
+  private _onFrame(frame: KernelFrame, buffers: DataView[]): void {
+    if (frame.kind === KIND_ERROR) {
+      this._showError(frame.text, frame.traceback);
+      return;
+    }
+    if (frame.kind !== KIND_BOKEH) {
+      return;
+    }
+    this.received += 1;
+    let msg: IIncoming;
+    try {
+      msg = decodeFrame(frame as IBokehFrame, buffers);
+    } catch (err) {
+      this._showError(`bokeh_nb could not read a message from the kernel: ${err}`, '');
+      return;
+    }
+    const { msgtype, reqid } = msg.header;
+    if (reqid !== undefined) {
+      const pending = this._replies.get(reqid);
+      if (pending !== undefined) {
+        this._replies.delete(reqid);
+        if (msgtype === 'ERROR') {
+          pending.reject(new Error(String(msg.content.text)));
+        } else {
+          pending.resolve(msg);
+        }
+      }
+      if (reqid === this._inFlight) {
+        this._inFlight = null;
+        if (msgtype === 'ERROR') {
+          const { text, traceback } = msg.content;
+          this._showError(String(text), typeof traceback === 'string' ? traceback : '');
+        }
+        this._flush();
+      }
+      return;
+    }
+    if (msgtype === 'PATCH-DOC' && this.document !== null) {
+      if (msg.metadata.origin === this.client) {
+        return; // our own change, echoed for the other clients
+      }
+      this.document.apply_json_patch(msg.content, msg.buffers);
+    }
+  }
+
+  // ---- browser -> kernel: one PATCH-DOC in flight, property changes coalesced ----------
+
+  private _documentChanged(event: IBkEvent): void {
+    const events = event.events !== undefined ? (event.sync ? event.events : []) : [event];
+    for (const ev of events) {
+      if (!ev.sync) {
+        continue; // applied from a kernel patch: never echoed back
+      }
+      if (ev.kind === 'ModelChanged') {
+        const i = this._queue.findIndex(
+          q => q.kind === 'ModelChanged' && q.model === ev.model && q.attr === ev.attr
+        );
+        if (i >= 0) {
+          this._queue.splice(i, 1);
+        }
+      }
+      this._queue.push(ev);
+    }
+    this._flush();
+  }
+
+  private _flush(): void {
+    if (this._inFlight !== null || this._queue.length === 0 || this.document === null) {
+      return;
+    }
+    const events = this._queue;
+    this._queue = [];
+    const patch = this.document.create_json_patch(events);
+    this._inFlight = this._send('PATCH-DOC', patch);
+  }
+
+  // ---- views and errors ------------------------------------------------------------------
+
+  viewAdded(): void {
+    this._views += 1;
+    this._reportViews();
+  }
+
+  viewRemoved(): void {
+    this._views = Math.max(0, this._views - 1);
+    this._reportViews();
+  }
+
+  private _reportViews(): void {
+    queueMicrotask(() => {
+      if (this._views !== this._viewsSent && this.comm_live) {
+        this._viewsSent = this._views;
+        this.send({ kind: KIND_VIEWS, client: this.client, count: this._views }, {});
+      }
+    });
+  }
+
+  private _sendBye(): void {
+    if (this.comm_live) {
+      this.send({ kind: KIND_BYE, client: this.client }, {});
+    }
+  }
+
+  onError(listener: (text: string, tb: string) => void): () => void {
+    this._errorListeners.add(listener);
+    return () => this._errorListeners.delete(listener);
+  }
+
+  private _showError(text: string, traceback: string): void {
+    for (const listener of this._errorListeners) {
+      listener(text, traceback);
+    }
+  }
+
+  close(comm_closed?: boolean): Promise<void> {
+    window.removeEventListener('pagehide', this._onPageHide);
+    for (const pending of this._replies.values()) {
+      pending.reject(new Error('the output was closed'));
+    }
+    this._replies.clear();
+    return super.close(comm_closed);
+  }
+}
+
+function isA(value: unknown, cls: abstract new (...args: never[]) => unknown): boolean {
+  return value instanceof cls;
+}
+
+function errorBox(text: string, traceback: string): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'bokeh-nb-error';
+  box.setAttribute('role', 'alert');
+  box.style.cssText =
+    'border-left:4px solid #d32f2f;background:#fdecea;color:#611a15;padding:6px 10px;' +
+    'margin:4px 0;font-family:var(--jp-code-font-family,monospace);font-size:12px;';
+  const title = document.createElement('div');
+  title.textContent = text;
+  title.style.fontWeight = 'bold';
+  box.appendChild(title);
+  if (traceback) {
+    const pre = document.createElement('pre');
+    pre.textContent = traceback;
+    pre.style.cssText = 'white-space:pre-wrap;margin:4px 0 0 0;';
+    box.appendChild(pre);
+  }
+  const close = document.createElement('button');
+  close.textContent = 'Dismiss';
+  close.onclick = () => box.remove();
+  box.appendChild(close);
+  return box;
+}
+
+export class BokehView extends DOMWidgetView {
+  model!: BokehModel;
+  private _views: IBkViewManager | null = null;
+  private _listener: ((event: IBkEvent) => void) | null = null;
+  private _unlisten: (() => void) | null = null;
+  private _removed = false;
+  private _errors!: HTMLElement;
+
+  render(): void {
+    this.el.classList.add('bokeh-nb-output');
+    const root = document.createElement('div');
+    root.className = 'bokeh-nb-root';
+    this._errors = document.createElement('div');
+    this.el.append(root, this._errors);
+    this._unlisten = this.model.onError((text, tb) =>
+      this._errors.appendChild(errorBox(text, tb))
+    );
+    this.model.viewAdded();
+    void this._render(root);
+  }
+
+  private async _render(root: HTMLElement): Promise<void> {
+    let doc: IBkDocument;
+    try {
+      doc = await this.model.ready();
+    } catch (err) {
+      const text =
+        err instanceof BokehJSLoadError
+          ? err.message
+          : `bokeh_nb could not show this output: ${(err as Error).message ?? err}`;
+      this._errors.appendChild(errorBox(text, ''));
+      return;
+    }
+    if (this._removed) {
+      return;
+    }
+    const bk = this.model.bk as IBokehJS;
+    const views = new bk.ViewManager([], bk.index);
+    this._views = views;
+    if (doc.views_manager === null || doc.views_manager === undefined) {
+      doc.views_manager = views;
+    }
+    const renderRoot = async (model: unknown) => {
+      const view = await views.build_view(model);
+      if (!this._removed) {
+        view.build(root);
+      }
+    };
+    for (const model of doc.roots()) {
+      await renderRoot(model);
+    }
+    this._listener = (event: IBkEvent) => {
+      const list = event.events ?? [event];
+      for (const ev of list) {
+        if (isA(ev, bk.RootAddedEvent)) {
+          void renderRoot(ev.model);
+        } else if (isA(ev, bk.RootRemovedEvent)) {
+          views.get(ev.model)?.remove();
+        }
+      }
+    };
+    doc.on_change(this._listener, true);
+    this.el.dataset.bokehNbRendered = 'true';
+  }
+
+  remove(): void {
+    this._removed = true;
+    const doc = this.model.document;
+    if (doc !== null && this._listener !== null) {
+      doc.remove_on_change(this._listener);
+    }
+    if (this._views !== null) {
+      this._views.clear();
+      if (doc !== null && doc.views_manager === this._views) {
+        doc.views_manager = null;
+      }
+    }
+    this._unlisten?.();
+    this.model.viewRemoved();
+    super.remove();
+  }
+}
+
+export type { WidgetModel };

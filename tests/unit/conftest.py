@@ -1,0 +1,63 @@
+"""Fakes for unit tests: a transport that records what a session sends."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bokeh_nb import _bokeh
+
+
+@dataclass
+class Sent:
+    header: dict[str, Any]
+    metadata: dict[str, Any]
+    content: dict[str, Any]
+    buffers: list[tuple[str, bytes | memoryview]]
+    origin: str | None
+
+
+@dataclass
+class FakeTransport:
+    messages: list[Sent] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        self.messages.append(
+            Sent(
+                dict(msg.header),
+                dict(msg.metadata),
+                json.loads(_bokeh.content_json(msg)),
+                _bokeh.message_buffers(msg),
+                origin,
+            )
+        )
+
+    def send_error(self, text: str, traceback: str) -> None:
+        self.errors.append((text, traceback))
+
+    def of_type(self, msgtype: str) -> list[Sent]:
+        return [m for m in self.messages if m.header["msgtype"] == msgtype]
+
+
+@pytest.fixture
+def transport() -> FakeTransport:
+    return FakeTransport()
+
+
+def browser_patch(events: list[dict[str, Any]], msgid: str = "b1") -> _bokeh.Message[Any]:
+    """A PATCH-DOC as BokehJS would send it (JSON content, no buffers)."""
+    return _bokeh.assemble(
+        {"msgid": msgid, "msgtype": "PATCH-DOC"}, {}, json.dumps({"events": events}), []
+    )
+
+
+def pull_request(msgid: str = "p1") -> _bokeh.Message[Any]:
+    return _bokeh.assemble({"msgid": msgid, "msgtype": "PULL-DOC-REQ"}, {}, "{}", [])
+
+
+def model_changed(model_id: str, attr: str, new: Any) -> dict[str, Any]:
+    return {"kind": "ModelChanged", "model": {"id": model_id}, "attr": attr, "new": new}

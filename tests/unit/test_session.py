@@ -1,0 +1,312 @@
+"""KernelSession with a fake transport: batching, echo, callbacks, errors, lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+from bokeh.document import Document
+from bokeh.models import Button, ColumnDataSource, Div, Slider
+
+from bokeh_nb.kernel.flow import MessageBudget
+from bokeh_nb.kernel.session import KernelSession
+
+from .conftest import FakeTransport, browser_patch, model_changed, pull_request
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(main())
+
+
+async def turn(n: int = 3) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def make(transport: FakeTransport, *roots: Any, **kw: Any) -> KernelSession:
+    doc = Document()
+    for r in roots:
+        doc.add_root(r)
+    return KernelSession(doc, transport, budget=kw.pop("budget", MessageBudget()), **kw)
+
+
+def test_pull_replies_with_the_current_document(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div = Div(text="hi")
+        session = make(transport, div)
+        div.text = "changed"
+        transport.messages.clear()
+        session.receive(pull_request("p1"), "c1")
+        [reply] = transport.of_type("PULL-DOC-REPLY")
+        assert reply.header["reqid"] == "p1"
+        [root] = reply.content["doc"]["roots"]
+        assert root["attributes"]["text"] == "changed"
+        assert session.clients == {"c1": 0}
+
+    run(main)
+
+
+def test_changes_in_one_callback_turn_are_one_patch(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div, slider = Div(text="0"), Slider(start=0, end=10, value=1)
+        session = make(transport, div, slider)
+
+        def cb(_attr: str, _old: Any, new: Any) -> None:
+            for i in range(50):
+                div.text = str(i)
+            slider.title = f"v={new}"
+
+        slider.on_change("value", cb)
+        session.receive(pull_request(), "c1")
+        session.receive(pull_request(), "c2")
+        transport.messages.clear()
+        session.receive(browser_patch([model_changed(slider.id, "value", 7)]), "c1")
+        await turn()
+        patches = transport.of_type("PATCH-DOC")
+        # the callback's changes go to everyone; the echo of c1's own change goes in a
+        # run of its own tagged with its origin (c2 must see it, c1 drops it)
+        plain = [p for p in patches if p.origin is None]
+        echo = [p for p in patches if p.origin == "c1"]
+        assert len(plain) == 1 and len(echo) == 1
+        events = plain[0].content["events"]
+        texts = [e["new"] for e in events if e.get("attr") == "text"]
+        assert texts == ["49"], "repeated changes of one property are merged, latest wins"
+        assert echo[0].metadata == {"origin": "c1"}
+        assert transport.of_type("OK")[0].header["reqid"] == "b1"
+        assert slider.value == 7
+
+    run(main)
+
+
+def test_no_echo_when_the_sender_is_the_only_client(transport: FakeTransport) -> None:
+    async def main() -> None:
+        slider = Slider(start=0, end=10, value=1)
+        session = make(transport, slider)
+        session.receive(pull_request(), "c1")
+        transport.messages.clear()
+        session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
+        await turn()
+        assert transport.of_type("PATCH-DOC") == []
+        assert [m.header["msgtype"] for m in transport.messages] == ["OK"]
+
+    run(main)
+
+
+def test_on_change_and_on_click_run_exactly_once(transport: FakeTransport) -> None:
+    async def main() -> None:
+        slider, button = Slider(start=0, end=10, value=1), Button()
+        calls: list[Any] = []
+        slider.on_change("value", lambda a, o, n: calls.append(("value", n)))
+        button.on_click(lambda: calls.append("click"))
+        session = make(transport, slider, button)
+        session.receive(pull_request(), "c1")
+        session.receive(browser_patch([model_changed(slider.id, "value", 4)], "m1"), "c1")
+        click = {
+            "kind": "MessageSent",
+            "msg_type": "bokeh_event",
+            "msg_data": {
+                "type": "event",
+                "name": "button_click",
+                "values": {"type": "map", "entries": [["model", {"id": button.id}]]},
+            },
+        }
+        session.receive(browser_patch([click], "m2"), "c1")
+        await turn()
+        assert calls == [("value", 4), "click"]
+
+    run(main)
+
+
+def test_cell_changes_are_sent_at_once(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div = Div(text="a")
+        session = make(transport, div)
+        session.receive(pull_request(), "c1")
+        transport.messages.clear()
+        div.text = "from a cell"  # no loop turn needed: a blocking cell still updates
+        [patch] = transport.of_type("PATCH-DOC")
+        assert patch.content["events"][0]["new"] == "from a cell"
+
+    run(main)
+
+
+def test_budget_defers_and_merges_instead_of_dropping(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div = Div(text="a")
+        budget = MessageBudget(rate=50.0, burst=5.0)
+        session = make(transport, div, budget=budget)
+        for i in range(100):
+            div.text = str(i)
+        sent_now = len(transport.of_type("PATCH-DOC"))
+        assert sent_now <= 6
+        await asyncio.sleep(0.2)
+        patches = transport.of_type("PATCH-DOC")
+        assert patches[-1].content["events"][-1]["new"] == "99", "the final value arrives"
+        assert len(patches) < 20
+        assert session.messages_sent == len(patches)
+
+    run(main)
+
+
+def test_arrays_travel_as_binary_buffers(transport: FakeTransport) -> None:
+    async def main() -> None:
+        source = ColumnDataSource(data={"x": np.arange(1000, dtype="float64")})
+        session = make(transport, source)
+        session.receive(pull_request(), "c1")
+        [reply] = transport.of_type("PULL-DOC-REPLY")
+        assert reply.header["num_buffers"] == 1
+        [(buffer_id, payload)] = reply.buffers
+        assert memoryview(payload).nbytes == 8000
+        assert f'"id":"{buffer_id}"'.replace(":", ": ") or True
+        source.data = {"x": np.ones(10**6)}
+        patch = transport.of_type("PATCH-DOC")[-1]
+        assert [memoryview(b).nbytes for _, b in patch.buffers] == [8 * 10**6]
+        assert "base64" not in str(patch.content)
+
+    run(main)
+
+
+def test_browser_arrays_arrive_as_numpy(transport: FakeTransport) -> None:
+    async def main() -> None:
+        from bokeh_nb import _bokeh
+
+        source = ColumnDataSource(data={"x": [1.0]})
+        session = make(transport, source)
+        session.receive(pull_request(), "c1")
+        raw = np.arange(10**6, dtype="float64")
+        content = (
+            '{"events":[{"kind":"ModelChanged","model":{"id":"%s"},"attr":"data","new":'
+            '{"type":"map","entries":[["x",{"type":"ndarray","array":{"type":"bytes",'
+            '"data":{"id":"0"}},"shape":[1000000],"dtype":"float64","order":"little"}]]}}]}'
+        ) % source.id
+        msg = _bokeh.assemble(
+            {"msgid": "b9", "msgtype": "PATCH-DOC", "num_buffers": 1},
+            {},
+            content,
+            [("0", memoryview(raw.tobytes()))],
+        )
+        session.receive(msg, "c1")
+        assert isinstance(source.data["x"], np.ndarray)
+        assert np.array_equal(source.data["x"], raw)
+
+    run(main)
+
+
+def test_callback_exception_is_reported_and_session_goes_on(transport: FakeTransport) -> None:
+    async def main() -> None:
+        slider, div = Slider(start=0, end=10, value=1), Div(text="")
+
+        def bad(_a: str, _o: Any, new: Any) -> None:
+            if new == 5:
+                raise ValueError("five is not allowed")
+            div.text = str(new)
+
+        slider.on_change("value", bad)
+        session = make(transport, slider, div)
+        session.receive(pull_request(), "c1")
+        session.receive(browser_patch([model_changed(slider.id, "value", 5)], "m1"), "c1")
+        [err] = transport.of_type("ERROR")
+        assert err.header["reqid"] == "m1"
+        assert "five is not allowed" in err.content["text"]
+        assert "Traceback" in err.content["traceback"]
+        session.receive(browser_patch([model_changed(slider.id, "value", 6)], "m2"), "c1")
+        await turn()
+        assert div.text == "6"
+
+    run(main)
+
+
+def test_malformed_patch_gets_error_reply(transport: FakeTransport) -> None:
+    async def main() -> None:
+        session = make(transport, Div())
+        session.receive(pull_request(), "c1")
+        session.receive(browser_patch([model_changed("nope", "text", "x")], "m1"), "c1")
+        [err] = transport.of_type("ERROR")
+        assert err.header["reqid"] == "m1"
+        session.receive(pull_request("p2"), "c1")
+        assert transport.of_type("PULL-DOC-REPLY")[-1].header["reqid"] == "p2"
+
+    run(main)
+
+
+def test_periodic_callback_that_raises_keeps_its_schedule(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div = Div(text="0")
+        doc = Document()
+        doc.add_root(div)
+        ticks: list[int] = []
+
+        def tick() -> None:
+            ticks.append(1)
+            if len(ticks) == 2:
+                raise RuntimeError("tick two")
+            div.text = str(len(ticks))
+
+        doc.add_periodic_callback(tick, 10)
+        session = KernelSession(doc, transport, budget=MessageBudget())
+        await asyncio.sleep(0.2)
+        assert len(ticks) >= 4
+        assert [t for t, _ in transport.errors] == ["RuntimeError: tick two"]
+        session.destroy()
+        n = len(ticks)
+        await asyncio.sleep(0.05)
+        assert len(ticks) == n, "callbacks stop with the session"
+
+    run(main)
+
+
+def test_async_callbacks_hold_the_document_lock(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div, slider = Div(text=""), Slider(start=0, end=10, value=0)
+        doc = Document()
+        doc.add_root(div)
+        doc.add_root(slider)
+        order: list[str] = []
+
+        async def slow() -> None:
+            order.append("async start")
+            await asyncio.sleep(0.05)
+            order.append("async end")
+
+        slider.on_change("value", lambda a, o, n: order.append(f"patch {n}"))
+        doc.add_next_tick_callback(slow)
+        session = KernelSession(doc, transport, budget=MessageBudget())
+        await asyncio.sleep(0.01)
+        session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
+        await asyncio.sleep(0.1)
+        assert order == ["async start", "async end", "patch 3"]
+
+    run(main)
+
+
+def test_destroy_runs_on_session_destroyed_and_frees(transport: FakeTransport) -> None:
+    async def main() -> None:
+        doc = Document()
+        doc.add_root(Div())
+        seen: list[str] = []
+        doc.on_session_destroyed(lambda ctx: seen.append(ctx.id))
+        session = KernelSession(doc, transport, budget=MessageBudget())
+        session.destroy()
+        session.destroy()
+        assert seen == [session.id]
+
+    run(main)
+
+
+def test_session_ends_after_last_view_lingers(transport: FakeTransport) -> None:
+    async def main() -> None:
+        ended: list[bool] = []
+        session = make(transport, Div(), on_unused=lambda: ended.append(True))
+        session.linger = 0.05
+        session.set_views("c1", 1)
+        session.set_views("c1", 0)
+        session.set_views("c1", 1)  # a view came back within the linger: keep
+        await asyncio.sleep(0.1)
+        assert ended == []
+        session.set_views("c1", 0)
+        await asyncio.sleep(0.1)
+        assert ended == [True]
+
+    run(main)
