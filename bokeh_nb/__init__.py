@@ -23,11 +23,11 @@ def enable() -> None:
     _enable()
 
 
-def show(obj: Any) -> BokehWidget:
+def show(obj: Any) -> None:
     """Show a bokeh model, layout, Document, Application or ``modify_doc(doc)`` live."""
     from .kernel.hook import show as _show
 
-    return _show(obj)
+    _show(obj)
 
 
 def __getattr__(name: str) -> Any:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "BadMessage",
+    "SessionCallback",
     "Message",
     "assemble",
     "bokeh_version",

@@ -12,32 +12,46 @@ from typing import Any
 from bokeh.io import output_notebook
 from bokeh.io.notebook import install_notebook_hook
 
-from .widget import BokehWidget, widget_for
+from .widget import widget_for
 
 __all__ = ("enable", "show")
 
 NOTEBOOK_TYPE = "jupyter"
 
 
-def show(obj: Any) -> BokehWidget:
-    """Display obj live in the current output and return its widget."""
+def show(obj: Any) -> None:
+    """Display obj live in the current output.
+
+    Returns None, like ``IPython.display.display``: a returned widget would be displayed
+    a second time as the cell's result. Use ``BokehWidget(obj)`` to keep a handle.
+    """
     from IPython.display import display
 
-    widget = widget_for(obj)
-    display(widget)
-    return widget
+    display(widget_for(obj))
+
+
+class LiveHandle:
+    """What ``show(obj, notebook_handle=True)`` returns: the output is live already, so
+    bokeh's ``push_notebook(handle=...)`` finds nothing held back and does nothing."""
+
+    class _NothingHeld:
+        class callbacks:  # noqa: N801 - the attribute path push_notebook reads
+            _held_events: list[Any] = []
+
+    doc = _NothingHeld()
 
 
 def _load(*_args: Any, **_kwargs: Any) -> None:
     """``output_notebook()``: nothing to load, the frontend extension brings BokehJS."""
 
 
-def _show_doc(obj: Any, _state: Any, _notebook_handle: Any = None) -> BokehWidget:
-    return show(obj)
+def _show_doc(obj: Any, _state: Any, notebook_handle: Any = None) -> LiveHandle | None:
+    show(obj)
+    return LiveHandle() if notebook_handle else None
 
 
-def _show_app(app: Any, _state: Any, _notebook_url: Any = None, **_kwargs: Any) -> BokehWidget:
-    return show(app)
+def _show_app(app: Any, _state: Any, _notebook_url: Any = None, **_kwargs: Any) -> None:
+    show(app)
 
 
 def enable() -> None:

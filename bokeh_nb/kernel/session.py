@@ -36,7 +36,7 @@ from .lock import DocumentLock
 if TYPE_CHECKING:
     from bokeh.document import Document
     from bokeh.document.events import DocumentPatchedEvent
-    from bokeh.server.callbacks import SessionCallback
+    from .._bokeh import SessionCallback
 
 log = logging.getLogger(__name__)
 
@@ -200,27 +200,31 @@ class KernelSession:
     # ---- views and lifetime -------------------------------------------------------------
 
     def set_views(self, client: str, count: int) -> None:
+        """A live page reports how many views of this output it shows.
+
+        Only this starts the linger: the output was cleared, its cell re-run or the widget
+        removed while the page stayed. A page that goes away (``client_gone``) may come
+        back with a reload, so it does not end the session.
+        """
         self.clients[client] = max(0, count)
         if count > 0:
             self._ever_viewed = True
-        self._check_unused()
+        if self.view_count > 0:
+            self._cancel_linger()
+        elif self._ever_viewed and not self.destroyed and self._linger_handle is None:
+            self._linger_handle = self._loop.call_later(self.linger, self._linger_expired)
 
     def client_gone(self, client: str) -> None:
         self.clients.pop(client, None)
-        self._check_unused()
 
     @property
     def view_count(self) -> int:
         return sum(self.clients.values())
 
-    def _check_unused(self) -> None:
-        if self.view_count > 0 or not self._ever_viewed or self.destroyed:
-            if self._linger_handle is not None and self.view_count > 0:
-                self._loop.remove_timeout(self._linger_handle)
-                self._linger_handle = None
-            return
-        if self._linger_handle is None:
-            self._linger_handle = self._loop.call_later(self.linger, self._linger_expired)
+    def _cancel_linger(self) -> None:
+        if self._linger_handle is not None:
+            self._loop.remove_timeout(self._linger_handle)
+            self._linger_handle = None
 
     def _linger_expired(self) -> None:
         self._linger_handle = None
@@ -233,8 +237,7 @@ class KernelSession:
             return
         self.flush(force=True)
         self.destroyed = True
-        if self._linger_handle is not None:
-            self._loop.remove_timeout(self._linger_handle)
+        self._cancel_linger()
         self._callbacks.remove_all_callbacks()
         for callback in _bokeh.take_session_destroyed_callbacks(self.document):
             self._run_user(lambda cb=callback: cb(SessionContextInfo(self)))  # type: ignore[misc]

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from bokeh import __version__ as server_bokeh_version
-from bokeh.util.paths import bokehjsdir
+from bokeh.util.paths import bokehjs_path
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
@@ -21,7 +21,7 @@ _BUNDLE = re.compile(r"^bokeh(-[a-z]+)?\.min\.js$")
 
 @cache
 def _read(filename: str) -> bytes:
-    return (Path(bokehjsdir()) / "js" / filename).read_bytes()
+    return (Path(bokehjs_path()) / "js" / filename).read_bytes()
 
 
 class BokehJSHandler(JupyterHandler):  # type: ignore[misc]

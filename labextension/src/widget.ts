@@ -287,6 +287,8 @@ export class BokehView extends DOMWidgetView {
 
   render(): void {
     this.el.classList.add('bokeh-nb-output');
+    // For tests and debugging in the browser console: the output's model (document, client).
+    Object.defineProperty(this.el, 'bokehNbModel', { value: this.model, configurable: true });
     const root = document.createElement('div');
     root.className = 'bokeh-nb-root';
     this._errors = document.createElement('div');

@@ -15,7 +15,7 @@ from bokeh.layouts import column
 src = ColumnDataSource(data={"x": np.arange(10.0)})
 d = Div(text="0"); s = Slider(start=0, end=10, value=1)
 s.on_change("value", lambda a, o, n: setattr(d, "text", f"v{n}"))
-w = bokeh_nb.show(column(s, d))
+w = bokeh_nb.BokehWidget(column(s, d)); display(w)
 """
 
 
@@ -64,7 +64,7 @@ def test_million_floats_each_way_as_binary_one_message(kernel: Kernel) -> None:
     comm = widget_comm(kernel)
     kernel.comm_send(comm, frame("PULL-DOC-REQ", {}))
     kernel.comm_msgs(comm)
-    kernel.execute("w2 = bokeh_nb.show(src)")
+    kernel.execute("w2 = bokeh_nb.BokehWidget(src); display(w2)")
     comm2 = str(kernel.value("w2.comm.comm_id"))
     kernel.comm_send(comm2, frame("PULL-DOC-REQ", {}))
     kernel.comm_msgs(comm2)
@@ -118,14 +118,20 @@ def test_malformed_frames_get_error_and_kernel_goes_on(kernel: Kernel) -> None:
 
 
 def test_enable_routes_bokeh_show_and_load_ext(kernel: Kernel) -> None:
-    kernel.execute("%load_ext bokeh_nb")
+    kernel.execute("%load_ext bokeh_nb\nimport bokeh_nb")
     msgs = kernel.execute(
         "from bokeh.io import show, output_notebook\nfrom bokeh.models import Div\n"
         "output_notebook()\nshow(Div(text='x'))"
     )
-    views = [m for m in msgs if m["msg_type"] == "display_data"]
-    assert len(views) == 1
+    views = [m for m in msgs if m["msg_type"] in ("display_data", "execute_result")]
+    assert len(views) == 1, "shown once, not again as the cell's result"
     data = views[0]["content"]["data"]
     assert "application/vnd.jupyter.widget-view+json" in data
     assert "install bokeh_nb" in data["text/plain"]
     assert not any("cdn.bokeh.org" in json.dumps(m["content"]) for m in msgs)
+    msgs = kernel.execute(
+        "from bokeh.io import push_notebook\nh = show(Div(text='y'), notebook_handle=True)\n"
+        "push_notebook(handle=h)\nbokeh_nb.show(Div(text='z'))"
+    )
+    shown = [m for m in msgs if m["msg_type"] in ("display_data", "execute_result")]
+    assert len(shown) == 2 and all(m["msg_type"] == "display_data" for m in shown)

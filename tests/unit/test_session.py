@@ -310,3 +310,16 @@ def test_session_ends_after_last_view_lingers(transport: FakeTransport) -> None:
         assert ended == [True]
 
     run(main)
+
+
+def test_a_page_that_leaves_does_not_end_the_session(transport: FakeTransport) -> None:
+    async def main() -> None:
+        ended: list[bool] = []
+        session = make(transport, Div(), on_unused=lambda: ended.append(True))
+        session.linger = 0.02
+        session.set_views("c1", 1)
+        session.client_gone("c1")  # reload: the new page will pull again
+        await asyncio.sleep(0.06)
+        assert ended == [] and not session.destroyed
+
+    run(main)

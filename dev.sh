@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bokeh_nb's two entry points, each self-contained on a fresh Debian machine:
+#   ./dev.sh lab    set everything up, then start JupyterLab on notebooks/
+#   ./dev.sh test   set everything up, then run the whole test suite (browser tests included)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$PATH"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_apt() {
+  # Debian packages the tests need: chromium for the browser tests.
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing ${missing[*]} (apt)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+setup() {
+  command -v node >/dev/null || { echo "dev.sh: node (>= 20) is required to build the frontend" >&2; exit 1; }
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  # Builds the TypeScript frontend (npm) into the package and installs it editable,
+  # with the test tools; the labextension is linked so JupyterLab loads this checkout.
+  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  "$VENV/bin/jupyter-builder" develop --overwrite . >/dev/null
+  "$VENV/bin/jupyter" server extension enable --sys-prefix bokeh_nb >/dev/null
+}
+
+case "${1:-}" in
+  lab)
+    setup
+    shift
+    extra=()
+    [ "$(id -u)" = 0 ] && extra+=(--allow-root)
+    exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT/notebooks" "${extra[@]}" "$@"
+    ;;
+  test)
+    need_apt
+    setup
+    shift
+    set +e
+    "$VENV/bin/python" -m pytest "$@"
+    rc=$?
+    set -e
+    if [ $rc -eq 5 ]; then
+      echo "dev.sh: pytest collected no tests" >&2
+      exit 1
+    fi
+    exit $rc
+    ;;
+  *)
+    echo "usage: ./dev.sh lab | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,1 @@
+"""Browser tests (real Jupyter server + headless Chromium); see conftest.py."""
