@@ -26,6 +26,15 @@ CORE_BUNDLES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
 #: Bundles loaded only when a document needs them.
 OPTIONAL_BUNDLES = ("bokeh-mathjax",)
 
+#: Largest browser -> kernel message sent: jupyter_server closes a websocket that receives
+#: more than its ``websocket_max_message_size`` (10 MiB by default); 64 KiB stay for the
+#: Jupyter envelope. A larger change is refused in the page with a message saying so.
+MAX_BROWSER_MESSAGE_BYTES = 10 * 1024 * 1024 - 64 * 1024
+
+#: Comm target the frontend extension answers on every notebook kernel, so the kernel can
+#: tell a frontend without bokeh_nb (which closes the comm unanswered) from a slow one.
+FRONTEND_TARGET = "bokeh_nb.frontend"
+
 #: ``kind`` of a widget custom message.
 KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message
 KIND_VIEWS = "views"  # a browser reports how many views of the output it shows

@@ -27,7 +27,11 @@ def show(obj: Any) -> None:
     """
     from IPython.display import display
 
-    display(widget_for(obj))
+    from .probe import PROBE
+
+    handle = display(widget_for(obj), display_id=True)
+    if handle is not None:
+        PROBE.shown(handle.display_id)
 
 
 class LiveHandle:

@@ -63,6 +63,9 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         super().__init__(**kwargs)
         if _bokeh.needs_mathjax(list(document.roots)):
             self.bundles = [*CORE_BUNDLES, "bokeh-mathjax"]
+        #: Wire counters (comm messages and bytes each way), for tests and benchmarks.
+        self.frames_sent = self.frames_received = 0
+        self.buffer_bytes_sent = self.buffer_bytes_received = 0
         self.session = KernelSession(document, self, on_unused=self.close)
         _live[id(document)] = self
         self.on_msg(self._on_frame)
@@ -82,7 +85,10 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
             "content": _bokeh.content_json(msg),
             "buffers": [buffer_id for buffer_id, _ in buffers],
         }
-        self.send(frame, buffers=[payload for _, payload in buffers])
+        payloads = [payload for _, payload in buffers]
+        self.frames_sent += 1
+        self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
+        self.send(frame, buffers=payloads)
 
     def send_error(self, text: str, traceback: str) -> None:
         log.warning("bokeh_nb: error in a callback: %s", text)
@@ -91,6 +97,8 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     # ---- browser -> kernel --------------------------------------------------------------
 
     def _on_frame(self, _widget: Any, content: Any, buffers: list[memoryview]) -> None:
+        self.frames_received += 1
+        self.buffer_bytes_received += sum(memoryview(b).nbytes for b in buffers)
         if not isinstance(content, dict):
             log.warning("bokeh_nb: ignored a non-object message from a browser")
             return

@@ -63,38 +63,48 @@ function bokehGlobal(): IBokehGlobal | undefined {
   return (window as unknown as { Bokeh?: IBokehGlobal }).Bokeh;
 }
 
-async function explainFailure(url: string, version: string): Promise<string> {
+async function explanation(response: Response, version: string): Promise<string> {
   try {
-    const response = await fetch(url, { credentials: 'same-origin' });
-    const body = (await response.json()) as { message?: string };
+    const body = (await response.json()) as { message?: unknown };
     if (typeof body.message === 'string') {
       return body.message;
     }
-    return `The Jupyter server answered ${response.status} for BokehJS ${version}.`;
   } catch {
-    return (
-      `BokehJS ${version} could not be loaded from this Jupyter server: is bokeh_nb ` +
-      'installed (and enabled) in the environment that runs JupyterLab? ' +
-      'pip install bokeh_nb there, restart the server and reload.'
-    );
+    // not our JSON answer: the route itself is missing
   }
+  return (
+    `BokehJS ${version} could not be loaded from this Jupyter server (HTTP ` +
+    `${response.status}): is bokeh_nb installed and enabled in the environment that runs ` +
+    'JupyterLab? pip install bokeh_nb there, restart the server and reload the page.'
+  );
 }
 
-function addScript(url: string, version: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement('script');
-    script.src = url;
-    script.async = false;
-    script.dataset.bokehNb = version;
-    script.onload = () => resolve();
-    script.onerror = () => {
-      script.remove();
-      void explainFailure(url, version).then(text =>
-        reject(new BokehJSLoadError(text))
-      );
-    };
-    document.head.appendChild(script);
-  });
+/** Fetch a bundle (same origin, with the server's auth) and run it. */
+async function addScript(url: string, version: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(url, { credentials: 'same-origin' });
+  } catch (err) {
+    throw new BokehJSLoadError(`BokehJS ${version} could not be fetched: ${err}`);
+  }
+  if (!response.ok) {
+    throw new BokehJSLoadError(await explanation(response, version));
+  }
+  const blobUrl = URL.createObjectURL(await response.blob());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = blobUrl;
+      script.async = false;
+      script.dataset.bokehNb = url;
+      script.onload = () => resolve();
+      script.onerror = () =>
+        reject(new BokehJSLoadError(`BokehJS ${version} (${url}) failed to run.`));
+      document.head.appendChild(script);
+    });
+  } finally {
+    URL.revokeObjectURL(blobUrl);
+  }
 }
 
 function api(version: string): IBokehJS {

@@ -1,16 +1,51 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { Kernel } from '@jupyterlab/services';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
-import { WIDGET_MODULE } from './protocol';
+import { FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { version as PACKAGE_VERSION } from '../package.json';
 
-const PACKAGE_VERSION = '0.1.0';
+/** Tell the kernel that this frontend renders bokeh_nb outputs (see kernel/probe.py). */
+function answerProbes(kernel: Kernel.IKernelConnection | null | undefined): void {
+  kernel?.registerCommTarget(FRONTEND_TARGET, comm => {
+    comm.send({ version: PACKAGE_VERSION });
+    comm.close();
+  });
+}
+
+/** Answer probes on the kernel of every document that has one (notebooks), now and later. */
+function watchDocuments(app: JupyterFrontEnd): void {
+  const watch = (context: DocumentRegistry.Context | undefined) => {
+    const sessionContext = context?.sessionContext;
+    if (sessionContext === undefined) {
+      return;
+    }
+    answerProbes(sessionContext.session?.kernel);
+    sessionContext.kernelChanged.connect((_ctx, change) => answerProbes(change.newValue));
+  };
+  for (const factory of app.docRegistry.widgetFactories()) {
+    factory.widgetCreated.connect((_factory, widget) =>
+      watch((widget as { context?: DocumentRegistry.Context }).context)
+    );
+  }
+  app.docRegistry.changed.connect((_registry, change) => {
+    if (change.type === 'widgetFactory' && change.change === 'added') {
+      app.docRegistry
+        .getWidgetFactory(change.name ?? '')
+        ?.widgetCreated.connect((_factory, widget) =>
+          watch((widget as { context?: DocumentRegistry.Context }).context)
+        );
+    }
+  });
+}
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'bokeh-nb:widgets',
   description: 'Live Bokeh documents in the notebook, synced with the kernel over comms.',
   requires: [IJupyterWidgetRegistry],
   autoStart: true,
-  activate: (_app: JupyterFrontEnd, registry: IJupyterWidgetRegistry) => {
+  activate: (app: JupyterFrontEnd, registry: IJupyterWidgetRegistry) => {
     registry.registerWidget({
       name: WIDGET_MODULE,
       version: PACKAGE_VERSION,
@@ -20,6 +55,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return { BokehModel, BokehView };
       }
     });
+    watchDocuments(app);
   }
 };
 

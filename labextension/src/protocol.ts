@@ -13,6 +13,12 @@ export const STATIC_ROUTE = 'bokeh-nb/static/bokehjs';
 export const CORE_BUNDLES = ['bokeh', 'bokeh-gl', 'bokeh-widgets', 'bokeh-tables'];
 export const OPTIONAL_BUNDLES = ['bokeh-mathjax'];
 
+// jupyter_server closes a websocket receiving more than 10 MiB (its default
+// websocket_max_message_size); 64 KiB stay for the Jupyter envelope.
+export const MAX_BROWSER_MESSAGE_BYTES = 10420224;
+
+export const FRONTEND_TARGET = 'bokeh_nb.frontend';
+
 export const KIND_BOKEH = 'bokeh';
 export const KIND_VIEWS = 'views';
 export const KIND_BYE = 'bye';

@@ -30,6 +30,7 @@ import {
   KIND_ERROR,
   KIND_VIEWS,
   KernelFrame,
+  MAX_BROWSER_MESSAGE_BYTES,
   WIDGET_MODEL,
   WIDGET_MODULE,
   WIDGET_MODULE_VERSION,
@@ -111,9 +112,21 @@ export class BokehModel extends DOMWidgetModel {
     return doc;
   }
 
-  private _send(msgtype: string, content: unknown): string {
+  private _send(msgtype: string, content: unknown): string | null {
     const bk = this.bk as IBokehJS;
     const { frame, buffers } = encodeMessage(bk, this.client, msgtype, content);
+    const size = frame.content.length + buffers.reduce((n, b) => n + b.byteLength, 0);
+    if (size > MAX_BROWSER_MESSAGE_BYTES) {
+      const mb = (n: number) => (n / 1048576).toFixed(1);
+      this._showError(
+        `This change (${mb(size)} MB) was not sent to the kernel: the Jupyter server ` +
+          `accepts at most ${mb(MAX_BROWSER_MESSAGE_BYTES)} MB per message from the browser. ` +
+          'Send the data in smaller parts, or raise the server\'s limit ' +
+          "(c.ServerApp.tornado_settings = {'websocket_max_message_size': ...}).",
+        ''
+      );
+      return null;
+    }
     this.send(frame as unknown as JSONObject, {}, buffers);
     return frame.header.msgid;
   }
@@ -121,6 +134,10 @@ export class BokehModel extends DOMWidgetModel {
   private _request(msgtype: string, content: unknown): Promise<IIncoming> {
     return new Promise((resolve, reject) => {
       const msgid = this._send(msgtype, content);
+      if (msgid === null) {
+        reject(new Error(`${msgtype} is too large to send`));
+        return;
+      }
       this._replies.set(msgid, { resolve, reject });
     });
   }
@@ -199,6 +216,9 @@ export class BokehModel extends DOMWidgetModel {
     this._queue = [];
     const patch = this.document.create_json_patch(events);
     this._inFlight = this._send('PATCH-DOC', patch);
+    if (this._inFlight === null) {
+      this._flush(); // refused as too large: the next changes still go
+    }
   }
 
   // ---- views and errors ------------------------------------------------------------------
