@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bokeh import __version__ as bokeh_version
+from bokeh.core.types import ID
 from bokeh.document import Document
 from bokeh.protocol import Protocol
 from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
@@ -60,7 +61,7 @@ def assemble(
         # bokeh's Deserializer reads an ndarray from ``bytes`` only (a memoryview would be
         # taken element by element), so the comm's memoryview is copied once here.
         data = payload if isinstance(payload, bytes) else bytes(payload)
-        msg.assemble_buffer({"id": buffer_id}, data)  # type: ignore[arg-type]
+        msg.assemble_buffer({"id": ID(buffer_id)}, data)
     if not msg.complete:
         raise ProtocolError(
             f"{header.get('msgtype')} announced {header.get('num_buffers', 0)} buffers, "
@@ -90,16 +91,18 @@ def patch_message(events: list[DocumentPatchedEvent], **metadata: Any) -> Messag
 
 
 def pull_reply(request_id: str, document: Document) -> Message[Any]:
-    return _protocol.create("PULL-DOC-REPLY", request_id, document)  # type: ignore[arg-type]
+    return _protocol.create("PULL-DOC-REPLY", ID(request_id), document)
 
 
 def ok_reply(request_id: str) -> Message[Any]:
-    return _protocol.create("OK", request_id)  # type: ignore[arg-type]
+    return _protocol.create("OK", ID(request_id))
 
 
 def error_reply(request_id: str, text: str, traceback: str | None = None) -> Message[Any]:
-    extra = {} if traceback is None else {"traceback": traceback}
-    return _protocol.create("ERROR", request_id, text, **extra)  # type: ignore[arg-type]
+    msg = _protocol.create("ERROR", ID(request_id), text)
+    if traceback is not None:
+        msg.content["traceback"] = traceback
+    return msg
 
 
 def apply_patch(msg: Message[Any], document: Document, setter: object) -> None:

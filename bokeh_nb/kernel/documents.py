@@ -26,8 +26,9 @@ def as_document(obj: Any) -> Document:
         _bokeh.detach_roots(obj)
         if obj.document is not None:
             raise ShowError(
-                f"{type(obj).__name__} is part of another document and is not one of its "
-                "roots; show that document (or its root) instead"
+                f"this {type(obj).__name__} is inside a layout that is already shown, and a "
+                "bokeh model belongs to one document only: to show that output again, show "
+                "its document (bokeh_nb.show(model.document)), or show a new model"
             )
         doc = Document()
         doc.add_root(obj)

@@ -7,7 +7,7 @@ loaded from a CDN and no earlier ``output_notebook()`` cell needed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from bokeh.io import output_notebook
 from bokeh.io.notebook import install_notebook_hook
@@ -16,7 +16,7 @@ from .widget import widget_for
 
 __all__ = ("enable", "show")
 
-NOTEBOOK_TYPE = "jupyter"
+NOTEBOOK_TYPE: Literal["jupyter"] = "jupyter"
 
 
 def show(obj: Any) -> None:
@@ -29,7 +29,7 @@ def show(obj: Any) -> None:
 
     from .probe import PROBE
 
-    handle = display(widget_for(obj), display_id=True)
+    handle = display(widget_for(obj), display_id=True)  # type: ignore[no-untyped-call]
     if handle is not None:
         PROBE.shown(handle.display_id)
 
@@ -60,5 +60,6 @@ def _show_app(app: Any, _state: Any, _notebook_url: Any = None, **_kwargs: Any) 
 
 def enable() -> None:
     """Make bokeh's ``show()`` render through bokeh_nb in this kernel. Idempotent."""
-    install_notebook_hook(NOTEBOOK_TYPE, _load, _show_doc, _show_app, overwrite=True)
+    hooks: tuple[Any, Any, Any] = (_load, _show_doc, _show_app)
+    install_notebook_hook(NOTEBOOK_TYPE, *hooks, overwrite=True)
     output_notebook(hide_banner=True, notebook_type=NOTEBOOK_TYPE)

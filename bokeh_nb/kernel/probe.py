@@ -34,7 +34,7 @@ def _explain(display_id: str) -> None:
     from IPython.display import update_display
 
     body = f'<div class="bokeh-nb-missing" role="alert">{html.escape(MISSING_FRONTEND)}</div>'
-    update_display(
+    update_display(  # type: ignore[no-untyped-call]
         {"text/plain": MISSING_FRONTEND, "text/html": body}, raw=True, display_id=display_id
     )
 

@@ -36,6 +36,7 @@ from .lock import DocumentLock
 if TYPE_CHECKING:
     from bokeh.document import Document
     from bokeh.document.events import DocumentPatchedEvent
+
     from .._bokeh import SessionCallback
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ class KernelSession:
     # ---- kernel -> browser -------------------------------------------------------------
 
     def _document_patched(self, event: DocumentPatchedEvent) -> None:
-        origin = self._current_client if event.setter is self else None
+        setter: object = event.setter
+        origin = self._current_client if setter is self else None
         if self._runs and self._runs[-1][0] == origin:
             _bokeh.combine_event(event, self._runs[-1][1])
         else:

@@ -157,7 +157,7 @@ def widget_for(obj: Any) -> BokehWidget:
     from bokeh.model import Model
 
     doc = obj if isinstance(obj, Document) else getattr(obj, "document", None)
-    if doc is not None and (isinstance(obj, Document) or isinstance(obj, Model)):
+    if doc is not None and isinstance(obj, Document | Model):
         existing = _live.get(id(doc))
         if existing is not None and (isinstance(obj, Document) or obj in doc.roots):
             return existing

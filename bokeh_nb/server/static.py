@@ -24,7 +24,7 @@ def _read(filename: str) -> bytes:
     return (Path(bokehjs_path()) / "js" / filename).read_bytes()
 
 
-class BokehJSHandler(JupyterHandler):  # type: ignore[misc]
+class BokehJSHandler(JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     @web.authenticated

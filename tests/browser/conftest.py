@@ -81,9 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         expect.set_options(timeout=30_000 * TIMEOUT_SCALE)
 
 
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if HERE not in Path(str(item.path)).resolve().parents:
             continue
@@ -122,9 +120,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 # ---------------------------------------------------------------- servers
 
 
-def _server(
-    kind: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[JupyterServer]:
+def _server(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     server = start_jupyter_server(kind, tmp_path_factory.mktemp(f"jupyter-{kind}"))  # type: ignore[arg-type]
     _SERVERS[kind] = server
     try:
@@ -194,9 +190,7 @@ def page_log(request: pytest.FixtureRequest) -> PageLog:
 @pytest.fixture
 def context(browser, page_log: PageLog):
     """A fresh, instrumented browser context (closed after the test)."""
-    ctx = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, service_workers="block"
-    )
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
     ctx.set_default_timeout(60_000)
     ctx.set_default_navigation_timeout(120_000)
     instrument_context(ctx, page_log)

@@ -123,9 +123,7 @@ class JupyterServer:
                 return True
         return False
 
-    def api(
-        self, method: str, path: str, body: Any = None, timeout: float = 10.0
-    ) -> Any:
+    def api(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
         """Call the server's REST API (``path`` like ``api/sessions``) with the token."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
@@ -217,10 +215,7 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
     )
     settings_dir = config_dir / "lab" / "user-settings"
     _write_json(
-        settings_dir
-        / "@jupyterlab"
-        / "apputils-extension"
-        / "notification.jupyterlab-settings",
+        settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
         {"checkForUpdates": False, "fetchNews": "false"},
     )
     _write_json(
@@ -260,8 +255,7 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
             "JUPYTER_DATA_DIR": str(data_dir),
             "JUPYTER_RUNTIME_DIR": str(runtime_dir),
             "JUPYTER_PATH": os.pathsep.join(
-                [str(extra_path)]
-                + ([existing_jupyter_path] if existing_jupyter_path else [])
+                [str(extra_path)] + ([existing_jupyter_path] if existing_jupyter_path else [])
             ),
             "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
             "JUPYTERLAB_WORKSPACES_DIR": str(base_dir / "workspaces"),
@@ -533,10 +527,7 @@ class PageLog:
         patterns = list(ignore) + ([] if include_known else KNOWN_FRONTEND_ERRORS)
 
         def ignored(msg: str) -> bool:
-            return any(
-                (p.search(msg) if isinstance(p, re.Pattern) else p in msg)
-                for p in patterns
-            )
+            return any((p.search(msg) if isinstance(p, re.Pattern) else p in msg) for p in patterns)
 
         return [m for m in found if not ignored(m)]
 
@@ -570,9 +561,7 @@ class PageLog:
         return "\n".join(lines)
 
 
-def assert_no_console_errors(
-    log: PageLog, ignore: Iterable[str | re.Pattern[str]] = ()
-) -> None:
+def assert_no_console_errors(log: PageLog, ignore: Iterable[str | re.Pattern[str]] = ()) -> None:
     errors = log.console_errors(ignore)
     assert not errors, "console errors:\n" + "\n".join(errors)
 
@@ -600,9 +589,7 @@ def instrument_context(context: BrowserContext, log: PageLog) -> None:
         )
         page.on(
             "pageerror",
-            lambda err: log.page_errors.append(
-                f"{err}\n{getattr(err, 'stack', '') or ''}".strip()
-            ),
+            lambda err: log.page_errors.append(f"{err}\n{getattr(err, 'stack', '') or ''}".strip()),
         )
         page.on("websocket", lambda ws: log.websockets.append(ws.url))
         page.on("crash", lambda _p: setattr(log, "crashes", log.crashes + 1))
@@ -620,9 +607,7 @@ def instrument_context(context: BrowserContext, log: PageLog) -> None:
         route.abort("blockedbyclient")
 
     # Only non-local http(s) URLs are intercepted; local traffic is untouched.
-    context.route(
-        re.compile(r"^https?://(?!(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$))"), block
-    )
+    context.route(re.compile(r"^https?://(?!(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$))"), block)
     context.add_init_script(script=HARNESS_JS)
 
 
@@ -802,9 +787,7 @@ def _state(page: Page) -> dict[str, Any]:
     return {"state": "unavailable", "url": page.url}
 
 
-def _wait(
-    page: Page, predicate: str, timeout: float, what: str, arg: Any = None
-) -> None:
+def _wait(page: Page, predicate: str, timeout: float, what: str, arg: Any = None) -> None:
     """wait_for_function with a readable error (including frontend state) on timeout."""
     _ensure_js(page)
     try:
@@ -837,13 +820,9 @@ def open_notebook(
 ) -> None:
     """Open ``name`` in the frontend of ``server`` (JupyterLab or Notebook 7)."""
     if server.kind == "lab":
-        open_in_lab(
-            page, server, name, timeout=timeout, wait_for_kernel=wait_for_kernel
-        )
+        open_in_lab(page, server, name, timeout=timeout, wait_for_kernel=wait_for_kernel)
     else:
-        open_in_notebook(
-            page, server, name, timeout=timeout, wait_for_kernel=wait_for_kernel
-        )
+        open_in_notebook(page, server, name, timeout=timeout, wait_for_kernel=wait_for_kernel)
 
 
 def open_in_lab(
@@ -869,9 +848,7 @@ def open_in_notebook(
     wait_for_kernel: bool = True,
 ) -> None:
     """Open ``/notebooks/<name>?token=...`` (Notebook 7) and wait until ready."""
-    assert server.kind == "notebook", (
-        f"open_in_notebook needs a notebook server, got {server.kind}"
-    )
+    assert server.kind == "notebook", f"open_in_notebook needs a notebook server, got {server.kind}"
     page.goto(notebook_url(server, name), wait_until="load", timeout=_ms(timeout))
     wait_for_notebook(page, name, timeout=timeout, wait_for_kernel=wait_for_kernel)
 
@@ -944,9 +921,7 @@ def execute_command(
     the command rejected.
     """
     _ensure_js(page)
-    key = page.evaluate(
-        "([id, args]) => window.__harness.exec(id, args)", [command, args or {}]
-    )
+    key = page.evaluate("([id, args]) => window.__harness.exec(id, args)", [command, args or {}])
     _wait(
         page,
         "(key) => window.__harness.cmds[key].done",
@@ -1055,9 +1030,7 @@ def insert_cell(
     return new_index
 
 
-def add_and_run_cell(
-    page: Page, source: str, *, timeout: float = EXECUTION_TIMEOUT
-) -> int:
+def add_and_run_cell(page: Page, source: str, *, timeout: float = EXECUTION_TIMEOUT) -> int:
     """Append a code cell with ``source``, run it, wait; returns its index."""
     index = insert_cell(page, source)
     run_cell(page, index, timeout=timeout)
@@ -1083,9 +1056,7 @@ def cell_outputs(page: Page, index: int) -> list[dict[str, Any]]:
 
 def _panel_selector(page: Page) -> str:
     _ensure_js(page)
-    panel_id = page.evaluate(
-        "() => { const p = window.__harness.panel(); return p && p.id; }"
-    )
+    panel_id = page.evaluate("() => { const p = window.__harness.panel(); return p && p.id; }")
     assert panel_id, f"no notebook is the current widget; state: {_state(page)}"
     return f'[id="{panel_id}"]'
 
@@ -1119,14 +1090,11 @@ def save_notebook(page: Page, *, timeout: float = SAVE_TIMEOUT) -> None:
     )
 
 
-def reload_page(
-    page: Page, *, timeout: float = OPEN_TIMEOUT, wait_for_kernel: bool = True
-) -> None:
+def reload_page(page: Page, *, timeout: float = OPEN_TIMEOUT, wait_for_kernel: bool = True) -> None:
     """Reload the browser page and wait until the same notebook is open again."""
     _ensure_js(page)
     name = page.evaluate(
-        "() => { const H = window.__harness; const p = H.panel(); "
-        "return p ? H.path(p) : null; }"
+        "() => { const H = window.__harness; const p = H.panel(); return p ? H.path(p) : null; }"
     )
     page.reload(wait_until="load", timeout=_ms(timeout))
     wait_for_notebook(page, name, timeout=timeout, wait_for_kernel=wait_for_kernel)

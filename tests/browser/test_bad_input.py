@@ -28,7 +28,9 @@ def lab_without_bokeh_nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[J
     base = tmp_path_factory.mktemp("lab-without-bokeh-nb")
     labconfig = Path(base) / "config" / "labconfig"
     labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": {"bokeh-nb": True}}))
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"bokeh-nb": True}})
+    )
     server = start_jupyter_server(
         "lab", base, extra_args=["--ServerApp.jpserver_extensions=bokeh_nb=False"]
     )
@@ -40,7 +42,11 @@ def lab_without_bokeh_nb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[J
 
 def test_frontend_without_extension_says_what_to_install(lab_without_bokeh_nb, page, nb_name):
     server = lab_without_bokeh_nb
-    write_notebook(server.root_dir, nb_name, ["import bokeh_nb\nfrom bokeh.models import Div\nbokeh_nb.show(Div(text='x'))"])
+    write_notebook(
+        server.root_dir,
+        nb_name,
+        ["import bokeh_nb\nfrom bokeh.models import Div\nbokeh_nb.show(Div(text='x'))"],
+    )
     open_notebook(page, server, nb_name)
     run_all_cells(page)
     expect(cell_output(page, 0)).to_contain_text("pip install bokeh_nb", timeout=60_000)
@@ -62,7 +68,9 @@ def test_bokeh_version_the_server_cannot_serve(lab_server, page, page_log, nb_na
     assert_no_console_errors(page_log, ignore=("404 (Not Found)",))
 
 
-def test_callback_exception_shows_traceback_and_next_event_works(lab_server, page, page_log, nb_name):
+def test_callback_exception_shows_traceback_and_next_event_works(
+    lab_server, page, page_log, nb_name
+):
     server = lab_server
     code = """\
 import bokeh_nb

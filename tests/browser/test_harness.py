@@ -46,9 +46,7 @@ def test_run_all_save_reload(jupyter_frontend, page, page_log, nb_name):
     expect(cell_output(page, 1).locator("#x")).to_have_text("hi")
 
     assert page_log.requests, "no request recorded"
-    assert any(u.startswith(server.ws_origin) for u in page_log.websockets), (
-        page_log.websockets
-    )
+    assert any(u.startswith(server.ws_origin) for u in page_log.websockets), page_log.websockets
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
 

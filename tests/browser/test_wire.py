@@ -83,7 +83,9 @@ def test_million_floats_both_ways(lab_server, page, page_log, nb_name):
         f"src.data = {{'x': np.arange({N}, dtype='float64'), 'y': np.ones({N})}}\n"
         "_sent = [w.session.messages_sent - _b0, _comm_sends[_n0:]]",
     )
-    page.wait_for_function(f"el => ({BROWSER_X})(el).n === {N}", arg=out.element_handle(), timeout=60_000)
+    page.wait_for_function(
+        f"el => ({BROWSER_X})(el).n === {N}", arg=out.element_handle(), timeout=60_000
+    )
     state = out.evaluate(BROWSER_X)
     assert state["kind"] == "Float64Array" and state["last"] == N - 1
     sent = kernel_json(page, "_sent")
@@ -99,7 +101,10 @@ def test_million_floats_both_ways(lab_server, page, page_log, nb_name):
     out.get_by_role("button", name="send").click()
     result = None
     for _ in range(60):
-        result = kernel_json(page, "[len(drawn.data['x']), float(drawn.data['x'][-1]), type(drawn.data['x']).__name__, w.frames_received - _before[1], w.buffer_bytes_received - _before[2]]")
+        result = kernel_json(
+            page,
+            "[len(drawn.data['x']), float(drawn.data['x'][-1]), type(drawn.data['x']).__name__, w.frames_received - _before[1], w.buffer_bytes_received - _before[2]]",
+        )
         if result[0] == N:
             break
     # BokehJS sends a typed array; bokeh decodes it to a compact array('d') (as under

@@ -25,16 +25,31 @@ def files(sub: str = "") -> list[Path]:
 
 
 def test_kernel_never_imports_jupyter_server() -> None:
-    bad = [p for p in files("kernel") if any(m.startswith("jupyter_server") for m in imported_modules(p))]
+    bad = [
+        p
+        for p in files("kernel")
+        if any(m.startswith("jupyter_server") for m in imported_modules(p))
+    ]
     assert bad == []
 
 
 def test_server_never_imports_ipykernel() -> None:
-    bad = [p for p in files("server") if any(m.startswith(("ipykernel", "ipywidgets")) for m in imported_modules(p))]
+    bad = [
+        p
+        for p in files("server")
+        if any(m.startswith(("ipykernel", "ipywidgets")) for m in imported_modules(p))
+    ]
     assert bad == []
 
 
-PRIVATE_BOKEH = ("bokeh.server", "bokeh.protocol", "bokeh.document.callbacks", "bokeh.io.doc", "bokeh.embed.bundle", "bokeh.core.serialization")
+PRIVATE_BOKEH = (
+    "bokeh.server",
+    "bokeh.protocol",
+    "bokeh.document.callbacks",
+    "bokeh.io.doc",
+    "bokeh.embed.bundle",
+    "bokeh.core.serialization",
+)
 
 
 def test_only_the_bokeh_module_touches_bokeh_internals() -> None:
@@ -61,3 +76,14 @@ def test_import_has_no_side_effects() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_ruff_and_mypy_strict_are_clean() -> None:
+    root = PKG.parent
+    for cmd in (
+        [sys.executable, "-m", "ruff", "check", "bokeh_nb", "tests"],
+        [sys.executable, "-m", "ruff", "format", "--check", "bokeh_nb", "tests"],
+        [sys.executable, "-m", "mypy"],
+    ):
+        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        assert out.returncode == 0, f"{' '.join(cmd[2:])}:\n{out.stdout}{out.stderr}"

@@ -37,14 +37,18 @@ def test_pull_patch_ok_and_callbacks_over_real_comms(kernel: Kernel) -> None:
     [root] = doc["roots"]
     slider_id = kernel.value("s.id")
 
-    patch = {"events": [{"kind": "ModelChanged", "model": {"id": slider_id}, "attr": "value", "new": 7}]}
+    patch = {
+        "events": [{"kind": "ModelChanged", "model": {"id": slider_id}, "attr": "value", "new": 7}]
+    }
     kernel.comm_send(comm, frame("PATCH-DOC", patch, msgid="m1"))
     msgs = kernel.comm_msgs(comm, until=2)
     kinds = [(m["content"]["data"]["content"]["header"]["msgtype"]) for m in msgs]
     assert sorted(kinds) == ["OK", "PATCH-DOC"]
     [p] = [m for m in msgs if m["content"]["data"]["content"]["header"]["msgtype"] == "PATCH-DOC"]
     events = json.loads(p["content"]["data"]["content"]["content"])["events"]
-    assert events == [{"kind": "ModelChanged", "model": {"id": kernel.value("d.id")}, "attr": "text", "new": "v7"}]
+    assert events == [
+        {"kind": "ModelChanged", "model": {"id": kernel.value("d.id")}, "attr": "text", "new": "v7"}
+    ]
     assert kernel.value("d.text") == "v7"
 
 
@@ -84,24 +88,71 @@ def test_million_floats_each_way_as_binary_one_message(kernel: Kernel) -> None:
     # browser -> kernel: one comm message carries the whole column as one buffer
     src_id = kernel.value("src.id")
     new = np.linspace(0, 1, 1_000_000)
-    content = json.dumps({"events": [{"kind": "ModelChanged", "model": {"id": src_id}, "attr": "data",
-        "new": {"type": "map", "entries": [["x", {"type": "ndarray", "array": {"type": "bytes", "data": {"id": "0"}},
-        "shape": [1_000_000], "dtype": "float64", "order": "little"}]]}}]})
+    content = json.dumps(
+        {
+            "events": [
+                {
+                    "kind": "ModelChanged",
+                    "model": {"id": src_id},
+                    "attr": "data",
+                    "new": {
+                        "type": "map",
+                        "entries": [
+                            [
+                                "x",
+                                {
+                                    "type": "ndarray",
+                                    "array": {"type": "bytes", "data": {"id": "0"}},
+                                    "shape": [1_000_000],
+                                    "dtype": "float64",
+                                    "order": "little",
+                                },
+                            ]
+                        ],
+                    },
+                }
+            ]
+        }
+    )
     f = frame("PATCH-DOC", content, msgid="big", num_buffers=1)
     f["buffers"] = ["0"]
     kernel.comm_send(comm2, f, buffers=[new.tobytes()])
     [ok] = kernel.comm_msgs(comm2, timeout=30)
     assert ok["content"]["data"]["content"]["header"]["msgtype"] == "OK"
-    assert kernel.value("(float(src.data['x'][-1]), type(src.data['x']).__name__)") == [1.0, "ndarray"]
+    assert kernel.value("(float(src.data['x'][-1]), type(src.data['x']).__name__)") == [
+        1.0,
+        "ndarray",
+    ]
 
 
 def test_malformed_frames_get_error_and_kernel_goes_on(kernel: Kernel) -> None:
     kernel.execute(SETUP)
     comm = widget_comm(kernel)
     bad = [
-        {"kind": "bokeh", "client": "t", "header": {"msgid": "x1", "msgtype": "PATCH-DOC"}, "metadata": {}, "content": "{not json", "buffers": []},
-        {"kind": "bokeh", "client": "t", "header": {"msgid": "x2", "msgtype": "PATCH-DOC", "num_buffers": 2}, "metadata": {}, "content": "{}", "buffers": ["0"]},
-        {"kind": "bokeh", "client": "t", "header": {"msgid": "x3", "msgtype": "PUSH-DOC"}, "metadata": {}, "content": "{}", "buffers": []},
+        {
+            "kind": "bokeh",
+            "client": "t",
+            "header": {"msgid": "x1", "msgtype": "PATCH-DOC"},
+            "metadata": {},
+            "content": "{not json",
+            "buffers": [],
+        },
+        {
+            "kind": "bokeh",
+            "client": "t",
+            "header": {"msgid": "x2", "msgtype": "PATCH-DOC", "num_buffers": 2},
+            "metadata": {},
+            "content": "{}",
+            "buffers": ["0"],
+        },
+        {
+            "kind": "bokeh",
+            "client": "t",
+            "header": {"msgid": "x3", "msgtype": "PUSH-DOC"},
+            "metadata": {},
+            "content": "{}",
+            "buffers": [],
+        },
         {"kind": "bokeh", "client": "t", "header": "nope", "content": 5},
     ]
     for b in bad:
@@ -135,3 +186,11 @@ def test_enable_routes_bokeh_show_and_load_ext(kernel: Kernel) -> None:
     )
     shown = [m for m in msgs if m["msg_type"] in ("display_data", "execute_result")]
     assert len(shown) == 2 and all(m["msg_type"] == "display_data" for m in shown)
+
+
+def test_showing_a_shown_document_again_adds_a_view_of_the_same_session(kernel: Kernel) -> None:
+    kernel.execute(SETUP)
+    kernel.execute("bokeh_nb.show(d.document)")
+    assert kernel.value("len(bokeh_nb.kernel.widget._live)") == 1
+    msgs = kernel.execute("bokeh_nb.show(d)", allow_error=True)
+    assert "bokeh_nb.show(model.document)" in json.dumps([m["content"] for m in msgs])

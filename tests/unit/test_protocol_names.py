@@ -55,7 +55,7 @@ def test_typescript_matches_fixture() -> None:
 
 def test_one_version_string() -> None:
     package = json.loads((ROOT / "labextension" / "package.json").read_text())
-    assert protocol.WIDGET_MODULE == package["name"]
-    assert protocol.WIDGET_MODULE_VERSION == "^" + package["version"]
+    assert package["name"] == protocol.WIDGET_MODULE
+    assert "^" + package["version"] == protocol.WIDGET_MODULE_VERSION
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'source = "nodejs"' in pyproject, "the Python version comes from package.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -176,11 +177,20 @@ def test_browser_arrays_arrive_as_numpy(transport: FakeTransport) -> None:
         session = make(transport, source)
         session.receive(pull_request(), "c1")
         raw = np.arange(10**6, dtype="float64")
-        content = (
-            '{"events":[{"kind":"ModelChanged","model":{"id":"%s"},"attr":"data","new":'
-            '{"type":"map","entries":[["x",{"type":"ndarray","array":{"type":"bytes",'
-            '"data":{"id":"0"}},"shape":[1000000],"dtype":"float64","order":"little"}]]}}]}'
-        ) % source.id
+        array = {
+            "type": "ndarray",
+            "array": {"type": "bytes", "data": {"id": "0"}},
+            "shape": [10**6],
+            "dtype": "float64",
+            "order": "little",
+        }
+        event = {
+            "kind": "ModelChanged",
+            "model": {"id": source.id},
+            "attr": "data",
+            "new": {"type": "map", "entries": [["x", array]]},
+        }
+        content = json.dumps({"events": [event]})
         msg = _bokeh.assemble(
             {"msgid": "b9", "msgtype": "PATCH-DOC", "num_buffers": 1},
             {},
