@@ -1,10 +1,11 @@
-"""Does the frontend showing this kernel's outputs have bokeh_nb?
+"""Does the frontend showing this kernel's outputs have (a matching) bokeh_nb?
 
 A frontend without the bokeh_nb extension cannot render a ``BokehWidget`` and ipywidgets
 only says "Click to show javascript error". So the first ``show()`` of a kernel opens a
 comm to ``FRONTEND_TARGET``: the extension answers it; a frontend without it closes the
-comm unanswered, and every output shown so far is replaced (through its display id) by a
-message saying what to install. With no frontend at all (nbconvert, nbval) nothing
+comm unanswered, and a frontend with another bokeh_nb version answers with its version;
+either way every output shown so far is replaced (through its display id) by a message
+saying what to install. With no frontend at all (nbconvert, nbval) nothing
 answers and nothing changes.
 """
 
@@ -30,18 +31,37 @@ MISSING_FRONTEND = (
 State = Literal["unknown", "asking", "present", "absent"]
 
 
-def _explain(display_id: str) -> None:
+def mismatch(frontend_version: str) -> str | None:
+    """Why a frontend of this version cannot render this kernel's outputs, or None."""
+    from .._version import __version__
+
+    def key(v: str) -> tuple[str, ...]:
+        parts = v.split(".")
+        return tuple(parts[:2]) if parts[0] == "0" else tuple(parts[:1])  # npm's caret range
+
+    if key(frontend_version) == key(__version__):
+        return None
+    return (
+        f"This live Bokeh output comes from bokeh_nb {__version__} in the kernel, but the "
+        f"Jupyter frontend has bokeh_nb {frontend_version}, which cannot render it. Install "
+        "the same bokeh_nb version in the kernel's environment and in the environment that "
+        "runs JupyterLab or Notebook 7, restart both and reload the page."
+    )
+
+
+def _explain(display_id: str, text: str = MISSING_FRONTEND) -> None:
     from IPython.display import update_display
 
-    body = f'<div class="bokeh-nb-missing" role="alert">{html.escape(MISSING_FRONTEND)}</div>'
+    body = f'<div class="bokeh-nb-missing" role="alert">{html.escape(text)}</div>'
     update_display(  # type: ignore[no-untyped-call]
-        {"text/plain": MISSING_FRONTEND, "text/html": body}, raw=True, display_id=display_id
+        {"text/plain": text, "text/html": body}, raw=True, display_id=display_id
     )
 
 
 class FrontendProbe:
     def __init__(self) -> None:
         self.state: State = "unknown"
+        self.problem = MISSING_FRONTEND
         self._pending: list[str] = []
         self._comm: Any = None
 
@@ -50,7 +70,7 @@ class FrontendProbe:
         if self.state == "present":
             return
         if self.state == "absent":
-            _explain(display_id)
+            _explain(display_id, self.problem)
             return
         self._pending.append(display_id)
         if self.state == "unknown":
@@ -64,18 +84,27 @@ class FrontendProbe:
         self._comm.on_msg(self._answered)
         self._comm.on_close(self._closed)
 
-    def _answered(self, _msg: Any) -> None:
-        self.state = "present"
-        self._pending.clear()
+    def _answered(self, msg: Any) -> None:
+        data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
+        problem = mismatch(str(data.get("version", "")))
+        if problem is None:
+            self.state = "present"
+            self._pending.clear()
+            return
+        self.problem = problem
+        self._give_up()
 
     def _closed(self, _msg: Any) -> None:
-        if self.state == "present":
+        if self.state in ("present", "absent"):
             return
+        self._give_up()
+
+    def _give_up(self) -> None:
         self.state = "absent"
-        log.warning("bokeh_nb: the frontend has no bokeh_nb extension")
+        log.warning("bokeh_nb: the frontend cannot render bokeh_nb outputs: %s", self.problem)
         pending, self._pending = self._pending, []
         for display_id in pending:
-            _explain(display_id)
+            _explain(display_id, self.problem)
 
 
 #: One probe per kernel.

@@ -31,6 +31,7 @@ import {
   KIND_VIEWS,
   KernelFrame,
   MAX_BROWSER_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
   WIDGET_MODEL,
   WIDGET_MODULE,
   WIDGET_MODULE_VERSION,
@@ -101,6 +102,14 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   private async _connect(): Promise<IBkDocument> {
+    const protocol = String(this.get('protocol_version'));
+    if (protocol !== PROTOCOL_VERSION) {
+      throw new BokehJSLoadError(
+        `This output speaks bokeh_nb protocol ${protocol} but this frontend speaks ` +
+          `${PROTOCOL_VERSION}: install the same bokeh_nb version in the kernel's environment ` +
+          'and in the one that runs JupyterLab, restart both and reload the page.'
+      );
+    }
     const version = String(this.get('bokeh_version'));
     const bundles = this.get('bundles') as string[];
     const bk = await loadBokehJS(PageConfig.getBaseUrl(), version, bundles);

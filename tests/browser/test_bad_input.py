@@ -101,3 +101,31 @@ bokeh_nb.show(column(b, d))"""
     i = add_and_run_cell(page, "print(len(clicks))")
     expect(cell_output(page, i)).to_have_text("2")
     assert_no_console_errors(page_log)
+
+
+def test_kernel_and_frontend_with_other_bokeh_nb_versions(lab_server, page, nb_name):
+    server = lab_server
+    code = (
+        "import bokeh_nb, bokeh_nb._version as v\nv.__version__ = '0.99.0'  # as if the kernel had another release\n"
+        "from bokeh.models import Div\nbokeh_nb.show(Div(text='x'))"
+    )
+    write_notebook(server.root_dir, nb_name, [code])
+    open_notebook(page, server, nb_name)
+    run_all_cells(page)
+    out = cell_output(page, 0)
+    expect(out).to_contain_text("bokeh_nb 0.99.0 in the kernel", timeout=60_000)
+    expect(out).to_contain_text("Install the same bokeh_nb version")
+
+
+def test_protocol_version_mismatch(lab_server, page, nb_name):
+    server = lab_server
+    code = (
+        "import bokeh_nb\nfrom bokeh.models import Div\nfrom IPython.display import display\n"
+        "w = bokeh_nb.BokehWidget(Div(text='x'))\nw.set_trait('protocol_version', '99')\ndisplay(w)"
+    )
+    write_notebook(server.root_dir, nb_name, [code])
+    open_notebook(page, server, nb_name)
+    run_all_cells(page)
+    expect(cell_output(page, 0).locator(".bokeh-nb-error")).to_contain_text(
+        "protocol 99", timeout=60_000
+    )

@@ -124,6 +124,8 @@ def test_reload_shows_current_state(jupyter_frontend, page, page_log, nb_name):
 
 
 def test_second_view_stays_in_sync(lab_server, page, page_log, nb_name):
+    """JupyterLab's "Create New View for Cell Output": one more view of the same output.
+    (Notebook 7 does not register that command; see test_second_page_stays_in_sync.)"""
     server = lab_server
     write_notebook(server.root_dir, nb_name, [ISSUE_CELL])
     open_notebook(page, server, nb_name)

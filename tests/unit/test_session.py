@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +19,22 @@ from .conftest import FakeTransport, browser_patch, model_changed, pull_request
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(main())
+    """Run main on an event loop of its own thread (the main thread may already have one,
+    e.g. Playwright's, when browser tests ran earlier in the session)."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(main())  # type: ignore[arg-type]
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "timed out"
+    if errors:
+        raise errors[0]
 
 
 async def turn(n: int = 3) -> None:
