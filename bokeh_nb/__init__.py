@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .kernel.app import App
     from .kernel.widget import BokehWidget
 
-__all__ = ("BokehWidget", "__version__", "enable", "show")
+__all__ = ("App", "BokehWidget", "__version__", "enable", "show")
 
 
 def enable() -> None:
@@ -35,6 +36,10 @@ def __getattr__(name: str) -> Any:
         from .kernel.widget import BokehWidget
 
         return BokehWidget
+    if name == "App":
+        from .kernel.app import App
+
+        return App
     raise AttributeError(f"module 'bokeh_nb' has no attribute {name!r}")
 
 

@@ -176,3 +176,30 @@ def combine_event(event: DocumentPatchedEvent, batch: list[DocumentPatchedEvent]
     from bokeh.document.callbacks import _combine_document_events
 
     _combine_document_events(event, batch)  # type: ignore[arg-type]
+
+
+def session_context(
+    session_id: str, server_context: Any, document: Document, arguments: dict[str, list[bytes]]
+) -> Any:
+    """A bokeh ``BokehSessionContext`` for a session that has no HTTP request of its own:
+    ``curdoc().session_context.request.arguments`` are the given arguments."""
+    import weakref
+
+    from bokeh.server.contexts import BokehSessionContext, _RequestProxy
+
+    ctx = BokehSessionContext(ID(session_id), server_context, document)
+    ctx._request = _RequestProxy(None, arguments=arguments, cookies={}, headers={})  # type: ignore[arg-type]
+    document._session_context = weakref.ref(ctx)
+    return ctx
+
+
+def server_context(application_context: Any) -> Any:
+    """A bokeh ``BokehServerContext`` whose ``sessions`` are application_context's."""
+    from bokeh.server.contexts import BokehServerContext
+
+    return BokehServerContext(application_context)
+
+
+def bind_session(context: Any, session: Any) -> None:
+    """Let ``session_context.with_locked_document`` and ``.destroyed`` see the session."""
+    context._set_session(session)

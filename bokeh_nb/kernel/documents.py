@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bokeh.application import Application
 from bokeh.document import Document
 from bokeh.model import Model
 
@@ -19,7 +18,7 @@ class ShowError(TypeError):
 
 
 def as_document(obj: Any) -> Document:
-    """A Document for a model, layout, Document, Application or ``modify_doc(doc)``."""
+    """A Document for a model, a layout or a Document (apps go through ``App``)."""
     if isinstance(obj, Document):
         return obj
     if isinstance(obj, Model):
@@ -33,16 +32,9 @@ def as_document(obj: Any) -> Document:
         doc = Document()
         doc.add_root(obj)
         return doc
-    if isinstance(obj, Application):
-        return obj.create_document()
-    if callable(obj):
-        doc = Document()
-        with _bokeh.use_curdoc(doc):
-            obj(doc)
-        return doc
     raise ShowError(
         f"cannot show a {type(obj).__name__}: bokeh_nb shows a bokeh model or layout, a "
-        "Document, an Application or a function modify_doc(doc)"
+        "Document, an Application, a function modify_doc(doc) or the path of an app"
     )
 
 

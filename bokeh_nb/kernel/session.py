@@ -6,8 +6,9 @@ server-extension relay). It
 
 - batches the document's change events per IOLoop turn into one PATCH-DOC, merging
   repeated changes of one property (latest wins), within a kernel-wide message budget;
-- sends changes made by code outside any callback (a notebook cell) at once, so a cell
-  that loops and sleeps still updates its output live;
+- sends changes made by code outside any callback (a notebook cell) at once when nothing
+  went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
+  updates its output live while a burst of changes is merged;
 - keeps echo suppression per browser client: a change that came from client X is sent in
   a run of its own tagged ``origin: X``, and only when some other client is listening;
 - runs browser patches, periodic / timeout / next-tick and async callbacks under one
@@ -22,6 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
@@ -57,6 +59,10 @@ Run = tuple[str | None, list["DocumentPatchedEvent"]]
 
 class KernelSession:
     linger: float = 10.0  # seconds a session without views is kept before it ends
+    #: Changes made outside any callback (a cell) go out at once, unless something went
+    #: out less than this long ago: then they wait for the loop turn (or the next change),
+    #: merged. A cell that sleeps between changes updates live; a burst becomes one patch.
+    cell_flush_interval: float = 0.02
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class KernelSession:
         self._draining = False
         self._runs: list[Run] = []
         self._flush_handle: object | None = None
+        self._last_flush = 0.0
         self._dispatching = 0  # > 0 while a browser patch or a session callback runs
         self._current_client: str | None = None
         self.clients: dict[str, int] = {}  # browser client id -> views it shows
@@ -87,6 +94,7 @@ class KernelSession:
         self._linger_handle: object | None = None
         self.destroyed = False
         self.messages_sent = 0
+        self._destroy_hooks: list[Callable[[], None]] = []
         _bokeh.dispatch_changes_to(document, self)
         self._callbacks = _bokeh.callback_group(self._loop)
         for cb in _bokeh.session_callbacks(document):
@@ -101,7 +109,9 @@ class KernelSession:
             _bokeh.combine_event(event, self._runs[-1][1])
         else:
             self._runs.append((origin, [event]))
-        if self._dispatching == 0 and threading.get_ident() == self._thread:
+        on_loop_thread = threading.get_ident() == self._thread
+        idle = time.monotonic() - self._last_flush >= self.cell_flush_interval
+        if self._dispatching == 0 and on_loop_thread and idle:
             self.flush()  # from cell code: send now, the loop may not turn for a while
         else:
             self._schedule_flush(0.0)
@@ -132,6 +142,7 @@ class KernelSession:
             self._runs.pop(0)
             msg = _bokeh.patch_message(events, **({"origin": origin} if origin else {}))
             self._send(msg, origin)
+            self._last_flush = time.monotonic()
 
     def _send(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         self.messages_sent += 1
@@ -233,6 +244,10 @@ class KernelSession:
         if self.view_count == 0 and not self.destroyed and self._on_unused is not None:
             self._on_unused()
 
+    def add_destroy_hook(self, hook: Callable[[], None]) -> None:
+        """Run hook (an app's on_session_destroyed) when the session ends."""
+        self._destroy_hooks.append(hook)
+
     def destroy(self) -> None:
         """End the session: stop callbacks, run on_session_destroyed, free the document."""
         if self.destroyed:
@@ -241,6 +256,8 @@ class KernelSession:
         self.destroyed = True
         self._cancel_linger()
         self._callbacks.remove_all_callbacks()
+        for hook in self._destroy_hooks:
+            self._run_user(hook)
         for callback in _bokeh.take_session_destroyed_callbacks(self.document):
             self._run_user(lambda cb=callback: cb(SessionContextInfo(self)))  # type: ignore[misc]
         _bokeh.destroy_document(self.document, self)

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from bokeh.document import Document
 from ipywidgets import DOMWidget
 from traitlets import List, Unicode
 
@@ -27,6 +28,7 @@ from ..protocol import (
     WIDGET_MODULE_VERSION,
     WIDGET_VIEW,
 )
+from .app import app_for
 from .documents import as_document
 from .session import KernelSession
 
@@ -59,14 +61,24 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     bundles = List(Unicode(), default_value=list(CORE_BUNDLES)).tag(sync=True)
 
     def __init__(self, obj: Any, **kwargs: Any) -> None:
-        document = as_document(obj)
+        from bokeh.model import Model
+
+        app = None
+        session_id = None
+        if isinstance(obj, Document | Model):
+            document = as_document(obj)
+        else:  # an App, Application, modify_doc function or app path: a new session
+            app = app_for(obj)
+            session_id, document = app.new_session_document()
         super().__init__(**kwargs)
         if _bokeh.needs_mathjax(list(document.roots)):
             self.bundles = [*CORE_BUNDLES, "bokeh-mathjax"]
         #: Wire counters (comm messages and bytes each way), for tests and benchmarks.
         self.frames_sent = self.frames_received = 0
         self.buffer_bytes_sent = self.buffer_bytes_received = 0
-        self.session = KernelSession(document, self, on_unused=self.close)
+        self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
+        if app is not None and session_id is not None:
+            app.context.attach(session_id, self.session)
         _live[id(document)] = self
         self.on_msg(self._on_frame)
 

@@ -149,6 +149,22 @@ def test_cell_changes_are_sent_at_once(transport: FakeTransport) -> None:
     run(main)
 
 
+def test_a_burst_from_a_cell_is_merged(transport: FakeTransport) -> None:
+    async def main() -> None:
+        div = Div(text="a")
+        session = make(transport, div)
+        session.receive(pull_request(), "c1")
+        transport.messages.clear()
+        for i in range(100):
+            div.text = str(i)
+        assert len(transport.of_type("PATCH-DOC")) == 1, "the first change goes at once"
+        await turn()
+        patches = transport.of_type("PATCH-DOC")
+        assert len(patches) == 2 and patches[-1].content["events"][-1]["new"] == "99"
+
+    run(main)
+
+
 def test_budget_defers_and_merges_instead_of_dropping(transport: FakeTransport) -> None:
     async def main() -> None:
         div = Div(text="a")
@@ -347,5 +363,40 @@ def test_a_page_that_leaves_does_not_end_the_session(transport: FakeTransport) -
         session.client_gone("c1")  # reload: the new page will pull again
         await asyncio.sleep(0.06)
         assert ended == [] and not session.destroyed
+
+    run(main)
+
+
+def test_stream_patch_and_hold_go_out_as_small_events(transport: FakeTransport) -> None:
+    async def main() -> None:
+        source = ColumnDataSource(data={"x": np.arange(10_000, dtype="float64")})
+        session = make(transport, source)
+        session.receive(pull_request(), "c1")
+        transport.messages.clear()
+        source.stream({"x": np.arange(5, dtype="float64")}, rollover=10_000)
+        source.patch({"x": [(0, -1.0)]})
+        await turn()
+        events = [e for p in transport.of_type("PATCH-DOC") for e in p.content["events"]]
+        assert [e["kind"] for e in events] == ["ColumnsStreamed", "ColumnsPatched"]
+        assert events[0]["rollover"] == 10_000
+        sent = sum(memoryview(b).nbytes for p in transport.messages for _, b in p.buffers)
+        assert sent == 5 * 8, "only the streamed rows travel"
+        assert len(source.data["x"]) == 10_000 and source.data["x"][0] == -1.0
+
+        await asyncio.sleep(0.05)
+        transport.messages.clear()
+
+        def held_changes() -> None:
+            session.document.hold("combine")
+            for i in range(3):
+                source.stream({"x": np.array([float(i)])}, rollover=10_000)
+            assert transport.of_type("PATCH-DOC") == [], "held"
+            session.document.unhold()
+
+        session.document.add_next_tick_callback(held_changes)
+        await asyncio.sleep(0.05)
+        patches = transport.of_type("PATCH-DOC")
+        assert len(patches) == 1, "released in a callback: one message"
+        assert len(source.data["x"]) == 10_000
 
     run(main)

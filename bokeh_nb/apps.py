@@ -1,0 +1,69 @@
+"""What can be run as a Bokeh app, turned into a bokeh ``Application``.
+
+The forms of ``bokeh serve``: a ``modify_doc(doc)`` function, an ``Application``, a script
+(``app.py``), an app directory (``main.py`` or ``main.ipynb``, with ``server_lifecycle.py``,
+``theme.yaml``, ``static/``, ``templates/``, ``data/``) and a notebook used as an app. Bad
+paths and broken apps raise ``AppError`` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bokeh.application import Application
+from bokeh.application.handlers import FunctionHandler
+from bokeh.document import Document
+
+__all__ = ("AppError", "as_application", "check_handlers")
+
+AppSource = Application | Callable[[Document], None] | str | os.PathLike[str]
+
+
+class AppError(ValueError):
+    """An app that cannot be loaded or run; the message names the file and the problem."""
+
+
+def _from_path(path: Path, argv: list[str]) -> Application:
+    from bokeh.command.util import build_single_handler_application
+
+    if not path.exists():
+        raise AppError(f"no Bokeh app at {path}: the path does not exist")
+    if path.is_dir() and not (path / "main.py").is_file() and not (path / "main.ipynb").is_file():
+        raise AppError(f"{path} is not a Bokeh app directory: it has no main.py or main.ipynb")
+    if path.is_file() and path.suffix not in (".py", ".ipynb"):
+        raise AppError(
+            f"{path} is not a Bokeh app: expected a .py script, a .ipynb notebook "
+            "or an app directory"
+        )
+    try:
+        return build_single_handler_application(str(path), argv)
+    except Exception as e:  # bokeh raises RuntimeError/ValueError/yaml errors with details
+        theme = path / "theme.yaml"
+        where = f"{theme}: " if path.is_dir() and "yaml" in type(e).__module__ else ""
+        raise AppError(f"cannot load the Bokeh app {path}: {where}{e}") from e
+
+
+def as_application(obj: Any, argv: list[str] | None = None) -> Application:
+    """An ``Application`` for a function, an Application, or a script/directory/notebook path."""
+    if isinstance(obj, Application):
+        return obj
+    if isinstance(obj, str | os.PathLike):
+        return _from_path(Path(obj).expanduser().resolve(), list(argv or []))
+    if callable(obj):
+        return Application(FunctionHandler(obj))
+    raise AppError(
+        f"cannot run a {type(obj).__name__} as a Bokeh app: give a function modify_doc(doc), "
+        "a bokeh Application, or the path of a script, app directory or notebook"
+    )
+
+
+def check_handlers(app: Application, source: object) -> None:
+    """Raise AppError if running the app's code for a new document failed."""
+    for handler in app.handlers:
+        if getattr(handler, "failed", False):
+            raise AppError(
+                f"the Bokeh app {source} failed: {handler.error}\n{handler.error_detail}"
+            )
