@@ -194,3 +194,21 @@ def test_showing_a_shown_document_again_adds_a_view_of_the_same_session(kernel: 
     assert kernel.value("len(bokeh_nb.kernel.widget._live)") == 1
     msgs = kernel.execute("bokeh_nb.show(d)", allow_error=True)
     assert "bokeh_nb.show(model.document)" in json.dumps([m["content"] for m in msgs])
+
+
+def test_timeout_next_tick_and_async_callbacks_reach_the_frontend(kernel: Kernel) -> None:
+    kernel.execute(SETUP)
+    comm = widget_comm(kernel)
+    kernel.comm_send(comm, frame("PULL-DOC-REQ", {}))
+    kernel.comm_msgs(comm)
+    kernel.execute(
+        "import asyncio\ndoc = w.document\n"
+        "async def later():\n    await asyncio.sleep(0.05)\n    d.text = 'async done'\n"
+        "doc.add_timeout_callback(lambda: setattr(s, 'title', 'timeout fired'), 50)\n"
+        "doc.add_next_tick_callback(later)"
+    )
+    seen: list[object] = []
+    for m in kernel.comm_msgs(comm, until=2, timeout=10):
+        events = json.loads(m["content"]["data"]["content"]["content"])["events"]
+        seen += [e["new"] for e in events]
+    assert sorted(map(str, seen)) == ["async done", "timeout fired"]
