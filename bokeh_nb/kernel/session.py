@@ -286,35 +286,36 @@ class KernelSession:
             if self.destroyed:
                 return None
             if self._lock.try_acquire():
-                try:
-                    result = self._run_user(lambda: callback(*args, **kwargs))
-                except BaseException:
-                    self._lock.release()
-                    raise
-                if inspect.isawaitable(result):
-                    return self._finish_async(result, holding=True)
-                self._lock.release()
-                return None
+                return self._run_holding(callback, args, kwargs)
             return self._later(callback, args, kwargs)
 
         return run
 
-    async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        await self._lock.acquire()
-        if self.destroyed:
-            self._lock.release()
-            return
+    def _run_holding(
+        self, callback: Callable[..., Any], args: Any, kwargs: Any
+    ) -> Awaitable[None] | None:
+        """Run callback while holding the lock; release it once callback (or the
+        coroutine it returned) is done."""
         try:
             result = self._run_user(lambda: callback(*args, **kwargs))
         except BaseException:
             self._lock.release()
             raise
         if inspect.isawaitable(result):
-            await self._finish_async(result, holding=True)
-        else:
-            self._lock.release()
+            return self._finish_async(result)
+        self._lock.release()
+        return None
 
-    async def _finish_async(self, result: Awaitable[Any], holding: bool) -> None:
+    async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        await self._lock.acquire()
+        if self.destroyed:
+            self._lock.release()
+            return
+        pending = self._run_holding(callback, args, kwargs)
+        if pending is not None:
+            await pending
+
+    async def _finish_async(self, result: Awaitable[Any]) -> None:
         self._dispatching += 1
         try:
             await result
@@ -322,8 +323,7 @@ class KernelSession:
             self._transport.send_error(f"{type(e).__name__}: {e}", traceback.format_exc())
         finally:
             self._dispatching -= 1
-            if holding:
-                self._lock.release()
+            self._lock.release()
 
     def _session_callback_added_obj(self, callback: SessionCallback) -> None:
         self._callbacks.add_session_callback(_bokeh.wrap_session_callback(callback, self._locked))

@@ -4,11 +4,11 @@ Both print their figures (run pytest with -s to see them in the log)."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from playwright.sync_api import expect
 
+from .bokeh import bokeh_output, kernel_json
 from .jupyter import (
     add_and_run_cell,
     assert_no_console_errors,
@@ -55,18 +55,12 @@ BROWSER_SRC = """el => {
 }"""
 
 
-def kernel_json(page, expr: str):
-    i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(cell_output(page, i).inner_text())
-
-
 def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [STREAMING])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = cell_output(page, 0).locator(".bokeh-nb-output").first
-    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    out = bokeh_output(page, 0)
     start = time.monotonic()
     time.sleep(STREAM_SECONDS)
     add_and_run_cell(page, STOP)

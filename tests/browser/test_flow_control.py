@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from playwright.sync_api import expect
 
+from .bokeh import bokeh_output, drag_handle, kernel_json
 from .jupyter import (
     add_and_run_cell,
     assert_no_console_errors,
-    cell_output,
     open_notebook,
     run_all_cells,
     write_notebook,
@@ -36,27 +34,14 @@ COUNT_EVENTS = """el => {
 }"""
 
 
-def kernel_json(page, expr: str):
-    i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(cell_output(page, i).inner_text())
-
-
 def test_rapid_slider_events_coalesce_latest_wins(lab_server, page, page_log, nb_name):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [SLOW_SLIDER])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = cell_output(page, 0).locator(".bokeh-nb-output").first
-    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    out = bokeh_output(page, 0)
     out.evaluate(COUNT_EVENTS)
-    box = out.locator(".noUi-handle").first.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for step in range(1, 41):
-        page.mouse.move(x + 12 * step, y)
-    page.mouse.up()
+    drag_handle(page, out, 480, steps=40)
     final = out.locator(".bk-slider-title").first
     expect(out.locator(".bk-clearfix").first).to_have_text(
         f"python saw {final.inner_text().split(':')[-1].strip()}", timeout=30_000
@@ -89,8 +74,7 @@ def test_periodic_callback_every_millisecond_drops_nothing(lab_server, page, pag
     write_notebook(server.root_dir, nb_name, [FAST_PERIODIC])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = cell_output(page, 0).locator(".bokeh-nb-output").first
-    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    out = bokeh_output(page, 0)
     page.wait_for_timeout(8000)
     add_and_run_cell(page, "w.document.remove_periodic_callback(cb)")
     final = kernel_json(page, "[n['i'], w.frames_sent, w.session.messages_sent]")

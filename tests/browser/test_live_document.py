@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from .bokeh import bokeh_output, drag_handle, kernel_json
 from .jupyter import (
     add_and_run_cell,
     assert_no_console_errors,
     assert_no_foreign_requests,
-    cell_output,
     execute_command,
     open_notebook,
     reload_page,
@@ -40,36 +40,12 @@ BROWSER_Y = """el => {
 }"""
 
 
-def output(page: Page, index: int = 0, view: int = 0):
-    """The view-th bokeh_nb output of cell index, once it has rendered."""
-    out = cell_output(page, index).locator(".bokeh-nb-output").nth(view)
-    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
-    return out
-
-
-def drag_slider(page: Page, out, dx: float) -> None:
-    """Drag the first slider's handle dx pixels to the right, as a person would."""
-    box = out.locator(".noUi-handle").first.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for step in range(1, 7):
-        page.mouse.move(x + dx * step / 6, y)
-    page.mouse.up()
-
-
-def kernel_value(page: Page, expr: str) -> object:
-    i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(cell_output(page, i).inner_text())
-
-
 def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
     server = jupyter_frontend
     write_notebook(server.root_dir, nb_name, [ISSUE_CELL])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = output(page)
+    out = bokeh_output(page)
     expect(out.get_by_role("button", name="press")).to_be_visible()
 
     # button -> Python on_click -> Div text -> browser
@@ -79,9 +55,9 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
     expect(out.locator(".bk-clearfix").first).to_have_text("2")
 
     # slider (dragged with the mouse) -> Python on_change -> line data -> browser
-    drag_slider(page, out, 60)
+    drag_handle(page, out, 60)
     expect(out.locator(".bk-slider-title").first).not_to_have_text("power: 2")
-    value = kernel_value(page, "s.value")
+    value = kernel_json(page, "s.value")
     assert isinstance(value, int) and value > 2
     expected = [1, 2**value, 3**value]
     page.wait_for_function(
@@ -89,7 +65,7 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
         arg=out.element_handle(),
         timeout=30_000,
     )
-    assert kernel_value(page, "[r.data_source.data['y'], d.text]") == [expected, "2"]
+    assert kernel_json(page, "[r.data_source.data['y'], d.text]") == [expected, "2"]
 
     # Python, from another cell -> browser
     add_and_run_cell(page, "d.text = 'hello'")
@@ -104,7 +80,7 @@ def test_reload_shows_current_state(jupyter_frontend, page, page_log, nb_name):
     write_notebook(server.root_dir, nb_name, [ISSUE_CELL])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = output(page)
+    out = bokeh_output(page)
     out.get_by_role("button", name="press").click()
     expect(out.locator(".bk-clearfix").first).to_have_text("1")
     add_and_run_cell(page, "d.text = 'changed in python'; s.value = 7")
@@ -113,7 +89,7 @@ def test_reload_shows_current_state(jupyter_frontend, page, page_log, nb_name):
     save_notebook(page)
 
     reload_page(page)
-    out = output(page)
+    out = bokeh_output(page)
     expect(out.locator(".bk-clearfix").first).to_have_text("changed in python")
     expect(out.locator(".bk-slider-title").first).to_contain_text("7")
     # and it is live again: a new change reaches the reloaded page
@@ -130,7 +106,7 @@ def test_second_view_stays_in_sync(lab_server, page, page_log, nb_name):
     write_notebook(server.root_dir, nb_name, [ISSUE_CELL])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    output(page)
+    bokeh_output(page)
     select_cell(page, 0)
     execute_command(page, "notebook:create-output-view")
     views = page.locator(".bokeh-nb-output")
@@ -157,11 +133,11 @@ def test_second_page_stays_in_sync(notebook_server, browser, page, page_log, nb_
     write_notebook(server.root_dir, nb_name, [ISSUE_CELL])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    first = output(page)
+    first = bokeh_output(page)
     save_notebook(page)
     other = page.context.new_page()
     open_notebook(other, server, nb_name)
-    second = output(other)
+    second = bokeh_output(other)
     second.get_by_role("button", name="press").click()
     expect(second.locator(".bk-clearfix").first).to_have_text("1")
     expect(first.locator(".bk-clearfix").first).to_have_text("1")

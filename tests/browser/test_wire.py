@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
-from playwright.sync_api import expect
-
+from .bokeh import bokeh_output, kernel_json
 from .jupyter import (
     add_and_run_cell,
     assert_no_console_errors,
     assert_no_foreign_requests,
-    cell_output,
     open_notebook,
     run_all_cells,
     write_notebook,
@@ -53,11 +49,6 @@ BROWSER_X = """el => {
 }"""
 
 
-def kernel_json(page, expr: str):
-    i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(cell_output(page, i).inner_text())
-
-
 def test_million_floats_both_ways(lab_server, page, page_log, nb_name):
     server = lab_server
     frames: list[tuple[str, int, bool]] = []
@@ -70,8 +61,7 @@ def test_million_floats_both_ways(lab_server, page, page_log, nb_name):
     write_notebook(server.root_dir, nb_name, [SETUP, COUNT_COMM])
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
-    out = cell_output(page, 0).locator(".bokeh-nb-output").first
-    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    out = bokeh_output(page, 0)
     received_before = out.evaluate(BROWSER_X)["received"]
 
     # kernel -> browser

@@ -1,0 +1,35 @@
+"""Helpers for tests of bokeh_nb outputs in a page (on top of the harness in jupyter.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from .jupyter import add_and_run_cell, cell_output
+
+
+def bokeh_output(page: Page, cell: int = 0, view: int = 0, timeout: float = 90_000) -> Locator:
+    """The view-th bokeh_nb output of a cell, once BokehJS has rendered it."""
+    out = cell_output(page, cell).locator(".bokeh-nb-output").nth(view)
+    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=timeout)
+    return out
+
+
+def kernel_json(page: Page, expr: str) -> Any:
+    """A Python expression's value, evaluated in the notebook's kernel by a new cell."""
+    i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
+    return json.loads(cell_output(page, i).inner_text())
+
+
+def drag_handle(page: Page, out: Locator, dx: float, steps: int = 6) -> None:
+    """Drag the first slider handle of out dx pixels to the right, as a person would."""
+    box = out.locator(".noUi-handle").first.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, steps + 1):
+        page.mouse.move(x + dx * step / steps, y)
+    page.mouse.up()
