@@ -7,6 +7,7 @@ widgets; each Bokeh protocol message travels as exactly one widget custom messag
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 from typing import Any
@@ -79,6 +80,8 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
         if app is not None and session_id is not None:
             app.context.attach(session_id, self.session)
+        if not _live:
+            _end_all_at_exit()
         _live[id(document)] = self
         self.on_msg(self._on_frame)
 
@@ -161,6 +164,24 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         if bundle is not None:
             bundle["text/plain"] = _NO_FRONTEND
         return bundle  # type: ignore[no-any-return]
+
+
+_exit_hook_installed = False
+
+
+def _end_all_at_exit() -> None:
+    """At kernel shutdown every live session ends: callbacks stop, on_session_destroyed
+    runs (app sessions also end through their app's context, before on_server_unloaded)."""
+    global _exit_hook_installed
+    if _exit_hook_installed:
+        return
+    _exit_hook_installed = True
+
+    def end_all() -> None:
+        for widget in list(_live.values()):
+            widget.session.destroy()
+
+    atexit.register(end_all)
 
 
 def widget_for(obj: Any) -> BokehWidget:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -212,3 +214,16 @@ def test_timeout_next_tick_and_async_callbacks_reach_the_frontend(kernel: Kernel
         events = json.loads(m["content"]["data"]["content"]["content"])["events"]
         seen += [e["new"] for e in events]
     assert sorted(map(str, seen)) == ["async done", "timeout fired"]
+
+
+def test_kernel_shutdown_ends_plain_sessions(kernel: Kernel, tmp_path: Path) -> None:
+    marker = tmp_path / "destroyed.txt"
+    kernel.execute(
+        SETUP
+        + f"\nw.document.on_session_destroyed(lambda ctx: open({str(marker)!r}, 'w').write('yes'))"
+    )
+    kernel.client.shutdown()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not marker.exists():
+        time.sleep(0.1)
+    assert marker.read_text() == "yes"
