@@ -203,3 +203,24 @@ def server_context(application_context: Any) -> Any:
 def bind_session(context: Any, session: Any) -> None:
     """Let ``session_context.with_locked_document`` and ``.destroyed`` see the session."""
     context._set_session(session)
+
+
+def ack_fragments() -> list[str]:
+    """The ACK a Bokeh server sends first on a new websocket, as its three text fragments."""
+    msg = _protocol.create("ACK")
+    return [msg.header_json, msg.metadata_json, msg.content_json]
+
+
+def websocket_receiver() -> Any:
+    """Bokeh's assembler of 3 + 2N websocket fragments into Messages (``await consume``)."""
+    from bokeh.protocol.receiver import Receiver
+
+    return Receiver(_protocol)
+
+
+def new_session_token() -> str:
+    """A token for BokehJS's websocket subprotocol naming a new session id (unsigned:
+    the websocket itself is authenticated by the Jupyter server)."""
+    from bokeh.util.token import generate_jwt_token, generate_session_id
+
+    return generate_jwt_token(generate_session_id(signed=False), signed=False)

@@ -35,6 +35,12 @@ MAX_BROWSER_MESSAGE_BYTES = 10 * 1024 * 1024 - 64 * 1024
 #: tell a frontend without bokeh_nb (which closes the comm unanswered) from a slow one.
 FRONTEND_TARGET = "bokeh_nb.frontend"
 
+#: Comm target of the server relay: each comm is one standalone session of a live app
+#: (a full page at ``LIVE_APP_ROUTE``, or a ``bokeh.client`` connection).
+SESSION_TARGET = "bokeh_nb.session"
+#: Route of a live app's full-page session, below the server's base URL.
+LIVE_APP_ROUTE = "bokeh-nb/kernels/{kernel_id}/apps/{name}"
+
 #: ``kind`` of a widget custom message.
 KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message
 KIND_VIEWS = "views"  # a browser reports how many views of the output it shows

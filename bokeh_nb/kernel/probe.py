@@ -62,6 +62,7 @@ class FrontendProbe:
     def __init__(self) -> None:
         self.state: State = "unknown"
         self.problem = MISSING_FRONTEND
+        self.base_url: str | None = None  # the Jupyter server's, as the frontend sees it
         self._pending: list[str] = []
         self._comm: Any = None
 
@@ -76,6 +77,11 @@ class FrontendProbe:
         if self.state == "unknown":
             self._ask()
 
+    def ask(self) -> None:
+        """Ask now, without an output waiting for the answer (to learn base_url)."""
+        if self.state == "unknown":
+            self._ask()
+
     def _ask(self) -> None:
         from comm import create_comm
 
@@ -86,6 +92,9 @@ class FrontendProbe:
 
     def _answered(self, msg: Any) -> None:
         data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
+        base_url = data.get("base_url")
+        if isinstance(base_url, str) and base_url.startswith(("http://", "https://")):
+            self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         problem = mismatch(str(data.get("version", "")))
         if problem is None:
             self.state = "present"

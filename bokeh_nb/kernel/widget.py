@@ -8,7 +8,6 @@ widgets; each Bokeh protocol message travels as exactly one widget custom messag
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 from typing import Any
 
@@ -19,10 +18,7 @@ from traitlets import List, Unicode
 from .. import _bokeh
 from ..protocol import (
     CORE_BUNDLES,
-    KIND_BOKEH,
-    KIND_BYE,
     KIND_ERROR,
-    KIND_VIEWS,
     PROTOCOL_VERSION,
     WIDGET_MODEL,
     WIDGET_MODULE,
@@ -31,6 +27,7 @@ from ..protocol import (
 )
 from .app import app_for
 from .documents import as_document
+from .frames import dispatch, encode
 from .session import KernelSession
 
 log = logging.getLogger(__name__)
@@ -92,15 +89,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     # ---- Transport ----------------------------------------------------------------------
 
     def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
-        buffers = _bokeh.message_buffers(msg)
-        frame = {
-            "kind": KIND_BOKEH,
-            "header": msg.header,
-            "metadata": msg.metadata,
-            "content": _bokeh.content_json(msg),
-            "buffers": [buffer_id for buffer_id, _ in buffers],
-        }
-        payloads = [payload for _, payload in buffers]
+        frame, payloads = encode(msg)
         self.frames_sent += 1
         self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
         self.send(frame, buffers=payloads)
@@ -114,41 +103,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def _on_frame(self, _widget: Any, content: Any, buffers: list[memoryview]) -> None:
         self.frames_received += 1
         self.buffer_bytes_received += sum(memoryview(b).nbytes for b in buffers)
-        if not isinstance(content, dict):
-            log.warning("bokeh_nb: ignored a non-object message from a browser")
-            return
-        kind = content.get("kind")
-        client = content.get("client")
-        if not isinstance(client, str) or not client:
-            client = "unknown"
-        if kind == KIND_VIEWS:
-            count = content.get("count")
-            self.session.set_views(client, count if isinstance(count, int) else 0)
-        elif kind == KIND_BYE:
-            self.session.client_gone(client)
-        elif kind == KIND_BOKEH:
-            self._on_bokeh(content, buffers, client)
-        else:
-            log.warning("bokeh_nb: ignored a message of unknown kind %r", kind)
-
-    def _on_bokeh(self, frame: dict[str, Any], buffers: list[memoryview], client: str) -> None:
-        header = frame.get("header")
-        msgid = header.get("msgid", "") if isinstance(header, dict) else ""
-        try:
-            ids = frame.get("buffers") or []
-            if not isinstance(ids, list) or len(ids) != len(buffers):
-                raise ValueError(f"{len(ids)} buffer ids for {len(buffers)} buffers")
-            if not isinstance(header, dict) or not isinstance(frame.get("content"), str):
-                raise ValueError("header must be an object and content JSON text")
-            metadata = frame.get("metadata") or {}
-            msg = _bokeh.assemble(
-                header, metadata, frame["content"], list(zip(map(str, ids), buffers, strict=True))
-            )
-        except (*_bokeh.BadMessage, json.JSONDecodeError) as e:
-            log.warning("bokeh_nb: malformed message from a browser: %s", e)
-            self.send_message(_bokeh.error_reply(str(msgid), f"malformed message: {e}"))
-            return
-        self.session.receive(msg, client)
+        dispatch(content, buffers, self.session, self.send_message)
 
     # ---- lifetime -----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import type { Kernel } from '@jupyterlab/services';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
@@ -9,7 +10,7 @@ import { version as PACKAGE_VERSION } from '../package.json';
 /** Tell the kernel that this frontend renders bokeh_nb outputs (see kernel/probe.py). */
 function answerProbes(kernel: Kernel.IKernelConnection | null | undefined): void {
   kernel?.registerCommTarget(FRONTEND_TARGET, comm => {
-    comm.send({ version: PACKAGE_VERSION });
+    comm.send({ version: PACKAGE_VERSION, base_url: PageConfig.getBaseUrl() });
     comm.close();
   });
 }

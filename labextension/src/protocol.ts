@@ -19,6 +19,9 @@ export const MAX_BROWSER_MESSAGE_BYTES = 10420224;
 
 export const FRONTEND_TARGET = 'bokeh_nb.frontend';
 
+export const SESSION_TARGET = 'bokeh_nb.session';
+export const LIVE_APP_ROUTE = 'bokeh-nb/kernels/{kernel_id}/apps/{name}';
+
 export const KIND_BOKEH = 'bokeh';
 export const KIND_VIEWS = 'views';
 export const KIND_BYE = 'bye';

@@ -1,0 +1,88 @@
+"""Standalone sessions of this kernel's live apps, opened by the Jupyter server's relay.
+
+The server extension opens a comm to ``SESSION_TARGET`` for every full-page visitor or
+``bokeh.client`` connection of ``bokeh-nb/kernels/{kernel_id}/apps/{name}``; each comm is
+one new session of the named ``App`` (a new Document, as every visit to a ``bokeh serve``
+app), carrying the frames of ``docs/protocol.md``. Closing the comm ends the session.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import _bokeh
+from ..apps import AppError
+from ..protocol import KIND_ERROR, SESSION_TARGET
+from .frames import dispatch, encode
+from .session import KernelSession
+
+log = logging.getLogger(__name__)
+
+__all__ = ("CommTransport", "register_session_target")
+
+
+class CommTransport:
+    """A session's messages over a plain comm (no widget)."""
+
+    def __init__(self, comm: Any) -> None:
+        self.comm = comm
+
+    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        frame, payloads = encode(msg)
+        self.comm.send(frame, buffers=payloads)
+
+    def send_error(self, text: str, traceback: str) -> None:
+        # a standalone visitor never sees a traceback: it goes to the kernel's log
+        log.error("bokeh_nb: error in a callback of a standalone session: %s\n%s", text, traceback)
+
+
+def _refuse(comm: Any, text: str) -> None:
+    comm.send({"kind": KIND_ERROR, "text": text, "traceback": ""})
+    comm.close()
+
+
+def _open(comm: Any, open_msg: dict[str, Any]) -> None:
+    from .app import APPS
+
+    data = open_msg.get("content", {}).get("data", {})
+    name = data.get("app")
+    app = APPS.get(name) if isinstance(name, str) else None
+    if app is None:
+        _refuse(comm, f"this kernel has no live app named {name!r}")
+        return
+    raw = data.get("arguments") or {}
+    arguments = {
+        str(k): [str(v).encode() for v in vs]
+        for k, vs in (raw.items() if isinstance(raw, dict) else [])
+        if isinstance(vs, list)
+    }
+    try:
+        session_id, document = app.new_session_document(arguments)
+    except AppError as e:
+        log.error("bokeh_nb: %s", e)
+        _refuse(comm, f"the app {name!r} failed to start a session")
+        return
+    transport = CommTransport(comm)
+    session = KernelSession(document, transport, session_id=session_id)
+    app.context.attach(session_id, session)
+    comm.on_msg(
+        lambda msg: dispatch(
+            msg["content"]["data"], msg.get("buffers") or [], session, transport.send_message
+        )
+    )
+    comm.on_close(lambda _msg: session.destroy())
+
+
+_registered = False
+
+
+def register_session_target() -> None:
+    """Let the server relay open sessions of this kernel's apps. Idempotent."""
+    global _registered
+    if _registered:
+        return
+    from comm import get_comm_manager
+
+    get_comm_manager().register_target(SESSION_TARGET, _open)
+    _registered = True

@@ -1,0 +1,172 @@
+"""A live app of a notebook kernel as a full-page Bokeh session on the Jupyter server.
+
+``GET bokeh-nb/kernels/{kernel_id}/apps/{name}`` serves a page that loads BokehJS from this
+server and opens ``.../ws``, which speaks Bokeh's own websocket protocol (ACK first, then
+PULL-DOC / PATCH-DOC in 3 + 2N fragments), so stock BokehJS and ``bokeh.client`` work
+against it. Each websocket is one new session of the app in that kernel, reached through
+``relay.KernelRelay``. Both routes need a Jupyter login allowed to execute in kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bokeh import __version__ as bokeh_version
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from .. import _bokeh
+from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, bokehjs_url_path
+from .relay import RelayError, relay_for
+
+__all__ = ("LiveAppPage", "LiveAppWebSocket")
+
+#: Query arguments that belong to Jupyter or BokehJS, not to the app.
+RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+{scripts}
+</head>
+<body>
+<div id="bokeh-nb-root"></div>
+<script type="application/json" id="bokeh-nb-item">{item}</script>
+<script>
+(function () {{
+  const item = JSON.parse(document.getElementById("bokeh-nb-item").textContent);
+  const bk = window.Bokeh[item.version];
+  bk.embed.embed_items({{}}, [item.render_item], item.app_path);
+}})();
+</script>
+</body>
+</html>
+"""
+
+
+def _allowed(handler: JupyterHandler) -> bool:
+    user = handler.current_user
+    return user is not None and bool(
+        handler.authorizer.is_authorized(handler, user, "execute", "kernels")
+    )
+
+
+class LiveAppPage(JupyterHandler):
+    auth_resource = "kernels"
+
+    @web.authenticated
+    def get(self, kernel_id: str, name: str) -> None:
+        if not _allowed(self):
+            raise web.HTTPError(403, "not allowed to run code in this server's kernels")
+        if kernel_id not in self.kernel_manager:
+            raise web.HTTPError(404, f"no running kernel {html.escape(kernel_id)}")
+        base = self.base_url
+        app_path = url_path_join(base, "bokeh-nb/kernels", kernel_id, "apps", name)
+        token = _bokeh.new_session_token()
+        item = {
+            "version": bokeh_version,
+            "app_path": app_path,
+            "render_item": {"token": token, "elementid": "bokeh-nb-root", "use_for_title": True},
+        }
+        scripts = "\n".join(
+            f'<script src="{html.escape(url_path_join(base, bokehjs_url_path(bokeh_version, b)))}">'
+            "</script>"
+            for b in CORE_BUNDLES
+        )
+        body = PAGE.format(
+            title=html.escape(name),
+            scripts=scripts,
+            item=json.dumps(item).replace("</", "<\\/"),
+        )
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+
+class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    auth_resource = "kernels"
+    _comm: str | None = None
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        return "bokeh" if "bokeh" in subprotocols else None
+
+    @ws_authenticated
+    async def get(self, kernel_id: str, name: str) -> None:
+        if not _allowed(self):
+            raise web.HTTPError(403, "not allowed to run code in this server's kernels")
+        if kernel_id not in self.kernel_manager:
+            raise web.HTTPError(404, "no such kernel")
+        await super().get(kernel_id=kernel_id, name=name)
+
+    async def open(self, kernel_id: str, name: str) -> None:
+        self.set_nodelay(True)
+        self._receiver = _bokeh.websocket_receiver()
+        arguments = {
+            k: [v.decode("utf-8", "replace") for v in vs]
+            for k, vs in self.request.query_arguments.items()
+            if k not in RESERVED_ARGS
+        }
+        try:
+            self._relay = relay_for(self.kernel_manager, kernel_id)
+        except RelayError as e:
+            self.close(1011, str(e))
+            return
+        for fragment in _bokeh.ack_fragments():
+            self.write_message(fragment)
+        self._comm = self._relay.open(name, arguments, self._from_kernel, self._kernel_closed)
+
+    async def on_message(self, fragment: str | bytes) -> None:
+        if self._comm is None:
+            return
+        try:
+            msg = await self._receiver.consume(fragment)
+        except Exception as e:
+            self.log.warning("bokeh_nb: malformed Bokeh message on %s: %s", self.request.path, e)
+            self.close(1003, "malformed Bokeh message")
+            return
+        if msg is None:
+            return
+        frame = {
+            "kind": KIND_BOKEH,
+            "client": "ws",
+            "header": msg.header,
+            "metadata": msg.metadata,
+            "content": msg.content_json,
+            "buffers": [str(b.id) for b in msg.buffers],
+        }
+        self._relay.send(self._comm, frame, [b.to_bytes() for b in msg.buffers])
+
+    def _from_kernel(self, frame: dict[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
+        kind = frame.get("kind")
+        if kind == KIND_ERROR:
+            self.log.warning("bokeh_nb: %s", frame.get("text"))
+            self.close(1011, str(frame.get("text", ""))[:120])
+            return
+        if kind != KIND_BOKEH:
+            return
+        with contextlib.suppress(WebSocketClosedError):
+            self.write_message(json.dumps(frame["header"]))
+            self.write_message(json.dumps(frame["metadata"]))
+            self.write_message(frame["content"])
+            for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
+                self.write_message(json.dumps({"id": buffer_id}))
+                self.write_message(bytes(payload), binary=True)
+
+    def _kernel_closed(self, reason: str) -> None:
+        self._comm = None
+        self.close(1001, reason[:120])
+
+    def on_close(self) -> None:
+        if self._comm is not None:
+            self._relay.close(self._comm)
+            self._comm = None

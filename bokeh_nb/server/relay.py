@@ -1,0 +1,110 @@
+"""Comms between the Jupyter server and a kernel's live apps, one kernel client per kernel.
+
+Each standalone session is one comm to the kernel's ``SESSION_TARGET``; its frames (see
+``docs/protocol.md``) go out on the shell channel and come back on iopub, where this relay
+routes them by comm id to the websocket that owns the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..protocol import SESSION_TARGET
+
+log = logging.getLogger(__name__)
+
+__all__ = ("KernelRelay", "RelayError", "relay_for")
+
+OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
+
+
+class RelayError(RuntimeError):
+    """The kernel cannot be reached (unknown, dead or restarting)."""
+
+
+@dataclass
+class _Route:
+    on_frame: OnFrame
+    on_close: Callable[[str], None]
+
+
+class KernelRelay:
+    def __init__(self, kernel_manager: Any, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        self._client = kernel_manager.get_kernel(kernel_id).client()
+        self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        self._routes: dict[str, _Route] = {}
+        self._pump = asyncio.ensure_future(self._read_iopub())
+
+    async def _read_iopub(self) -> None:
+        try:
+            while True:
+                msg = await self._client.get_iopub_msg()
+                content = msg.get("content", {})
+                route = self._routes.get(content.get("comm_id", ""))
+                if route is None:
+                    continue
+                if msg["msg_type"] == "comm_msg":
+                    route.on_frame(content.get("data", {}), msg.get("buffers") or [])
+                elif msg["msg_type"] == "comm_close":
+                    self._routes.pop(content["comm_id"], None)
+                    route.on_close("the session ended in the kernel")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("bokeh_nb: lost the iopub channel of kernel %s", self.kernel_id)
+        finally:
+            for comm_id, route in list(self._routes.items()):
+                self._routes.pop(comm_id, None)
+                route.on_close("the kernel went away")
+
+    def _send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
+        session = self._client.session
+        session.send(
+            self._client.shell_channel.socket, session.msg(msg_type, content), buffers=buffers
+        )
+
+    def open(
+        self,
+        app: str,
+        arguments: dict[str, list[str]],
+        on_frame: OnFrame,
+        on_close: Callable[[str], None],
+    ) -> str:
+        """Start a new session of the kernel's live app; returns its comm id."""
+        comm_id = uuid.uuid4().hex
+        self._routes[comm_id] = _Route(on_frame, on_close)
+        data = {"app": app, "arguments": arguments}
+        self._send("comm_open", {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data})
+        return comm_id
+
+    def send(self, comm_id: str, frame: dict[str, Any], buffers: Sequence[Any]) -> None:
+        self._send("comm_msg", {"comm_id": comm_id, "data": frame}, buffers)
+
+    def close(self, comm_id: str) -> None:
+        if self._routes.pop(comm_id, None) is not None:
+            self._send("comm_close", {"comm_id": comm_id, "data": {}})
+
+    def stop(self) -> None:
+        self._pump.cancel()
+        with contextlib.suppress(Exception):
+            self._client.stop_channels()
+
+
+_relays: dict[str, KernelRelay] = {}
+
+
+def relay_for(kernel_manager: Any, kernel_id: str) -> KernelRelay:
+    """The relay of a running kernel (RelayError if the server has no such kernel)."""
+    if kernel_id not in kernel_manager:
+        raise RelayError(f"no running kernel {kernel_id}")
+    relay = _relays.get(kernel_id)
+    if relay is None or relay._pump.done():
+        relay = _relays[kernel_id] = KernelRelay(kernel_manager, kernel_id)
+    return relay

@@ -1,0 +1,73 @@
+"""A live app of the notebook kernel as a full-page session, and through bokeh.client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from playwright.sync_api import expect
+
+from .bokeh import bokeh_output, drag_handle, kernel_json
+from .jupyter import (
+    assert_no_console_errors,
+    assert_no_foreign_requests,
+    open_notebook,
+    run_all_cells,
+    write_notebook,
+)
+
+APP_CELL = """\
+import bokeh_nb
+from bokeh.models import Div, Slider
+from bokeh.layouts import column
+def modify_doc(doc):
+    args = doc.session_context.request.arguments
+    who = args.get("who", [b"-"])[0].decode()
+    s = Slider(start=0, end=10, value=1, step=1, name="s", width=400)
+    d = Div(text=f"who={who}", name="d")
+    s.on_change("value", lambda attr, old, new: setattr(d, "text", f"{who} value={new}"))
+    doc.add_root(column(s, d))
+app = bokeh_nb.App(modify_doc, name="sliders")
+app
+"""
+
+PULL = """\
+import json, sys
+from bokeh.client import pull_session
+url, token = sys.argv[1], sys.argv[2]
+with pull_session(url=url, arguments={"token": token, "who": "bob"}) as session:
+    print(json.dumps(session.document.select_one({"name": "d"}).text))
+"""
+
+
+def test_live_app_page_and_bokeh_client(lab_server, page, page_log, nb_name):
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [APP_CELL])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    notebook_view = bokeh_output(page, 0)
+    url = kernel_json(page, "app.url")
+    assert url.startswith(server.origin + "/bokeh-nb/kernels/") and url.endswith("/apps/sliders")
+
+    # the author opens app.url: a new session, independent from the notebook's output
+    visitor = page.context.new_page()
+    visitor.goto(url + "?who=ann")
+    div = visitor.locator(".bk-clearfix").first
+    expect(div).to_have_text("who=ann", timeout=60_000)
+    expect(visitor).to_have_title("Bokeh Application", timeout=10_000)
+    drag_handle(visitor, visitor.locator("body"), 120)
+    expect(div).to_contain_text("ann value=")
+    expect(notebook_view.locator(".bk-clearfix").first).to_have_text("who=-")
+    assert kernel_json(page, "len(app.sessions)") == 2
+
+    # stock bokeh.client, from another process, with the Jupyter token as a query argument
+    out = subprocess.run(
+        [sys.executable, "-c", PULL, url, server.token], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == "who=bob"
+
+    visitor.close()
+    assert_no_foreign_requests(page_log, server)
+    assert_no_console_errors(page_log)
