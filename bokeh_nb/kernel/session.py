@@ -208,6 +208,7 @@ class KernelSession:
         finally:
             self._current_client = None
             self._dispatching -= 1
+        self.flush()  # what this event caused goes out now, as one patch, before its OK
         self._send(_bokeh.ok_reply(msgid))
 
     # ---- views and lifetime -------------------------------------------------------------
@@ -304,6 +305,7 @@ class KernelSession:
         if inspect.isawaitable(result):
             return self._finish_async(result)
         self._lock.release()
+        self.flush()  # what the callback changed goes out now, as one patch
         return None
 
     async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:
