@@ -12,9 +12,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .kernel.app import App
+    from .kernel.share import ShareLink
     from .kernel.widget import BokehWidget
 
-__all__ = ("App", "BokehWidget", "__version__", "enable", "show")
+__all__ = ("App", "BokehWidget", "__version__", "enable", "share", "show")
 
 
 def enable() -> None:
@@ -29,6 +30,15 @@ def show(obj: Any) -> None:
     from .kernel.hook import show as _show
 
     _show(obj)
+
+
+def share(app: Any, mode: str = "view", expires: Any = "1h") -> ShareLink:
+    """A share link to a live app of this kernel: ``mode`` is ``"view"`` or
+    ``"interact"``, ``expires`` seconds or ``"30m"`` / ``"1h"`` / ``"2d"``; ``link.url``,
+    ``link.revoke()``. See docs/sharing.md."""
+    from .kernel.share import share as _share
+
+    return _share(app, mode, expires)
 
 
 def __getattr__(name: str) -> Any:

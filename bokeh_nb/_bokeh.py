@@ -211,6 +211,12 @@ def ack_fragments() -> list[str]:
     return [msg.header_json, msg.metadata_json, msg.content_json]
 
 
+def ok_fragments(request_id: str) -> list[str]:
+    """An OK reply as the three text fragments of Bokeh's websocket protocol."""
+    msg = ok_reply(request_id)
+    return [msg.header_json, msg.metadata_json, msg.content_json]
+
+
 def websocket_receiver() -> Any:
     """Bokeh's assembler of 3 + 2N websocket fragments into Messages (``await consume``)."""
     from bokeh.protocol.receiver import Receiver

@@ -40,6 +40,10 @@ FRONTEND_TARGET = "bokeh_nb.frontend"
 SESSION_TARGET = "bokeh_nb.session"
 #: Route of a live app's full-page session, below the server's base URL.
 LIVE_APP_ROUTE = "bokeh-nb/kernels/{kernel_id}/apps/{name}"
+#: REST API of share links (POST creates, GET lists, DELETE ``/{id}`` revokes).
+SHARES_API = "bokeh-nb/api/shares"
+#: What a share link opens (its page; ``/ws`` and ``/static/...`` below it).
+SHARE_ROUTE = "bokeh-nb/s/{token}"
 
 #: ``kind`` of a widget custom message.
 KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message

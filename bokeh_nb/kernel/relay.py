@@ -16,6 +16,7 @@ from ..apps import AppError
 from ..protocol import KIND_ERROR, SESSION_TARGET
 from .frames import dispatch, encode
 from .session import KernelSession
+from .visitor import MODES
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
     from .app import APPS
 
     data = open_msg.get("content", {}).get("data", {})
+    visitor = data.get("visitor")
+    if visitor is not None and visitor not in MODES:
+        _refuse(comm, f"unknown visitor mode {str(visitor)[:40]!r}")
+        return
     name = data.get("app")
     app = APPS.get(name) if isinstance(name, str) else None
     if app is None:
@@ -64,7 +69,7 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
         _refuse(comm, f"the app {name!r} failed to start a session")
         return
     transport = CommTransport(comm)
-    session = KernelSession(document, transport, session_id=session_id)
+    session = KernelSession(document, transport, session_id=session_id, visitor=visitor)
     app.context.attach(session_id, session)
     comm.on_msg(
         lambda msg: dispatch(
@@ -77,11 +82,28 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
 _registered = False
 
 
+def _log_to_server() -> None:
+    """bokeh_nb's log lines from this kernel go to the kernel's own stderr, which the
+    Jupyter server logs (ipykernel sends ``sys.stderr`` into whichever cell ran last)."""
+    import sys
+
+    from ipykernel.iostream import OutStream
+
+    logger = logging.getLogger("bokeh_nb")
+    if isinstance(sys.stderr, OutStream) and not logger.handlers:
+        handler = logging.StreamHandler(sys.__stderr__)
+        handler.setFormatter(logging.Formatter("[bokeh_nb kernel] %(levelname)s | %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def register_session_target() -> None:
     """Let the server relay open sessions of this kernel's apps. Idempotent."""
     global _registered
     if _registered:
         return
+    _log_to_server()
     from comm import get_comm_manager
 
     get_comm_manager().register_target(SESSION_TARGET, _open)

@@ -34,6 +34,7 @@ from tornado.ioloop import IOLoop
 from .. import _bokeh
 from .flow import KERNEL_BUDGET, MessageBudget
 from .lock import DocumentLock
+from .visitor import Mode, refusal
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -73,8 +74,11 @@ class KernelSession:
         budget: MessageBudget = KERNEL_BUDGET,
         on_unused: Callable[[], None] | None = None,
         session_id: str | None = None,
+        visitor: Mode | None = None,
     ) -> None:
         self.id = session_id or uuid.uuid4().hex
+        #: a share-link visitor's session: what the browser may change is limited
+        self.visitor = visitor
         self.document = document
         self._transport = transport
         self._loop = io_loop or IOLoop.current()
@@ -192,6 +196,12 @@ class KernelSession:
             self._send(_bokeh.error_reply(msgid, f"unsupported message type {msgtype!r}"))
             log.warning("bokeh_nb: refused %s from a browser", msgtype)
             return
+        if self.visitor is not None:
+            reason = refusal(self.document, msg.content, self.visitor)
+            if reason is not None:
+                log.warning("bokeh_nb: refused a share-link visitor's change: %s", reason)
+                self._send(_bokeh.error_reply(msgid, f"refused: {reason}"))
+                return
         self._dispatching += 1
         self._current_client = client
         try:

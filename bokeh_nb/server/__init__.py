@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import Bool
+from traitlets import Bool, Float
 from traitlets.config import Configurable
 
 from .nodelay import with_nodelay
+from .shares import SETTINGS_KEY, new_registry, redact
 from .urls import handlers
 
 __all__ = ("BokehNb", "_load_jupyter_server_extension")
@@ -24,11 +25,41 @@ class BokehNb(Configurable):
         config=True,
         help="Set TCP_NODELAY on kernel websockets (about 40 ms less per round trip).",
     )
+    share_max_ttl = Float(
+        7 * 24 * 3600.0,
+        config=True,
+        help="Longest lifetime of a share link, in seconds.",
+    )
+
+
+def _redacting(log_function: Any) -> Any:
+    """The server's request logger, with share tokens cut out of logged URLs and referers."""
+
+    def log_request(handler: Any) -> None:
+        request = handler.request
+        uri, referer = request.uri, request.headers.get("Referer")
+        if "/bokeh-nb/s/" not in (uri or "") + (referer or ""):
+            log_function(handler)
+            return
+        request.uri = redact(uri or "")
+        if referer is not None:
+            request.headers["Referer"] = redact(referer)
+        try:
+            log_function(handler)
+        finally:
+            request.uri = uri
+            if referer is not None:
+                request.headers["Referer"] = referer
+
+    return log_request
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = BokehNb(parent=serverapp)
     web_app = serverapp.web_app
+    web_app.settings[SETTINGS_KEY] = new_registry(web_app.settings, settings.share_max_ttl)
+    if web_app.settings.get("log_function") is not None:
+        web_app.settings["log_function"] = _redacting(web_app.settings["log_function"])
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     if settings.tcp_nodelay:
         base = web_app.settings.get("kernel_websocket_connection_class")

@@ -5,6 +5,7 @@ server and opens ``.../ws``, which speaks Bokeh's own websocket protocol (ACK fi
 PULL-DOC / PATCH-DOC in 3 + 2N fragments), so stock BokehJS and ``bokeh.client`` work
 against it. Each websocket is one new session of the app in that kernel, reached through
 ``relay.KernelRelay``. Both routes need a Jupyter login allowed to execute in kernels.
+``shares.py`` serves the same page and websocket to share-link visitors.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
-from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, bokehjs_url_path
+from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
 from .relay import RelayError, relay_for
 
-__all__ = ("LiveAppPage", "LiveAppWebSocket")
+__all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
@@ -54,6 +55,32 @@ PAGE = """<!DOCTYPE html>
 """
 
 
+def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: str) -> None:
+    """A page that loads BokehJS from ``bundles/{version}/`` and opens ``app_path/ws``."""
+    item = {
+        "version": bokeh_version,
+        "app_path": app_path,
+        "render_item": {
+            "token": _bokeh.new_session_token(),
+            "elementid": "bokeh-nb-root",
+            "use_for_title": True,
+        },
+    }
+    scripts = "\n".join(
+        f'<script src="{html.escape(url_path_join(bundles, bokeh_version, b + ".min.js"))}">'
+        "</script>"
+        for b in CORE_BUNDLES
+    )
+    body = PAGE.format(
+        title=html.escape(title),
+        scripts=scripts,
+        item=json.dumps(item).replace("</", "<\\/"),
+    )
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.set_header("Cache-Control", "no-store")
+    handler.finish(body)
+
+
 def _allowed(handler: JupyterHandler) -> bool:
     user = handler.current_user
     return user is not None and bool(
@@ -72,43 +99,30 @@ class LiveAppPage(JupyterHandler):
             raise web.HTTPError(404, f"no running kernel {html.escape(kernel_id)}")
         base = self.base_url
         app_path = url_path_join(base, "bokeh-nb/kernels", kernel_id, "apps", name)
-        token = _bokeh.new_session_token()
-        item = {
-            "version": bokeh_version,
-            "app_path": app_path,
-            "render_item": {"token": token, "elementid": "bokeh-nb-root", "use_for_title": True},
-        }
-        scripts = "\n".join(
-            f'<script src="{html.escape(url_path_join(base, bokehjs_url_path(bokeh_version, b)))}">'
-            "</script>"
-            for b in CORE_BUNDLES
-        )
-        body = PAGE.format(
-            title=html.escape(name),
-            scripts=scripts,
-            item=json.dumps(item).replace("</", "<\\/"),
-        )
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(body)
+        write_app_page(self, name, app_path, url_path_join(base, STATIC_ROUTE))
 
 
-class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
-    auth_resource = "kernels"
+class AppSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    """Bokeh's websocket protocol for one new session of a kernel's live app.
+
+    Subclasses authorize the request in ``get`` and set ``kernel_id``, ``app_name`` and
+    ``visitor`` (None for the notebook's own user, else a share link's mode) before
+    calling ``super().get``.
+    """
+
+    kernel_id = ""
+    app_name = ""
+    visitor: str | None = None
     _comm: str | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
 
-    @ws_authenticated
-    async def get(self, kernel_id: str, name: str) -> None:
-        if not _allowed(self):
-            raise web.HTTPError(403, "not allowed to run code in this server's kernels")
-        if kernel_id not in self.kernel_manager:
-            raise web.HTTPError(404, "no such kernel")
-        await super().get(kernel_id=kernel_id, name=name)
+    def describe(self) -> str:
+        """This connection in log lines (never a credential)."""
+        return f"app {self.app_name!r} of kernel {self.kernel_id}"
 
-    async def open(self, kernel_id: str, name: str) -> None:
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)
         self._receiver = _bokeh.websocket_receiver()
         arguments = {
@@ -117,13 +131,15 @@ class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             if k not in RESERVED_ARGS
         }
         try:
-            self._relay = relay_for(self.kernel_manager, kernel_id)
+            self._relay = relay_for(self.kernel_manager, self.kernel_id)
         except RelayError as e:
             self.close(1011, str(e))
             return
         for fragment in _bokeh.ack_fragments():
             self.write_message(fragment)
-        self._comm = self._relay.open(name, arguments, self._from_kernel, self._kernel_closed)
+        self._comm = self._relay.open(
+            self.app_name, arguments, self._from_kernel, self._kernel_closed, self.visitor
+        )
 
     async def on_message(self, fragment: str | bytes) -> None:
         if self._comm is None:
@@ -131,10 +147,15 @@ class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         try:
             msg = await self._receiver.consume(fragment)
         except Exception as e:
-            self.log.warning("bokeh_nb: malformed Bokeh message on %s: %s", self.request.path, e)
+            self.log.warning("bokeh_nb: malformed Bokeh message for %s: %s", self.describe(), e)
             self.close(1003, "malformed Bokeh message")
             return
         if msg is None:
+            return
+        if self.visitor == "view" and msg.header.get("msgtype") != "PULL-DOC-REQ":
+            # a view-only page pans and zooms locally; nothing it sends reaches the kernel
+            for reply in _bokeh.ok_fragments(msg.header["msgid"]):
+                self.write_message(reply)
             return
         frame = {
             "kind": KIND_BOKEH,
@@ -149,7 +170,7 @@ class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def _from_kernel(self, frame: dict[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
         kind = frame.get("kind")
         if kind == KIND_ERROR:
-            self.log.warning("bokeh_nb: %s", frame.get("text"))
+            self.log.warning("bokeh_nb: %s: %s", self.describe(), frame.get("text"))
             self.close(1011, str(frame.get("text", ""))[:120])
             return
         if kind != KIND_BOKEH:
@@ -170,3 +191,16 @@ class LiveAppWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if self._comm is not None:
             self._relay.close(self._comm)
             self._comm = None
+
+
+class LiveAppWebSocket(AppSocket):
+    auth_resource = "kernels"
+
+    @ws_authenticated
+    async def get(self, kernel_id: str, name: str) -> None:
+        if not _allowed(self):
+            raise web.HTTPError(403, "not allowed to run code in this server's kernels")
+        if kernel_id not in self.kernel_manager:
+            raise web.HTTPError(404, "no such kernel")
+        self.kernel_id, self.app_name = kernel_id, name
+        await super().get(kernel_id=kernel_id, name=name)

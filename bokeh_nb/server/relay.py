@@ -76,11 +76,16 @@ class KernelRelay:
         arguments: dict[str, list[str]],
         on_frame: OnFrame,
         on_close: Callable[[str], None],
+        visitor: str | None = None,
     ) -> str:
-        """Start a new session of the kernel's live app; returns its comm id."""
+        """Start a new session of the kernel's live app; returns its comm id. ``visitor``
+        is a share link's mode: the kernel then limits what the session's browser may
+        change (``kernel/visitor.py``)."""
         comm_id = uuid.uuid4().hex
         self._routes[comm_id] = _Route(on_frame, on_close)
-        data = {"app": app, "arguments": arguments}
+        data: dict[str, Any] = {"app": app, "arguments": arguments}
+        if visitor is not None:
+            data["visitor"] = visitor
         self._send("comm_open", {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data})
         return comm_id
 

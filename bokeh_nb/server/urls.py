@@ -6,19 +6,28 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from ..protocol import LIVE_APP_ROUTE, STATIC_ROUTE
+from ..protocol import LIVE_APP_ROUTE, SHARE_ROUTE, SHARES_API, STATIC_ROUTE
 from .live import LiveAppPage, LiveAppWebSocket
+from .shares import SharedAppPage, SharedAppWebSocket, SharedBokehJS, SharesAPI
 from .static import BokehJSHandler
 
 __all__ = ("handlers", "ROUTES")
 
-#: (pattern below the base URL, handler). ``tests/server`` walks this table.
 _LIVE = LIVE_APP_ROUTE.format(kernel_id=r"(?P<kernel_id>[0-9a-f-]+)", name=r"(?P<name>[^/]+)")
+_SHARE = SHARE_ROUTE.format(token=r"(?P<token>[^/]+)")
+_BUNDLE = r"/(?P<version>[^/]+)/(?P<filename>[^/]+)"
 
+#: (pattern below the base URL, handler). ``tests/browser/test_route_auth.py`` walks this
+#: table: every route must refuse a request without valid credentials.
 ROUTES: list[tuple[str, type[Any]]] = [
-    (STATIC_ROUTE + r"/(?P<version>[^/]+)/(?P<filename>[^/]+)", BokehJSHandler),
+    (STATIC_ROUTE + _BUNDLE, BokehJSHandler),
     (_LIVE + r"/ws", LiveAppWebSocket),
     (_LIVE, LiveAppPage),
+    (SHARES_API, SharesAPI),
+    (SHARES_API + r"/(?P<share_id>[A-Za-z0-9_-]+)", SharesAPI),
+    (_SHARE + r"/static" + _BUNDLE, SharedBokehJS),
+    (_SHARE + r"/ws", SharedAppWebSocket),
+    (_SHARE, SharedAppPage),
 ]
 
 

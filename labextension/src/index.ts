@@ -1,15 +1,69 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { PageConfig } from '@jupyterlab/coreutils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
-import type { Kernel } from '@jupyterlab/services';
+import { ServerConnection } from '@jupyterlab/services';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { JSONObject } from '@lumino/coreutils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
-import { FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { FRONTEND_TARGET, SHARES_API, WIDGET_MODULE } from './protocol';
 import { version as PACKAGE_VERSION } from '../package.json';
 
-/** Tell the kernel that this frontend renders bokeh_nb outputs (see kernel/probe.py). */
+/** Call the share links API as this page's user; the parsed JSON body, or throw. */
+async function sharesApi(method: string, path: string, body?: JSONObject): Promise<any> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, SHARES_API, path);
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+  }
+  const response = await ServerConnection.makeRequest(url, init, settings);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : {};
+  if (!response.ok) {
+    throw new Error(data.message || `${response.status} ${response.statusText}`);
+  }
+  return data;
+}
+
+/** Make or revoke a share link the kernel asked for (see kernel/share.py). */
+async function answerShareRequest(data: JSONObject): Promise<JSONObject> {
+  try {
+    if (data.request === 'share') {
+      const share = await sharesApi('POST', '', {
+        kernel_id: data.kernel_id as string,
+        app: data.app as string,
+        mode: data.mode as string,
+        expires: data.expires as number
+      });
+      share.url = new URL(share.path, PageConfig.getBaseUrl()).href;
+      return { share };
+    }
+    await sharesApi('DELETE', encodeURIComponent(String(data.id)));
+    return { revoked: true };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** Tell the kernel that this frontend renders bokeh_nb outputs (see kernel/probe.py), and
+ * answer its requests for share links: only the page whose client ran the code answers
+ * those, so two open pages of one notebook never make two links. */
 function answerProbes(kernel: Kernel.IKernelConnection | null | undefined): void {
-  kernel?.registerCommTarget(FRONTEND_TARGET, comm => {
+  kernel?.registerCommTarget(FRONTEND_TARGET, (comm, msg: KernelMessage.ICommOpenMsg) => {
+    const data = msg.content.data as JSONObject;
+    if (data.request === 'share' || data.request === 'revoke') {
+      const parent = msg.parent_header as { session?: string };
+      if (parent.session !== kernel.clientId) {
+        comm.dispose(); // forget it here without closing it in the kernel
+        return;
+      }
+      void answerShareRequest(data).then(answer => {
+        comm.send(answer);
+        comm.close();
+      });
+      return;
+    }
     comm.send({ version: PACKAGE_VERSION, base_url: PageConfig.getBaseUrl() });
     comm.close();
   });

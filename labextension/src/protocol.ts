@@ -21,6 +21,8 @@ export const FRONTEND_TARGET = 'bokeh_nb.frontend';
 
 export const SESSION_TARGET = 'bokeh_nb.session';
 export const LIVE_APP_ROUTE = 'bokeh-nb/kernels/{kernel_id}/apps/{name}';
+export const SHARES_API = 'bokeh-nb/api/shares';
+export const SHARE_ROUTE = 'bokeh-nb/s/{token}';
 
 export const KIND_BOKEH = 'bokeh';
 export const KIND_VIEWS = 'views';

@@ -1,12 +1,12 @@
-"""Every route of the extension refuses requests without valid Jupyter credentials, and
-its websockets refuse hostile origins. Walks bokeh_nb.server.urls.ROUTES, so a new route
-without protection fails here."""
+"""Every route of the extension refuses requests without valid credentials (a Jupyter
+login, or for the share routes a genuine, current share link), and its websockets refuse
+hostile origins. Walks bokeh_nb.server.urls.ROUTES, so a new route without protection
+fails here."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -18,28 +18,18 @@ from tornado.websocket import WebSocketHandler, websocket_connect
 
 from bokeh_nb.server.urls import ROUTES
 
+from .wsclient import in_thread
+
 SAMPLES = {"version": bokeh_version, "filename": "bokeh.min.js", "name": "sliders"}
 
 
-def in_thread(coro_fn: Any) -> Any:
-    """Run a coroutine on a loop of its own (Playwright holds this thread's loop)."""
-    result: list[Any] = []
-
-    def target() -> None:
-        result.append(asyncio.run(coro_fn()))
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join(30)
-    return result[0]
-
-
-def urls(server: Any, kernel_id: str) -> list[tuple[str, bool]]:
+def urls(server: Any, values: dict[str, str]) -> list[tuple[str, bool, bool]]:
+    """(path, is a websocket, is a share route) of every route, filled in from values."""
     out = []
-    values = {**SAMPLES, "kernel_id": kernel_id}
+    values = {**SAMPLES, **values}
     for pattern, handler in ROUTES:
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], pattern)
-        out.append((path, issubclass(handler, WebSocketHandler)))
+        out.append((path, issubclass(handler, WebSocketHandler), "(?P<token>" in pattern))
     return out
 
 
@@ -85,24 +75,59 @@ def kernel_id(lab_server: Any) -> Any:
     lab_server.api("DELETE", f"/api/kernels/{kernel['id']}")
 
 
-def test_every_route_refuses_without_credentials(lab_server, kernel_id):
+def make_share(server: Any, kernel_id: str, expires: float = 600) -> dict[str, Any]:
+    share: dict[str, Any] = server.api(
+        "POST",
+        "bokeh-nb/api/shares",
+        {"kernel_id": kernel_id, "app": "sliders", "mode": "view", "expires": expires},
+    )
+    share["token"] = share["path"].rsplit("/", 1)[1]
+    return share
+
+
+@pytest.fixture
+def share_values(lab_server: Any, kernel_id: str) -> dict[str, dict[str, str]]:
+    """Route values: a genuine link, a forged one, a revoked one and an expired one."""
+    server = lab_server
+    good = make_share(server, kernel_id)
+    revoked = make_share(server, kernel_id)
+    server.api("DELETE", f"bokeh-nb/api/shares/{revoked['id']}")
+    expired = make_share(server, kernel_id, expires=0.5)
+    forged = good["token"].split(".")[0] + "." + "A" * 43
+    base = {"kernel_id": kernel_id, "share_id": good["id"]}
+    time.sleep(0.6)
+    return {
+        "good": {**base, "token": good["token"]},
+        "forged": {**base, "token": forged},
+        "revoked": {**base, "token": revoked["token"]},
+        "expired": {**base, "token": expired["token"]},
+        "garbage": {**base, "token": "..%2F..%2Fapi%2Fkernels"},
+    }
+
+
+def test_every_route_refuses_without_credentials(lab_server, share_values):
     server = lab_server
     checked = []
-    for path, is_ws in urls(server, kernel_id):
-        for query in ("", "?token=wrong-token"):
-            if is_ws:
-                status = ws_status(server.ws_origin + "/" + path + query)
-                assert status in (401, 403), (path, query, status)
-            else:
-                status = http_status(server.origin + "/" + path + query)
-                # 302 is a redirect to the login page, never the content
-                assert status in (302, 401, 403), (path, query, status)
-            checked.append((path, query, status))
-    assert len(checked) == 2 * len(ROUTES)
-    # and with the right token each route answers (so the refusals above are about auth)
-    for path, is_ws in urls(server, kernel_id):
+    for bad in ("forged", "revoked", "expired", "garbage"):
+        for path, is_ws, is_share in urls(server, share_values[bad]):
+            # a share route refuses a bad link even to a logged-in Jupyter user
+            queries = ("", "?token=wrong-token", f"?token={server.token}" if is_share else "")
+            for query in dict.fromkeys(queries):
+                if is_ws:
+                    status = ws_status(server.ws_origin + "/" + path + query)
+                    assert status in (401, 403), (path, query, status)
+                else:
+                    status = http_status(server.origin + "/" + path + query)
+                    # 302 is a redirect to the login page, never the content
+                    assert status in (302, 401, 403), (path, query, status)
+                checked.append(path)
+    assert {p for p, _, _ in urls(server, share_values["forged"])} <= set(checked)
+    # and with the right credential each route answers (so the refusals above are about
+    # auth): a Jupyter login for the others, the share link alone for the share routes
+    for path, is_ws, is_share in urls(server, share_values["good"]):
         if not is_ws:
-            assert http_status(server.url("/" + path)) == 200, path
+            url = server.origin + "/" + path if is_share else server.url("/" + path)
+            assert http_status(url) == 200, path
 
 
 def login_cookie(server: Any) -> str:
@@ -125,17 +150,21 @@ HOSTILE = [
 ]
 
 
-def test_websockets_refuse_hostile_origins(lab_server, kernel_id):
+def test_websockets_refuse_hostile_origins(lab_server, share_values):
     """A hostile page riding on the login cookie is refused. (A request carrying the token
     itself skips the origin check, as in all of jupyter_server: a token is no ambient
     credential.)"""
     server = lab_server
     cookie = login_cookie(server)
-    for path, is_ws in urls(server, kernel_id):
+    for path, is_ws, is_share in urls(server, share_values["good"]):
         if not is_ws:
             continue
         url = server.ws_origin + "/" + path
         for origin in HOSTILE:
             assert ws_status(url, origin, cookie) == 403, (path, origin)
+            assert ws_status(url, origin, None) in (401, 403), (path, origin)
         assert ws_status(url, server.origin, cookie) == 101, "the server's own origin is accepted"
-        assert ws_status(url, None, None) in (401, 403), "and the cookie is what logs in"
+        if is_share:
+            assert ws_status(url, server.origin, None) == 101, "the link alone is the credential"
+        else:
+            assert ws_status(url, None, None) in (401, 403), "and the cookie is what logs in"

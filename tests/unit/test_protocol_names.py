@@ -25,6 +25,8 @@ NAMES = [
     "FRONTEND_TARGET",
     "SESSION_TARGET",
     "LIVE_APP_ROUTE",
+    "SHARES_API",
+    "SHARE_ROUTE",
     "KIND_BOKEH",
     "KIND_VIEWS",
     "KIND_BYE",

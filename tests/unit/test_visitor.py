@@ -1,0 +1,224 @@
+"""A share-link visitor's session: only what BokehJS widgets and tools set gets through."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from bokeh.document import Document
+from bokeh.layouts import column
+from bokeh.models import (
+    Button,
+    ColumnDataSource,
+    DataTable,
+    Div,
+    PointDrawTool,
+    Slider,
+    TableColumn,
+)
+from bokeh.plotting import figure
+
+from bokeh_nb.kernel.session import KernelSession
+
+from .conftest import FakeTransport, browser_patch, model_changed
+from .test_session import run, turn
+
+
+def app_document() -> tuple[Document, dict[str, Any]]:
+    doc = Document()
+    slider = Slider(start=0, end=10, value=1)
+    div = Div(text="0")
+    button = Button(label="go")
+    p = figure(height=200, width=300)
+    points = p.scatter([1, 2], [3, 4])
+    table_source = ColumnDataSource({"a": [1, 2]})
+    table = DataTable(source=table_source, columns=[TableColumn(field="a")], editable=True)
+    plain_source = ColumnDataSource({"b": [1, 2]})
+    p.add_tools(PointDrawTool(renderers=[points]))
+    slider.on_change("value", lambda attr, old, new: setattr(div, "text", str(new)))
+    doc.add_root(column(slider, div, button, p, table))
+    doc.add_root(DataTable(source=plain_source, columns=[TableColumn(field="b")]))
+    return doc, {
+        "slider": slider,
+        "div": div,
+        "button": button,
+        "plot": p,
+        "x_range": p.x_range,
+        "selection": points.data_source.selected,
+        "points": points.data_source,
+        "table_source": table_source,
+        "plain_source": plain_source,
+    }
+
+
+def outcome(mode: str | None, make_events: Any) -> tuple[str, dict[str, Any]]:
+    """The reply to a visitor's patch (made from the models of a fresh app document), and
+    the div's text and slider's value after it."""
+    result: list[Any] = []
+
+    async def main() -> None:
+        doc, models = app_document()
+        transport = FakeTransport()
+        session = KernelSession(doc, transport, visitor=mode)  # type: ignore[arg-type]
+        session.receive(browser_patch(make_events(models), "v1"), "visitor")
+        await turn()
+        [reply] = [m for m in transport.messages if m.header.get("reqid") == "v1"]
+        state = {"div": models["div"].text, "slider": models["slider"].value}
+        result.append((reply.header["msgtype"], state))
+        session.destroy()
+
+    run(main)
+    return result[0]  # type: ignore[no-any-return]
+
+
+def refused(mode: str, make_events: Any, caplog: pytest.LogCaptureFixture) -> bool:
+    with caplog.at_level(logging.WARNING, logger="bokeh_nb.kernel.session"):
+        msgtype, _state = outcome(mode, make_events)
+    logged = "refused a share-link visitor" in caplog.text
+    assert (msgtype == "ERROR") == logged, (msgtype, caplog.text)
+    return msgtype == "ERROR"
+
+
+ALLOWED = {
+    "slider value": lambda m: [model_changed(m["slider"].id, "value", 4)],
+    "range after a pan": lambda m: [
+        model_changed(m["x_range"].id, "start", 0.5),
+        model_changed(m["x_range"].id, "end", 2.5),
+    ],
+    "selection": lambda m: [model_changed(m["selection"].id, "indices", [1])],
+    "plot size": lambda m: [model_changed(m["plot"].id, "inner_width", 280)],
+    "button click": lambda m: [
+        {
+            "kind": "MessageSent",
+            "msg_type": "bokeh_event",
+            "msg_data": {
+                "type": "event",
+                "name": "button_click",
+                "values": {"type": "map", "entries": [["model", {"id": m["button"].id}]]},
+            },
+        }
+    ],
+    "editable table cell": lambda m: [
+        {
+            "kind": "ColumnsPatched",
+            "model": {"id": m["table_source"].id},
+            "attr": "data",
+            "patches": {"type": "map", "entries": [["a", [[0, 5]]]]},
+        }
+    ],
+    "point draw tool": lambda m: [
+        {
+            "kind": "ColumnDataChanged",
+            "model": {"id": m["points"].id},
+            "attr": "data",
+            "data": {"type": "map", "entries": [["x", [1, 2, 3]], ["y", [3, 4, 5]]]},
+            "cols": ["x", "y"],
+        }
+    ],
+}
+
+REFUSED = {
+    "a Div's text": lambda m: [model_changed(m["div"].id, "text", "<img src=x onerror=alert(1)>")],
+    "a slider's bounds": lambda m: [model_changed(m["slider"].id, "end", 1e9)],
+    "a new model as a value": lambda m: [
+        model_changed(
+            m["button"].id,
+            "js_event_callbacks",
+            {
+                "type": "map",
+                "entries": [
+                    [
+                        "button_click",
+                        [
+                            {
+                                "type": "object",
+                                "name": "CustomJS",
+                                "id": "evil1",
+                                "attributes": {"code": "alert(1)"},
+                            }
+                        ],
+                    ]
+                ],
+            },
+        )
+    ],
+    "a new model in an allowed property": lambda m: [
+        model_changed(
+            m["slider"].id,
+            "value",
+            {"type": "object", "name": "CustomJS", "id": "evil2", "attributes": {}},
+        )
+    ],
+    "a new root": lambda m: [
+        {
+            "kind": "RootAdded",
+            "model": {"type": "object", "name": "Div", "id": "evil3", "attributes": {}},
+        }
+    ],
+    "removing a root": lambda m: [{"kind": "RootRemoved", "model": {"id": m["slider"].id}}],
+    "the title": lambda m: [{"kind": "TitleChanged", "title": "pwned"}],
+    "data of a plain source": lambda m: [
+        {
+            "kind": "ColumnDataChanged",
+            "model": {"id": m["plain_source"].id},
+            "attr": "data",
+            "data": {"type": "map", "entries": [["b", [9]]]},
+            "cols": ["b"],
+        }
+    ],
+    "streaming": lambda m: [
+        {
+            "kind": "ColumnsStreamed",
+            "model": {"id": m["table_source"].id},
+            "attr": "data",
+            "data": {"type": "map", "entries": [["a", [9]]]},
+            "rollover": None,
+        }
+    ],
+    "an unknown model": lambda m: [model_changed("nope", "value", 1)],
+    "another message": lambda m: [{"kind": "MessageSent", "msg_type": "exec", "msg_data": {}}],
+    "an allowed change then a forbidden one": lambda m: [
+        model_changed(m["slider"].id, "value", 4),
+        model_changed(m["div"].id, "text", "x"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ALLOWED)
+def test_interact_visitor_may_do_what_widgets_and_tools_do(name: str, caplog: Any) -> None:
+    assert not refused("interact", ALLOWED[name], caplog)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_interact_visitor_refused_the_rest(name: str, caplog: Any) -> None:
+    assert refused("interact", REFUSED[name], caplog)
+
+
+@pytest.mark.parametrize("name", ["slider value", "button click"])
+def test_view_visitor_changes_nothing(name: str, caplog: Any) -> None:
+    assert refused("view", ALLOWED[name], caplog)
+
+
+def test_refused_patch_changes_nothing_and_the_session_goes_on() -> None:
+    async def main() -> None:
+        doc, m = app_document()
+        transport = FakeTransport()
+        session = KernelSession(doc, transport, visitor="interact")
+        bad = [model_changed(m["slider"].id, "value", 7), model_changed(m["div"].id, "text", "x")]
+        session.receive(browser_patch(bad, "bad"), "visitor")
+        await turn()
+        assert m["slider"].value == 1 and m["div"].text == "0"  # all or nothing
+        session.receive(browser_patch([model_changed(m["slider"].id, "value", 3)], "ok"), "v")
+        await turn()
+        assert m["slider"].value == 3 and m["div"].text == "3"  # the callback ran
+        replies = {msg.header.get("reqid"): msg.header["msgtype"] for msg in transport.messages}
+        assert replies["bad"] == "ERROR" and replies["ok"] == "OK"
+        session.destroy()
+
+    run(main)
+
+
+def test_the_notebook_author_is_not_filtered() -> None:
+    msgtype, state = outcome(None, lambda m: [model_changed(m["div"].id, "text", "by me")])
+    assert msgtype == "OK" and state["div"] == "by me"
