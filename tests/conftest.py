@@ -15,3 +15,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 0
 
     items.sort(key=slowness)  # stable: keeps the order within each group
+
+
+#: Figures the tests measured, printed at the end of every run (see ``report_figure``).
+FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``report_figure(text)``: a measured figure, shown in the run's summary."""
+
+    def report(text: str) -> None:
+        FIGURES.append(f"{request.node.name}: {text}")
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("figures measured in this run")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

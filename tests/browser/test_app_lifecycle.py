@@ -1,6 +1,6 @@
 """Apps in the browser: sustained streaming without loss, and cleanup after many cycles.
 
-Both print their figures (run pytest with -s to see them in the log)."""
+Both report their figures in the run's summary."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ BROWSER_SRC = """el => {
 }"""
 
 
-def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name):
+def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name, report_figure):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [STREAMING])
     open_notebook(page, server, nb_name)
@@ -80,8 +80,8 @@ def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name):
     frames_sent = kernel_json(page, "w.frames_sent")
     browser = out.evaluate(BROWSER_SRC)
     rows = python["ticks"] * 1000
-    print(
-        f"\nstreaming: {python['ticks']} ticks ({rows} rows) in {elapsed:.0f} s, "
+    report_figure(
+        f"streaming: {python['ticks']} ticks ({rows} rows) in {elapsed:.0f} s, "
         f"{frames_sent} messages sent ({frames_sent / elapsed:.0f}/s), "
         f"{browser['received']} received; browser rows {browser['n']} == python {python['n']}"
     )
@@ -116,7 +116,9 @@ def rss_mb():
 CYCLES = 200
 
 
-def test_display_clear_cycles_free_their_sessions(lab_server, page, page_log, nb_name):
+def test_display_clear_cycles_free_their_sessions(
+    lab_server, page, page_log, nb_name, report_figure
+):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [CYCLE_SETUP, "app", "print('spacer')"])
     open_notebook(page, server, nb_name)
@@ -142,8 +144,8 @@ def test_display_clear_cycles_free_their_sessions(lab_server, page, page_log, nb
         page.wait_for_timeout(500)
     rss[CYCLES] = kernel_json(page, "rss_mb()")
     growth = rss[CYCLES] - rss[10]
-    print(
-        f"\ncleanup: {CYCLES} display/clear cycles, on_session_destroyed ran {state[0]} times, "
+    report_figure(
+        f"cleanup: {CYCLES} display/clear cycles, on_session_destroyed ran {state[0]} times, "
         f"{state[1]} live sessions left; kernel RSS after 10 cycles {rss[10]:.1f} MB, after "
         f"{CYCLES} {rss[CYCLES]:.1f} MB (growth {growth:+.1f} MB)"
     )

@@ -34,7 +34,9 @@ COUNT_EVENTS = """el => {
 }"""
 
 
-def test_rapid_slider_events_coalesce_latest_wins(lab_server, page, page_log, nb_name):
+def test_rapid_slider_events_coalesce_latest_wins(
+    lab_server, page, page_log, nb_name, report_figure
+):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [SLOW_SLIDER])
     open_notebook(page, server, nb_name)
@@ -48,8 +50,8 @@ def test_rapid_slider_events_coalesce_latest_wins(lab_server, page, page_log, nb
     )
     browser_events = out.evaluate("el => el.__events")
     calls = kernel_json(page, "calls")
-    print(
-        f"\ncoalescing: {browser_events} value events in the browser, {len(calls)} callbacks in Python"
+    report_figure(
+        f"coalescing: {browser_events} value events in the browser, {len(calls)} callbacks in Python"
     )
     assert len(calls) < browser_events, "events queued behind a slow callback were merged"
     assert calls == sorted(calls), "in order"
@@ -69,7 +71,9 @@ cb = w.document.add_periodic_callback(tick, 1)
 """
 
 
-def test_periodic_callback_every_millisecond_drops_nothing(lab_server, page, page_log, nb_name):
+def test_periodic_callback_every_millisecond_drops_nothing(
+    lab_server, page, page_log, nb_name, report_figure
+):
     server = lab_server
     write_notebook(server.root_dir, nb_name, [FAST_PERIODIC])
     open_notebook(page, server, nb_name)
@@ -80,7 +84,7 @@ def test_periodic_callback_every_millisecond_drops_nothing(lab_server, page, pag
     final = kernel_json(page, "[n['i'], w.frames_sent, w.session.messages_sent]")
     expect(out.locator(".bk-clearfix").first).to_have_text(str(final[0]), timeout=30_000)
     received = out.evaluate("el => el.bokehNbModel.received")
-    print(f"\n1 ms periodic: {final[0]} ticks, {final[1]} messages sent, {received} received")
+    report_figure(f"1 ms periodic: {final[0]} ticks, {final[1]} messages sent, {received} received")
     assert received == final[1], "every message the kernel sent arrived"
     log = server.log_path.read_text()
     assert "rate exceeded" not in log, "Jupyter's iopub rate limit was never hit"

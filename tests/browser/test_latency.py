@@ -75,7 +75,7 @@ def pct(times: list[float], q: float) -> float:
     return times[min(len(times) - 1, int(q * len(times)))]
 
 
-def test_event_round_trip(lab_server, lab_without_nodelay, browser, nb_name):
+def test_event_round_trip(lab_server, lab_without_nodelay, browser, nb_name, report_figure):
     figures = {}
     for label, server in (("TCP_NODELAY on", lab_server), ("TCP_NODELAY off", lab_without_nodelay)):
         context = browser.new_context()
@@ -85,6 +85,6 @@ def test_event_round_trip(lab_server, lab_without_nodelay, browser, nb_name):
         finally:
             context.close()
     for label, times in figures.items():
-        print(
-            f"\nround trip, {label}: p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms, min {times[0]:.1f} ms"
+        report_figure(
+            f"round trip, {label}: p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms, min {times[0]:.1f} ms"
         )
