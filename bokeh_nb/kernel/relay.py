@@ -39,8 +39,9 @@ class CommTransport:
 
 
 def _refuse(comm: Any, text: str) -> None:
+    # The server closes the visitor's websocket and then this comm. (A close from here
+    # would reach every notebook page on iopub, which would each log an unknown comm.)
     comm.send({"kind": KIND_ERROR, "text": text, "traceback": ""})
-    comm.close()
 
 
 def _open(comm: Any, open_msg: dict[str, Any]) -> None:

@@ -43,11 +43,17 @@ PAGE = """<!DOCTYPE html>
 <body>
 <div id="bokeh-nb-root"></div>
 <script type="application/json" id="bokeh-nb-item">{item}</script>
+<p id="bokeh-nb-problem" role="alert" hidden>This app could not be opened: the notebook
+kernel may have been restarted, or it has no live app of this name. Run the notebook cells
+that make the app, then reload this page.</p>
 <script>
 (function () {{
   const item = JSON.parse(document.getElementById("bokeh-nb-item").textContent);
   const bk = window.Bokeh[item.version];
-  bk.embed.embed_items({{}}, [item.render_item], item.app_path);
+  const failed = () => {{ document.getElementById("bokeh-nb-problem").hidden = false; }};
+  bk.embed.embed_items({{}}, [item.render_item], item.app_path).then((views) => {{
+    if (!views || views.length === 0) failed();
+  }}, failed);
 }})();
 </script>
 </body>

@@ -68,6 +68,11 @@ def test_live_app_page_and_bokeh_client(lab_server, page, page_log, nb_name):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == "who=bob"
 
+    # an app the kernel does not have: the page says what to do
+    visitor.goto(url.rsplit("/", 1)[0] + "/nope")
+    expect(visitor.get_by_role("alert")).to_contain_text("could not be opened", timeout=30_000)
     visitor.close()
     assert_no_foreign_requests(page_log, server)
-    assert_no_console_errors(page_log)
+    # BokehJS reports the refused session (and the first page's lost one) on the console
+    refused = ["Failed to load Bokeh session", "Failed to repull session", "has no live app"]
+    assert_no_console_errors(page_log, ignore=refused)
