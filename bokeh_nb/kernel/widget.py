@@ -25,7 +25,7 @@ from ..protocol import (
     WIDGET_MODULE_VERSION,
     WIDGET_VIEW,
 )
-from .app import app_for
+from .app import app_for, kernel_id
 from .documents import as_document
 from .frames import dispatch, encode
 from .session import KernelSession
@@ -44,6 +44,14 @@ _NO_FRONTEND = (
 _live: dict[int, BokehWidget] = {}
 
 
+def _kernel_id() -> str:
+    """This kernel's id on its Jupyter server, or "" outside one."""
+    try:
+        return kernel_id()
+    except Exception:
+        return ""
+
+
 class BokehWidget(DOMWidget):  # type: ignore[misc]
     """A Bokeh model, layout, Document, Application or ``modify_doc`` function, live."""
 
@@ -57,6 +65,10 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     bokeh_version = Unicode(_bokeh.bokeh_version, read_only=True).tag(sync=True)
     protocol_version = Unicode(PROTOCOL_VERSION, read_only=True).tag(sync=True)
     bundles = List(Unicode(), default_value=list(CORE_BUNDLES)).tag(sync=True)
+    #: For an app's session: the app's name and this kernel's id, so the output can offer
+    #: "Open in new tab" and "Copy share link" (empty for a plain document).
+    app_name = Unicode("", read_only=True).tag(sync=True)
+    kernel_id = Unicode("", read_only=True).tag(sync=True)
 
     def __init__(self, obj: Any, **kwargs: Any) -> None:
         from bokeh.model import Model
@@ -77,6 +89,8 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
         if app is not None and session_id is not None:
             app.context.attach(session_id, self.session)
+            self.set_trait("app_name", app.name)
+            self.set_trait("kernel_id", _kernel_id())
         if not _live:
             _end_all_at_exit()
         _live[id(document)] = self

@@ -1,45 +1,27 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
-import { ServerConnection } from '@jupyterlab/services';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
-import { FRONTEND_TARGET, SHARES_API, WIDGET_MODULE } from './protocol';
+import { FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { createShare, revokeShare } from './shares';
 import { version as PACKAGE_VERSION } from '../package.json';
-
-/** Call the share links API as this page's user; the parsed JSON body, or throw. */
-async function sharesApi(method: string, path: string, body?: JSONObject): Promise<any> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, SHARES_API, path);
-  const init: RequestInit = { method };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-  }
-  const response = await ServerConnection.makeRequest(url, init, settings);
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : {};
-  if (!response.ok) {
-    throw new Error(data.message || `${response.status} ${response.statusText}`);
-  }
-  return data;
-}
 
 /** Make or revoke a share link the kernel asked for (see kernel/share.py). */
 async function answerShareRequest(data: JSONObject): Promise<JSONObject> {
   try {
     if (data.request === 'share') {
-      const share = await sharesApi('POST', '', {
-        kernel_id: data.kernel_id as string,
-        app: data.app as string,
-        mode: data.mode as string,
-        expires: data.expires as number
-      });
-      share.url = new URL(share.path, PageConfig.getBaseUrl()).href;
-      return { share };
+      const share = await createShare(
+        data.kernel_id as string,
+        data.app as string,
+        data.mode as string,
+        data.expires as number
+      );
+      return { share: share as unknown as JSONObject };
     }
-    await sharesApi('DELETE', encodeURIComponent(String(data.id)));
+    await revokeShare(String(data.id));
     return { revoked: true };
   } catch (e) {
     return { error: (e as Error).message };

@@ -11,7 +11,7 @@ import {
   ISerializers,
   WidgetModel
 } from '@jupyter-widgets/base';
-import { PageConfig } from '@jupyterlab/coreutils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { JSONObject } from '@lumino/coreutils';
 
 import {
@@ -30,6 +30,7 @@ import {
   KIND_ERROR,
   KIND_VIEWS,
   KernelFrame,
+  LIVE_APP_ROUTE,
   MAX_BROWSER_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   WIDGET_MODEL,
@@ -37,6 +38,7 @@ import {
   WIDGET_MODULE_VERSION,
   WIDGET_VIEW
 } from './protocol';
+import { createShare } from './shares';
 import { decodeFrame, encodeMessage, IIncoming, uniqueId } from './wire';
 
 interface IReply {
@@ -78,7 +80,9 @@ export class BokehModel extends DOMWidgetModel {
       _view_module_version: WIDGET_MODULE_VERSION,
       bokeh_version: '',
       protocol_version: '',
-      bundles: []
+      bundles: [],
+      app_name: '',
+      kernel_id: ''
     };
   }
 
@@ -306,6 +310,68 @@ function errorBox(text: string, traceback: string): HTMLElement {
   return box;
 }
 
+/** "Open in new tab" and "Copy share link" for an output that shows a session of a live
+ * app (see bokeh_nb/kernel/app.py and server/shares.py); null for a plain document. */
+function appToolbar(appName: string, kernelId: string): HTMLElement | null {
+  if (!appName || !kernelId) {
+    return null;
+  }
+  const bar = document.createElement('div');
+  bar.className = 'bokeh-nb-toolbar';
+  bar.style.cssText =
+    'display:flex;gap:8px;align-items:center;margin:0 0 4px 0;' +
+    'font-size:var(--jp-ui-font-size0,11px);color:var(--jp-ui-font-color2,#616161);';
+  const open = document.createElement('a');
+  open.textContent = 'Open in new tab';
+  open.target = '_blank';
+  open.rel = 'noopener';
+  open.href = URLExt.join(
+    PageConfig.getBaseUrl(),
+    LIVE_APP_ROUTE.replace('{kernel_id}', encodeURIComponent(kernelId)).replace(
+      '{name}',
+      encodeURIComponent(appName)
+    )
+  );
+  const mode = document.createElement('select');
+  mode.title = 'What people with the link may do';
+  for (const [value, label] of [
+    ['view', 'view only'],
+    ['interact', 'interact']
+  ]) {
+    mode.add(new Option(label, value));
+  }
+  const share = document.createElement('button');
+  share.textContent = 'Copy share link';
+  share.title = 'A link for people without a login to this server; it expires in an hour';
+  const status = document.createElement('input');
+  status.className = 'bokeh-nb-share-url';
+  status.readOnly = true;
+  status.hidden = true;
+  status.style.cssText = 'flex:1;min-width:0;font-size:inherit;';
+  share.onclick = async () => {
+    share.disabled = true;
+    try {
+      const link = await createShare(kernelId, appName, mode.value, 3600);
+      status.value = link.url;
+      status.hidden = false;
+      status.select();
+      try {
+        await navigator.clipboard.writeText(link.url);
+        share.textContent = 'Copied';
+      } catch {
+        share.textContent = 'Copy the link';
+      }
+    } catch (err) {
+      status.value = `No share link: ${(err as Error).message}`;
+      status.hidden = false;
+    } finally {
+      share.disabled = false;
+    }
+  };
+  bar.append(open, mode, share, status);
+  return bar;
+}
+
 export class BokehView extends DOMWidgetView {
   model!: BokehModel;
   private _views: IBkViewManager | null = null;
@@ -321,7 +387,8 @@ export class BokehView extends DOMWidgetView {
     const root = document.createElement('div');
     root.className = 'bokeh-nb-root';
     this._errors = document.createElement('div');
-    this.el.append(root, this._errors);
+    const toolbar = appToolbar(this.model.get('app_name'), this.model.get('kernel_id'));
+    this.el.append(...(toolbar ? [toolbar] : []), root, this._errors);
     this._unlisten = this.model.onError((text, tb) =>
       this._errors.appendChild(errorBox(text, tb))
     );

@@ -5,6 +5,7 @@ hand-made patches beyond what widgets do are refused, logged, and the session go
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -184,3 +185,38 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
     # nothing else went wrong
     revoked = ["status of 403", "Unexpected response code: 403", "Failed to connect to Bokeh"]
     assert_no_console_errors(visitor_log, ignore=revoked)
+
+
+def test_output_toolbar_opens_and_shares(lab_server, browser, page, page_log, nb_name):
+    """An app's output offers "Open in new tab" (the app's URL) and "Copy share link"."""
+    server = lab_server
+    write_notebook(
+        server.root_dir, nb_name, [APP_CELL, "from bokeh.models import Div\nDiv(text='x')"]
+    )
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    out = bokeh_output(page, 0)
+    toolbar = cell_output(page, 0).locator(".bokeh-nb-toolbar")
+    assert kernel_json(page, "app.url") == toolbar.get_by_role("link").get_attribute("href")
+    assert cell_output(page, 1).locator(".bokeh-nb-toolbar").count() == 0  # not an app
+    toolbar.locator("select").select_option("interact")
+    toolbar.get_by_role("button", name="Copy share link").click()
+    url_box = toolbar.locator(".bokeh-nb-share-url")
+    expect(url_box).to_have_value(re.compile(r"^http://.*/bokeh-nb/s/[^/]+$"), timeout=30_000)
+    link = url_box.input_value()
+    shares = server.api("GET", "bokeh-nb/api/shares")
+    assert [(s["app"], s["mode"]) for s in shares if link.endswith(s["path"])] == [
+        ("sliders", "interact")
+    ]
+
+    visitor_ctx = browser.new_context()
+    try:
+        visitor = visitor_ctx.new_page()
+        visitor.goto(link)
+        expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+        drag_handle(visitor, visitor.locator("body"), 120)
+        expect(visitor.locator(".bk-clearfix").first).to_contain_text("- value=")
+    finally:
+        visitor_ctx.close()
+    expect(out.locator(".bk-clearfix").first).to_have_text("who=-")  # its own session
+    assert_no_console_errors(page_log)
