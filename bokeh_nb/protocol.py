@@ -40,6 +40,12 @@ FRONTEND_TARGET = "bokeh_nb.frontend"
 SESSION_TARGET = "bokeh_nb.session"
 #: Route of a live app's full-page session, below the server's base URL.
 LIVE_APP_ROUTE = "bokeh-nb/kernels/{kernel_id}/apps/{name}"
+#: App files under the server's root as full-page sessions, each in a fresh kernel.
+FILES_ROUTE = "bokeh-nb/files/{path}"
+#: The one line a file-app kernel runs at startup (``kernel/fileapp.py``); fixed text,
+#: never built from a request.
+FILE_APP_START = "import bokeh_nb.kernel.fileapp as _bokeh_nb_fileapp; _bokeh_nb_fileapp.start()"
+
 #: REST API of share links (POST creates, GET lists, DELETE ``/{id}`` revokes).
 SHARES_API = "bokeh-nb/api/shares"
 #: What a share link opens (its page; ``/ws`` and ``/static/...`` below it).

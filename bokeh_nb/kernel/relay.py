@@ -14,6 +14,7 @@ from typing import Any
 from .. import _bokeh
 from ..apps import AppError
 from ..protocol import KIND_ERROR, SESSION_TARGET
+from . import fileapp
 from .frames import dispatch, encode
 from .session import KernelSession
 from .visitor import MODES
@@ -53,7 +54,16 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
         _refuse(comm, f"unknown visitor mode {str(visitor)[:40]!r}")
         return
     name = data.get("app")
-    app = APPS.get(name) if isinstance(name, str) else None
+    file = data.get("file")
+    if isinstance(file, str) and fileapp.active():
+        try:
+            app = fileapp.app_for_file(file)
+        except Exception as e:  # whatever the file's code raised
+            log.error("bokeh_nb: %s", e)
+            _refuse(comm, f"the app file {name!r} could not be loaded")
+            return
+    else:
+        app = APPS.get(name) if isinstance(name, str) else None
     if app is None:
         _refuse(comm, f"this kernel has no live app named {name!r}")
         return

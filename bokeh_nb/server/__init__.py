@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from traitlets import Bool, Float
+from traitlets import Bool, Float, Int
 from traitlets.config import Configurable
 
+from . import files
+from .base import redact
 from .nodelay import with_nodelay
-from .shares import SETTINGS_KEY, new_registry, redact
+from .shares import SETTINGS_KEY, new_registry
 from .urls import handlers
 
 __all__ = ("BokehNb", "_load_jupyter_server_extension")
@@ -29,6 +31,15 @@ class BokehNb(Configurable):
         7 * 24 * 3600.0,
         config=True,
         help="Longest lifetime of a share link, in seconds.",
+    )
+    file_app_pool_size = Int(
+        1, config=True, help="Kernels kept warm for app files (bokeh-nb/files/...)."
+    )
+    file_app_max_per_user = Int(
+        4, config=True, help="App file sessions (each a kernel) one user may have at once."
+    )
+    file_app_idle_timeout = Float(
+        1800.0, config=True, help="Seconds without a message after which an app file session ends."
     )
 
 
@@ -54,12 +65,34 @@ def _redacting(log_function: Any) -> Any:
     return log_request
 
 
+def _shut_down_with(serverapp: Any, pool: files.FileAppPool) -> None:
+    """Shut the file-app kernels down with the server's own kernels. (Were the server
+    killed instead, they exit on their own: ipykernel watches its parent process.)"""
+    cleanup_kernels = serverapp.cleanup_kernels
+
+    async def cleanup() -> None:
+        await pool.shutdown()
+        await cleanup_kernels()
+
+    serverapp.cleanup_kernels = cleanup
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     settings = BokehNb(parent=serverapp)
     web_app = serverapp.web_app
     web_app.settings[SETTINGS_KEY] = new_registry(web_app.settings, settings.share_max_ttl)
     if web_app.settings.get("log_function") is not None:
         web_app.settings["log_function"] = _redacting(web_app.settings["log_function"])
+    pool = files.FileAppPool(
+        serverapp.kernel_spec_manager,
+        serverapp.kernel_manager.default_kernel_name,
+        serverapp.contents_manager.root_dir,
+        settings.file_app_pool_size,
+        settings.file_app_max_per_user,
+    )
+    web_app.settings[files.SETTINGS_KEY] = pool
+    web_app.settings["bokeh_nb_file_idle_timeout"] = settings.file_app_idle_timeout
+    _shut_down_with(serverapp, pool)
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     if settings.tcp_nodelay:
         base = web_app.settings.get("kernel_websocket_connection_class")

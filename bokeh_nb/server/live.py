@@ -26,7 +26,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
-from .relay import RelayError, relay_for
+from .base import BokehNbHandler, refuse
+from .relay import KernelRelay, RelayError, relay_for
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
 
@@ -94,7 +95,7 @@ def _allowed(handler: JupyterHandler) -> bool:
     )
 
 
-class LiveAppPage(JupyterHandler):
+class LiveAppPage(BokehNbHandler):
     auth_resource = "kernels"
 
     @web.authenticated
@@ -102,13 +103,13 @@ class LiveAppPage(JupyterHandler):
         if not _allowed(self):
             raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         if kernel_id not in self.kernel_manager:
-            raise web.HTTPError(404, f"no running kernel {html.escape(kernel_id)}")
+            raise refuse(404, f"no running kernel {kernel_id}: it was shut down or restarted")
         base = self.base_url
         app_path = url_path_join(base, "bokeh-nb/kernels", kernel_id, "apps", name)
         write_app_page(self, name, app_path, url_path_join(base, STATIC_ROUTE))
 
 
-class AppSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
     """Bokeh's websocket protocol for one new session of a kernel's live app.
 
     Subclasses authorize the request in ``get`` and set ``kernel_id``, ``app_name`` and
@@ -119,6 +120,7 @@ class AppSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     kernel_id = ""
     app_name = ""
     visitor: str | None = None
+    file: str | None = None  # an app file, for a file-app kernel
     _comm: str | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
@@ -137,15 +139,27 @@ class AppSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             if k not in RESERVED_ARGS
         }
         try:
-            self._relay = relay_for(self.kernel_manager, self.kernel_id)
+            self._relay = await self.connect_relay()
         except RelayError as e:
-            self.close(1011, str(e))
+            self.close(1011, str(e)[:120])
+            return
+        if self.ws_connection is None:  # the visitor left while the kernel was made ready
+            self.on_close()
             return
         for fragment in _bokeh.ack_fragments():
             self.write_message(fragment)
         self._comm = self._relay.open(
-            self.app_name, arguments, self._from_kernel, self._kernel_closed, self.visitor
+            self.app_name,
+            arguments,
+            self._from_kernel,
+            self._kernel_closed,
+            self.visitor,
+            self.file,
         )
+
+    async def connect_relay(self) -> KernelRelay:
+        """The relay to the kernel of this session (RelayError if it cannot be reached)."""
+        return relay_for(self.kernel_manager, self.kernel_id)
 
     async def on_message(self, fragment: str | bytes) -> None:
         if self._comm is None:

@@ -35,10 +35,13 @@ class _Route:
 
 
 class KernelRelay:
-    def __init__(self, kernel_manager: Any, kernel_id: str) -> None:
+    """Sessions of one kernel, through ``client`` (a jupyter_client kernel client)."""
+
+    def __init__(self, client: Any, kernel_id: str) -> None:
         self.kernel_id = kernel_id
-        self._client = kernel_manager.get_kernel(kernel_id).client()
-        self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        self._client = client
+        if not client.channels_running:
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self._routes: dict[str, _Route] = {}
         self._pump = asyncio.ensure_future(self._read_iopub())
 
@@ -77,6 +80,7 @@ class KernelRelay:
         on_frame: OnFrame,
         on_close: Callable[[str], None],
         visitor: str | None = None,
+        file: str | None = None,
     ) -> str:
         """Start a new session of the kernel's live app; returns its comm id. ``visitor``
         is a share link's mode: the kernel then limits what the session's browser may
@@ -86,6 +90,8 @@ class KernelRelay:
         data: dict[str, Any] = {"app": app, "arguments": arguments}
         if visitor is not None:
             data["visitor"] = visitor
+        if file is not None:  # a file-app kernel: the app file this session runs
+            data["file"] = file
         self._send("comm_open", {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data})
         return comm_id
 
@@ -111,5 +117,6 @@ def relay_for(kernel_manager: Any, kernel_id: str) -> KernelRelay:
         raise RelayError(f"no running kernel {kernel_id}")
     relay = _relays.get(kernel_id)
     if relay is None or relay._pump.done():
-        relay = _relays[kernel_id] = KernelRelay(kernel_manager, kernel_id)
+        client = kernel_manager.get_kernel(kernel_id).client()
+        relay = _relays[kernel_id] = KernelRelay(client, kernel_id)
     return relay

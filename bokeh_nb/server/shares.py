@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 import json
 import re
 import secrets
@@ -33,6 +32,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..protocol import SHARE_ROUTE
+from .base import BokehNbHandler, LogScrubbing, refuse
 from .live import AppSocket, write_app_page
 from .static import write_bundle
 
@@ -44,18 +44,11 @@ __all__ = (
     "SharedAppPage",
     "SharedAppWebSocket",
     "SharedBokehJS",
-    "redact",
 )
 
 MODES = ("view", "interact")
 SETTINGS_KEY = "bokeh_nb_shares"
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{20,100})$")
-_SHARE_PATH = re.compile(r"(/bokeh-nb/s/)[^/?#]+")
-
-
-def redact(uri: str) -> str:
-    """uri with any share token replaced (for logs)."""
-    return _SHARE_PATH.sub(r"\1[token]", uri)
 
 
 @dataclass
@@ -187,7 +180,7 @@ def _may(handler: JupyterHandler, action: str) -> bool:
     )
 
 
-class SharesAPI(APIHandler):
+class SharesAPI(LogScrubbing, APIHandler):
     """``GET`` lists, ``POST`` creates, ``DELETE /{id}`` revokes share links."""
 
     auth_resource = "kernels"
@@ -231,7 +224,7 @@ class SharesAPI(APIHandler):
                 kernel_id, app, str(mode), float(expires), getattr(user, "username", "")
             )
         except ValueError as e:
-            raise web.HTTPError(400, html.escape(str(e))) from None
+            raise refuse(400, str(e)) from None
         self.log.info(
             "bokeh_nb: share link %s (%s) for app %r of kernel %s",
             share.id,
@@ -268,13 +261,8 @@ SHARE_CSP = "; ".join(
     ]
 )
 
-REFUSED_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1><p>{text}</p></body></html>
-"""
 
-
-class _ShareHandler(JupyterHandler):
+class _ShareHandler(BokehNbHandler):
     """What every share route has in common: the token is the credential."""
 
     share: Share
@@ -288,9 +276,6 @@ class _ShareHandler(JupyterHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("X-Content-Type-Options", "nosniff")
 
-    def _request_summary(self) -> str:
-        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
-
     def check_share(self, token: str) -> tuple[int, str] | None:
         """None if the link grants access now, else (status, what to tell the visitor)."""
         share = registry_of(self).verify(token)
@@ -301,20 +286,13 @@ class _ShareHandler(JupyterHandler):
         self.share = share
         return None
 
-    def write_refusal(self, status: int, text: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        title = "Share link refused" if status == 403 else "App not available"
-        self.finish(REFUSED_PAGE.format(title=title, text=html.escape(text)))
-
 
 class SharedAppPage(_ShareHandler):
     @allow_unauthenticated
     def get(self, token: str) -> None:
         refused = self.check_share(token)
         if refused is not None:
-            self.write_refusal(*refused)
+            self.write_page(*refused)
             return
         path = self.share.path(self.base_url)
         write_app_page(self, self.share.app, path, url_path_join(path, "static"))
@@ -325,7 +303,7 @@ class SharedBokehJS(_ShareHandler):
     def get(self, token: str, version: str, filename: str) -> None:
         refused = self.check_share(token)
         if refused is not None:
-            raise web.HTTPError(refused[0], refused[1])
+            raise refuse(*refused)
         write_bundle(self, version, filename)
 
 
@@ -334,7 +312,7 @@ class SharedAppWebSocket(AppSocket, _ShareHandler):
     async def get(self, token: str) -> None:
         refused = self.check_share(token)
         if refused is not None:
-            raise web.HTTPError(refused[0], refused[1])
+            raise refuse(*refused)
         self.kernel_id, self.app_name = self.share.kernel_id, self.share.app
         self.visitor = self.share.mode
         await super().get(token=token)

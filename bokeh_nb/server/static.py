@@ -13,6 +13,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
+from .base import BokehNbHandler
+
 __all__ = ("BokehJSHandler", "write_bundle")
 
 AUTH_RESOURCE = "bokeh_nb"
@@ -53,7 +55,7 @@ def write_bundle(handler: JupyterHandler, version: str, filename: str) -> None:
     handler.finish(body)
 
 
-class BokehJSHandler(JupyterHandler):
+class BokehJSHandler(BokehNbHandler):
     auth_resource = AUTH_RESOURCE
 
     @web.authenticated

@@ -6,7 +6,8 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from ..protocol import LIVE_APP_ROUTE, SHARE_ROUTE, SHARES_API, STATIC_ROUTE
+from ..protocol import FILES_ROUTE, LIVE_APP_ROUTE, SHARE_ROUTE, SHARES_API, STATIC_ROUTE
+from .files import FileAppPage, FileAppWebSocket
 from .live import LiveAppPage, LiveAppWebSocket
 from .shares import SharedAppPage, SharedAppWebSocket, SharedBokehJS, SharesAPI
 from .static import BokehJSHandler
@@ -16,6 +17,7 @@ __all__ = ("handlers", "ROUTES")
 _LIVE = LIVE_APP_ROUTE.format(kernel_id=r"(?P<kernel_id>[0-9a-f-]+)", name=r"(?P<name>[^/]+)")
 _SHARE = SHARE_ROUTE.format(token=r"(?P<token>[^/]+)")
 _BUNDLE = r"/(?P<version>[^/]+)/(?P<filename>[^/]+)"
+_FILE = FILES_ROUTE.format(path=r"(?P<path>.+)")
 
 #: (pattern below the base URL, handler). ``tests/browser/test_route_auth.py`` walks this
 #: table: every route must refuse a request without valid credentials.
@@ -23,6 +25,8 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (STATIC_ROUTE + _BUNDLE, BokehJSHandler),
     (_LIVE + r"/ws", LiveAppWebSocket),
     (_LIVE, LiveAppPage),
+    (_FILE + r"/ws", FileAppWebSocket),
+    (_FILE, FileAppPage),
     (SHARES_API, SharesAPI),
     (SHARES_API + r"/(?P<share_id>[A-Za-z0-9_-]+)", SharesAPI),
     (_SHARE + r"/static" + _BUNDLE, SharedBokehJS),

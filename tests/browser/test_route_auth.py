@@ -20,7 +20,12 @@ from bokeh_nb.server.urls import ROUTES
 
 from .wsclient import in_thread
 
-SAMPLES = {"version": bokeh_version, "filename": "bokeh.min.js", "name": "sliders"}
+SAMPLES = {
+    "version": bokeh_version,
+    "filename": "bokeh.min.js",
+    "name": "sliders",
+    "path": "route_auth_app.py",
+}
 
 
 def urls(server: Any, values: dict[str, str]) -> list[tuple[str, bool, bool]]:
@@ -87,8 +92,12 @@ def make_share(server: Any, kernel_id: str, expires: float = 600) -> dict[str, A
 
 @pytest.fixture
 def share_values(lab_server: Any, kernel_id: str) -> dict[str, dict[str, str]]:
-    """Route values: a genuine link, a forged one, a revoked one and an expired one."""
+    """Route values: a genuine link, a forged one, a revoked one and an expired one (and an
+    app file, for the file routes)."""
     server = lab_server
+    (server.root_dir / SAMPLES["path"]).write_text(
+        "from bokeh.io import curdoc\nfrom bokeh.models import Div\ncurdoc().add_root(Div())\n"
+    )
     good = make_share(server, kernel_id)
     revoked = make_share(server, kernel_id)
     server.api("DELETE", f"bokeh-nb/api/shares/{revoked['id']}")

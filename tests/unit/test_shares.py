@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from bokeh_nb.kernel.share import parse_expires
-from bokeh_nb.server.shares import ShareRegistry, redact
+from bokeh_nb.server.base import redact
+from bokeh_nb.server.shares import ShareRegistry
 
 
 class Clock:
@@ -83,6 +84,10 @@ def test_logs_never_show_a_token() -> None:
     assert redact(uri) == "/user/ann/bokeh-nb/s/[token]/ws?bokeh-session-id=1"
     assert redact("/bokeh-nb/s/abc.def") == "/bokeh-nb/s/[token]"
     assert redact("/api/kernels") == "/api/kernels"
+    assert (
+        redact("/bokeh-nb/files/a.py?token=abc&who=x")
+        == "/bokeh-nb/files/a.py?token=[secret]&who=x"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,235 @@
+"""App files (``.py`` scripts, app directories, ``.ipynb`` notebooks) under the server's
+root as full-page Bokeh sessions: ``bokeh-nb/files/{path}`` (+ ``/ws``).
+
+Every session runs in a fresh kernel of its own, taken from a small pool kept warm, and
+that kernel is shut down when the visitor leaves or has been idle for
+``BokehNb.file_app_idle_timeout``; a user has at most ``BokehNb.file_app_max_per_user``
+such sessions at once. The kernels are not the notebook's: they run nothing but the app
+(``kernel/fileapp.py`` refuses every ``execute_request``), and they do not appear among
+the server's kernels. The path comes from the request, so it is checked to name an app
+inside the server's root (no ``..``, no absolute path, no symlink out, no hidden file
+unless the server shows them) before any kernel is used; it reaches the kernel as data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from ..protocol import FILE_APP_START, FILES_ROUTE, STATIC_ROUTE
+from .base import BokehNbHandler, refuse, shown
+from .live import AppSocket, write_app_page
+from .relay import KernelRelay, RelayError
+
+log = logging.getLogger(__name__)
+
+__all__ = ("FileAppPage", "FileAppPool", "FileAppWebSocket", "app_file")
+
+SETTINGS_KEY = "bokeh_nb_files"
+
+
+def app_file(root: str | Path, path: str, allow_hidden: bool = False) -> Path:
+    """The app that ``path`` (relative to the server's root) names; HTTPError otherwise."""
+    name = shown(path)
+    parts = Path(path).parts
+    if not path or path.startswith(("/", "\\")) or "\\" in path or "\0" in path:
+        raise refuse(400, f"{name} is not a path relative to the server's root")
+    if ".." in parts:
+        raise refuse(403, f"{name} leaves the server's root")
+    if not allow_hidden and any(p.startswith(".") for p in parts):
+        raise refuse(404, f"no app at {name}")
+    root_path = Path(root).resolve()
+    full = (root_path / path).resolve()
+    if not full.is_relative_to(root_path):
+        raise refuse(403, f"{name} leaves the server's root")
+    if not full.exists():
+        raise refuse(404, f"no app at {name}")
+    if full.is_dir():
+        if not (full / "main.py").is_file() and not (full / "main.ipynb").is_file():
+            raise refuse(400, f"{name} is a directory without main.py: not a Bokeh app")
+    elif full.suffix not in (".py", ".ipynb"):
+        raise refuse(
+            400, f"{name} is not a Bokeh app (a .py script, .ipynb notebook or app directory)"
+        )
+    return full
+
+
+@dataclass
+class PooledKernel:
+    manager: AsyncKernelManager
+    relay: KernelRelay
+    user: str = ""
+
+
+class FileAppPool:
+    """Kernels for file-app sessions: ``size`` kept warm, one per session, shut down after."""
+
+    def __init__(
+        self, kernel_spec_manager: Any, kernel_name: str, cwd: str, size: int, max_per_user: int
+    ) -> None:
+        self._ksm = kernel_spec_manager
+        self._kernel_name = kernel_name
+        self._cwd = cwd
+        self.size = size
+        self.max_per_user = max_per_user
+        self._warm: list[PooledKernel] = []
+        self._filling: asyncio.Task[None] | None = None
+        self.active: dict[str, int] = {}
+        self.started = 0  # kernels started so far (for tests and logs)
+
+    def in_use(self, user: str) -> int:
+        return self.active.get(user, 0)
+
+    async def _start(self) -> PooledKernel:
+        manager = AsyncKernelManager(kernel_name=self._kernel_name, kernel_spec_manager=self._ksm)
+        self.started += 1
+        await manager.start_kernel(
+            extra_arguments=[f"--IPKernelApp.exec_lines={FILE_APP_START}"], cwd=self._cwd
+        )
+        try:
+            client = manager.client()
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+            await client.wait_for_ready(timeout=120)
+        except Exception:
+            await manager.shutdown_kernel(now=True)
+            raise
+        return PooledKernel(manager, KernelRelay(client, manager.kernel_id or uuid.uuid4().hex))
+
+    def warm(self) -> None:
+        """Start kernels in the background until ``size`` are waiting."""
+        if self._filling is None or self._filling.done():
+            self._filling = asyncio.ensure_future(self._fill())
+
+    async def _fill(self) -> None:
+        while len(self._warm) < self.size:
+            try:
+                self._warm.append(await self._start())
+            except Exception:
+                log.exception("bokeh_nb: could not start a kernel for file apps")
+                return
+
+    async def take(self, user: str) -> PooledKernel:
+        """A ready kernel for one session of ``user`` (RelayError if none can start)."""
+        self.active[user] = self.active.get(user, 0) + 1
+        try:
+            kernel = self._warm.pop(0) if self._warm else await self._start()
+        except Exception as e:
+            self._done(user)
+            raise RelayError("could not start a kernel for this app") from e
+        kernel.user = user
+        self.warm()
+        return kernel
+
+    def _done(self, user: str) -> None:
+        self.active[user] = self.active.get(user, 1) - 1
+        if self.active[user] <= 0:
+            del self.active[user]
+
+    def release(self, kernel: PooledKernel) -> None:
+        """The session ended: shut its kernel down."""
+        self._done(kernel.user)
+        kernel.relay.stop()
+        asyncio.ensure_future(_shutdown(kernel.manager))
+
+    async def shutdown(self) -> None:
+        if self._filling is not None:
+            self._filling.cancel()
+        warm, self._warm = self._warm, []
+        for kernel in warm:
+            kernel.relay.stop()
+        await asyncio.gather(*(_shutdown(k.manager) for k in warm))
+
+
+async def _shutdown(manager: AsyncKernelManager) -> None:
+    with contextlib.suppress(Exception):
+        await manager.shutdown_kernel(now=True)
+
+
+def _pool(handler: JupyterHandler) -> FileAppPool:
+    pool: FileAppPool = handler.settings[SETTINGS_KEY]
+    return pool
+
+
+def _check(handler: JupyterHandler, path: str) -> Path:
+    user = handler.current_user
+    authorizer = handler.authorizer
+    if user is None or not (
+        authorizer.is_authorized(handler, user, "execute", "kernels")
+        and authorizer.is_authorized(handler, user, "read", "contents")
+    ):
+        raise refuse(403, "not allowed to run code or read files on this server")
+    cm = handler.contents_manager
+    return app_file(cm.root_dir, path, bool(getattr(cm, "allow_hidden", False)))
+
+
+class FileAppPage(BokehNbHandler):
+    auth_resource = "kernels"
+
+    @web.authenticated
+    def get(self, path: str) -> None:
+        full = _check(self, path)
+        _pool(self).warm()  # the session's kernel starts while the page loads
+        app_path = url_path_join(self.base_url, FILES_ROUTE.format(path=quote(path)))
+        write_app_page(self, full.stem, app_path, url_path_join(self.base_url, STATIC_ROUTE))
+
+
+class FileAppWebSocket(AppSocket):
+    auth_resource = "kernels"
+    _kernel: PooledKernel | None = None
+    _idle: Any = None
+
+    @ws_authenticated
+    async def get(self, path: str) -> None:
+        full = _check(self, path)
+        pool = _pool(self)
+        self.user_name = getattr(self.current_user, "username", "") or "?"
+        if pool.in_use(self.user_name) >= pool.max_per_user:
+            raise refuse(
+                429, f"at most {pool.max_per_user} app file sessions at once; close one first"
+            )
+        self.app_name, self.file = full.stem, str(full)
+        await super().get(path=path)
+
+    def describe(self) -> str:
+        return f"app file {self.app_name!r}"
+
+    async def connect_relay(self) -> KernelRelay:
+        self._kernel = await _pool(self).take(self.user_name)
+        self.kernel_id = self._kernel.relay.kernel_id
+        self._touch()
+        return self._kernel.relay
+
+    def _touch(self) -> None:
+        timeout = self.settings.get("bokeh_nb_file_idle_timeout", 1800.0)
+        loop = IOLoop.current()
+        if self._idle is not None:
+            loop.remove_timeout(self._idle)
+        self._idle = loop.call_later(
+            timeout, lambda: self.close(1000, f"closed after {int(timeout)} s without activity")
+        )
+
+    async def on_message(self, fragment: str | bytes) -> None:
+        self._touch()
+        await super().on_message(fragment)
+
+    def on_close(self) -> None:
+        super().on_close()
+        if self._idle is not None:
+            IOLoop.current().remove_timeout(self._idle)
+            self._idle = None
+        if self._kernel is not None:
+            kernel, self._kernel = self._kernel, None
+            _pool(self).release(kernel)

@@ -1,0 +1,213 @@
+"""App files under the server's root as full-page sessions, each in a fresh kernel that
+ends with its visitor; bokeh.client against one; bad paths refused before any kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .bokeh import drag_handle
+from .jupyter import assert_no_console_errors, assert_no_foreign_requests
+from .test_route_auth import login_cookie
+from .wsclient import BokehSocket, in_thread
+
+APP = """\
+import os
+from bokeh.io import curdoc
+from bokeh.layouts import column
+from bokeh.models import Div, Slider
+args = curdoc().session_context.request.arguments
+who = args.get("who", [b"-"])[0].decode()
+s = Slider(start=0, end=10, value=1, step=1, name="s", width=400)
+d = Div(text=f"who={who}", name="d")
+pid = Div(text=str(os.getpid()), name="pid")
+s.on_change("value", lambda attr, old, new: setattr(d, "text", f"{who} value={new}"))
+curdoc().add_root(column(s, d, pid))
+"""
+
+DIR_MAIN = """\
+from pathlib import Path
+from bokeh.io import curdoc
+from bokeh.models import Div
+rows = (Path(__file__).parent / "data" / "rows.txt").read_text().split()
+curdoc().add_root(Div(text=f"{len(rows)} rows", name="d"))
+"""
+
+PULL = """\
+import json, sys
+from bokeh.client import pull_session
+url, token = sys.argv[1], sys.argv[2]
+with pull_session(url=url, arguments={"token": token, "who": "bob"}) as session:
+    print(json.dumps(session.document.select_one({"name": "d"}).text))
+"""
+
+
+@pytest.fixture(scope="module")
+def app_files(lab_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = Path(lab_server.root_dir)
+    (root / "file_app.py").write_text(APP)
+    (root / "dir_app" / "data").mkdir(parents=True, exist_ok=True)
+    (root / "dir_app" / "main.py").write_text(DIR_MAIN)
+    (root / "dir_app" / "data" / "rows.txt").write_text("a b c")
+    (root / "notes.txt").write_text("not an app")
+    outside = tmp_path_factory.mktemp("outside") / "evil.py"
+    outside.write_text(APP)
+    link = root / "escape.py"
+    if not link.exists():
+        link.symlink_to(outside)
+    return {"app": "file_app.py", "dir": "dir_app", "outside": str(outside)}
+
+
+def kernel_pids(server: Any) -> set[int]:
+    """Kernel processes below the Jupyter server (notebook kernels and file-app kernels)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server.proc.pid and b"ipykernel" in cmdline:
+            pids.add(int(entry))
+    return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_app_file_sessions_run_in_kernels_of_their_own(lab_server, page, page_log, app_files):
+    server = lab_server
+    page.goto(server.url("/bokeh-nb/files/file_app.py", who="ann"))
+    div = page.locator(".bk-clearfix").nth(0)
+    expect(div).to_have_text("who=ann", timeout=90_000)
+    first_pid = int(page.locator(".bk-clearfix").nth(1).inner_text())
+    drag_handle(page, page.locator("body"), 120)
+    expect(div).to_contain_text("ann value=")
+
+    second = page.context.new_page()
+    second.goto(server.url("/bokeh-nb/files/file_app.py"))
+    expect(second.locator(".bk-clearfix").nth(0)).to_have_text("who=-", timeout=90_000)
+    second_pid = int(second.locator(".bk-clearfix").nth(1).inner_text())
+    assert first_pid != second_pid, "each visit gets a kernel of its own"
+    notebook_kernels = {k["id"] for k in server.api("GET", "api/kernels")}
+    assert all(alive(p) for p in (first_pid, second_pid))
+
+    # the visitor leaves: that kernel is shut down, the other session goes on
+    second.close()
+    deadline = time.monotonic() + 30
+    while alive(second_pid):
+        assert time.monotonic() < deadline, "the kernel of a closed session was not shut down"
+        time.sleep(0.5)
+    assert alive(first_pid)
+    drag_handle(page, page.locator("body"), -60)
+    expect(div).to_contain_text("ann value=")
+    # file-app kernels are not the server's notebook kernels
+    assert {k["id"] for k in server.api("GET", "api/kernels")} == notebook_kernels
+
+    # an app directory, with data read relative to it
+    page.goto(server.url("/bokeh-nb/files/dir_app"))
+    expect(page.locator(".bk-clearfix").first).to_have_text("3 rows", timeout=90_000)
+    deadline = time.monotonic() + 30
+    while alive(first_pid):  # navigating away ended the first session too
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert_no_foreign_requests(page_log, server)
+    assert_no_console_errors(page_log)
+
+
+def test_bokeh_client_pulls_a_file_app(lab_server, app_files):
+    server = lab_server
+    url = server.origin + "/bokeh-nb/files/file_app.py"
+    out = subprocess.run(
+        [sys.executable, "-c", PULL, url, server.token], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == "who=bob"
+
+
+def status_and_body(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.read().decode()
+
+
+BAD = [
+    ("notes.txt", 400, "is not a Bokeh app"),
+    ("missing.py", 404, "no app at"),
+    ("..%2Fetc%2Fpasswd", 403, "leaves the server"),
+    ("%2Fetc%2Fpasswd", 400, "not a path relative"),
+    ("escape.py", 403, "leaves the server"),
+    (".hidden.py", 404, "no app at"),
+    ("%3Cscript%3Ealert(1)%3C%2Fscript%3E.py", 404, "&lt;script&gt;alert(1)&lt;/script&gt;"),
+]
+
+
+def test_bad_paths_are_refused_before_any_kernel_starts(lab_server, app_files):
+    server = lab_server
+    before = kernel_pids(server)
+    for path, status, text in BAD:
+        got, body = status_and_body(server.url(f"/bokeh-nb/files/{path}"))
+        assert got == status, (path, got, body[:300])
+        assert text in body, (path, body[:500])
+        assert "<script>alert" not in body
+        ws = server.ws_origin + f"/bokeh-nb/files/{path}/ws?token={server.token}"
+
+        async def connect(url: str = ws) -> str:
+            try:
+                sock = await BokehSocket.connect(url)
+            except Exception as e:
+                return str(e)
+            await sock.close()
+            return "connected"
+
+        assert str(status) in in_thread(connect), path
+    time.sleep(2)
+    assert kernel_pids(server) == before, "nothing started"
+
+
+def test_sessions_per_user_are_capped(lab_server, app_files):
+    """One user (one login: a bare token makes a new anonymous user per request)."""
+    server = lab_server
+    url = server.ws_origin + "/bokeh-nb/files/file_app.py/ws"
+    headers = {"Cookie": login_cookie(server), "Origin": server.origin}
+
+    async def main() -> tuple[list[str], str]:
+        socks = [await BokehSocket.connect(url, headers) for _ in range(4)]
+        texts = []
+        for sock in socks:
+            _, reply = await sock.request("PULL-DOC-REQ", {})
+            texts.append(json.dumps(reply["doc"]).count('"Slider"') and "ok")
+        try:
+            extra = await BokehSocket.connect(url, headers)
+            await extra.close()
+            refused = "connected"
+        except Exception as e:
+            refused = str(e)
+        for sock in socks:
+            await sock.close()
+        return texts, refused
+
+    texts, refused = in_thread(main, timeout=240)
+    assert texts == ["ok"] * 4
+    assert "429" in refused
