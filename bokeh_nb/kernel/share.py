@@ -83,6 +83,8 @@ class ShareLink:
 
     def revoke(self) -> None:
         """End the link: visitors are refused and its open sessions close."""
+        if self.revoked:
+            return
         if self.id is None:
             raise RuntimeError(f"this share link is {self.state}: there is nothing to revoke")
         self._request({"request": "revoke", "id": self.id}, self._revoked)
@@ -99,7 +101,7 @@ class ShareLink:
             return f"Share link ({self.mode}) to app {self.app!r}: {self.url}"
         if self.state == "pending":
             return (
-                f"Making a {self.mode} share link to app {self.app!r} (its URL shows here "
+                f"Making a share link ({self.mode}) to app {self.app!r} (its URL shows here "
                 "when the cell has finished)"
             )
         if self.state == "revoked":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ PAGE = """<!DOCTYPE html>
 <p id="bokeh-nb-problem" role="alert" hidden>This app could not be opened: the notebook
 kernel may have been restarted, or it has no live app of this name. Run the notebook cells
 that make the app, then reload this page.</p>
-<script>
+<script nonce="{nonce}">
 (function () {{
   const item = JSON.parse(document.getElementById("bokeh-nb-item").textContent);
   const bk = window.Bokeh[item.version];
@@ -62,8 +63,27 @@ that make the app, then reload this page.</p>
 """
 
 
+#: An app page loads scripts and styles from this server only and talks to it only; its
+#: one inline script carries a nonce, so HTML an app shows (a Div's text) runs no script.
+#: ('unsafe-eval' is BokehJS's CustomJS.)
+APP_PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self' 'nonce-{nonce}' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "frame-ancestors 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
+)
+
+
 def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: str) -> None:
     """A page that loads BokehJS from ``bundles/{version}/`` and opens ``app_path/ws``."""
+    nonce = secrets.token_urlsafe(16)
     item = {
         "version": bokeh_version,
         "app_path": app_path,
@@ -79,12 +99,15 @@ def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: 
         for b in CORE_BUNDLES
     )
     body = PAGE.format(
+        nonce=nonce,
         title=html.escape(title),
         scripts=scripts,
         item=json.dumps(item).replace("</", "<\\/"),
     )
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("Cache-Control", "no-store")
+    handler.set_header("Content-Security-Policy", APP_PAGE_CSP.format(nonce=nonce))
+    handler.set_header("Referrer-Policy", "no-referrer")
     handler.finish(body)
 
 

@@ -32,7 +32,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..protocol import SHARE_ROUTE
-from .base import BokehNbHandler, LogScrubbing, refuse
+from .base import BokehNbHandler, LogScrubbing, redact, refuse
 from .live import AppSocket, write_app_page
 from .static import write_bundle
 
@@ -107,7 +107,7 @@ class ShareRegistry:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         if not 0 < ttl <= self.max_ttl:
-            raise ValueError(f"expires must be between 1 and {int(self.max_ttl)} seconds")
+            raise ValueError(f"expires must be more than 0 and at most {int(self.max_ttl)} seconds")
         now = self._clock()
         share = Share(
             id=secrets.token_urlsafe(18),
@@ -246,20 +246,9 @@ class SharesAPI(LogScrubbing, APIHandler):
         self.finish()
 
 
-#: A share page loads scripts and styles from this server only and talks to it only.
-SHARE_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "frame-ancestors 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-    ]
-)
+#: What a share route's own responses may load (its app page sets a stricter one of its
+#: own, see ``live.APP_PAGE_CSP``): nothing.
+SHARE_CSP = "default-src 'none'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
 
 class _ShareHandler(BokehNbHandler):
@@ -270,6 +259,12 @@ class _ShareHandler(BokehNbHandler):
     @property
     def content_security_policy(self) -> str:
         return SHARE_CSP
+
+    async def prepare(self, **kwargs: Any) -> None:
+        # From here on the request names no token, in whatever logs it (a log function
+        # installed after this extension, as JupyterHub's, included).
+        self.request.uri = redact(self.request.uri or "")
+        await super().prepare(**kwargs)
 
     def set_default_headers(self) -> None:
         super().set_default_headers()

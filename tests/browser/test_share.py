@@ -117,7 +117,14 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
     instrument_context(visitor_ctx, visitor_log)
     try:
         visitor = visitor_ctx.new_page()
-        visitor.goto(interact_url)
+        response = visitor.goto(interact_url)
+        assert response is not None
+        csp = response.headers["content-security-policy"]
+        # the page's one script has a nonce: HTML an app shows can run no script of its own
+        assert (
+            "'nonce-" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+        )
+        assert response.headers["referrer-policy"] == "no-referrer"
         div = visitor.locator(".bk-clearfix").first
         expect(div).to_have_text("who=-", timeout=60_000)
         drag_handle(visitor, visitor.locator("body"), 120)
