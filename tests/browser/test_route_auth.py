@@ -177,3 +177,26 @@ def test_websockets_refuse_hostile_origins(lab_server, share_values):
             assert ws_status(url, server.origin, None) == 101, "the link alone is the credential"
         else:
             assert ws_status(url, None, None) in (401, 403), "and the cookie is what logs in"
+
+
+def test_unknown_and_dead_kernels_get_a_clear_page(lab_server):
+    server = lab_server
+    kernel = server.api("POST", "/api/kernels", {"name": "python3"})
+    share = make_share(server, kernel["id"])
+    server.api("DELETE", f"/api/kernels/{kernel['id']}")
+    status, body = page(server.origin + share["path"])
+    assert status == 410 and "no longer running" in body
+    status, body = page(server.url(f"/bokeh-nb/kernels/{kernel['id']}/apps/sliders"))
+    assert status == 404 and f"no running kernel {kernel['id']}" in body
+    # nothing a request sends is echoed unescaped
+    status, body = page(server.url("/bokeh-nb/kernels/00000000-0000/apps/%3Cb%3Ex%3C%2Fb%3E"))
+    assert status == 404 and "<b>" not in body
+
+
+def page(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as e:
+        with e:
+            return int(e.code), e.read().decode()
