@@ -40,6 +40,8 @@ case "${1:-}" in
     shift
     extra=()
     [ "$(id -u)" = 0 ] && extra+=(--allow-root)
+    # the apps "Bokeh apps" in the launcher serves (bokeh serve, via jupyter-server-proxy)
+    export BOKEH_NB_APPS_DIR="${BOKEH_NB_APPS_DIR:-$ROOT/notebooks/apps}"
     exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT/notebooks" "${extra[@]}" "$@"
     ;;
   test)

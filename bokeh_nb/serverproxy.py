@@ -1,0 +1,75 @@
+"""A jupyter-server-proxy entry point: bokeh's own ``bokeh serve`` for a folder of apps,
+beside JupyterLab, at ``{base_url}bokeh-apps/{app}``.
+
+For users who want a long-running, multi-session Bokeh server next to their notebooks
+(apps that outlive any kernel). jupyter-server-proxy starts it on first use, on a unix
+socket (no extra port), and puts Jupyter's login in front of it. The apps are the
+scripts, notebooks and app directories in ``$BOKEH_NB_APPS_DIR`` (default: ``apps`` in
+the Jupyter server's working directory), found when the Bokeh server starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ("ROUTE", "app_paths", "main", "setup_bokeh_serve")
+
+#: The proxy's route below the Jupyter server's base URL (the entry point's name).
+ROUTE = "bokeh-apps"
+APPS_DIR_ENV = "BOKEH_NB_APPS_DIR"
+
+
+def setup_bokeh_serve() -> dict[str, Any]:
+    """jupyter-server-proxy's description of the server (``jupyter_serverproxy_servers``)."""
+    return {
+        "command": [sys.executable, "-m", "bokeh_nb.serverproxy", "{unix_socket}", "{base_url}"],
+        "unix_socket": True,
+        # bokeh serve knows its prefix (--prefix) and makes its URLs absolute with it
+        "absolute_url": True,
+        "timeout": 60,
+        "launcher_entry": {"enabled": True, "title": "Bokeh apps"},
+        "new_browser_tab": True,
+    }
+
+
+def app_paths(folder: Path) -> list[Path]:
+    """The Bokeh apps in folder: scripts, notebooks and directories with a main.py."""
+    found = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith((".", "_")):
+            continue
+        is_dir_app = p.is_dir() and ((p / "main.py").is_file() or (p / "main.ipynb").is_file())
+        if is_dir_app or (p.is_file() and p.suffix in (".py", ".ipynb")):
+            found.append(p)
+    return found
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bokeh_nb.serverproxy <unix socket> <base url>``: exec bokeh serve."""
+    if len(argv) != 3:
+        print("usage: python -m bokeh_nb.serverproxy <unix socket> <base url>", file=sys.stderr)
+        return 2
+    socket, base_url = argv[1], argv[2]
+    folder = Path(os.environ.get(APPS_DIR_ENV, "apps")).resolve()
+    apps = app_paths(folder) if folder.is_dir() else []
+    if not apps:
+        print(
+            f"bokeh_nb: no Bokeh apps in {folder} (set {APPS_DIR_ENV} to a folder of "
+            ".py scripts, .ipynb notebooks or app directories)",
+            file=sys.stderr,
+        )
+        return 1
+    prefix = "/" + "/".join(p for p in (*base_url.split("/"), ROUTE) if p)
+    args = [sys.executable, "-m", "bokeh", "serve", "--unix-socket", socket, "--prefix", prefix]
+    # Only jupyter-server-proxy reaches the socket, and it has checked the login and the
+    # websocket's origin against the Jupyter server's own rules.
+    args += ["--allow-websocket-origin", "*", *map(str, apps)]
+    os.execv(sys.executable, args)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
