@@ -38,6 +38,9 @@ FRONTEND_TARGET = "bokeh_nb.frontend"
 #: Comm target of the server relay: each comm is one standalone session of a live app
 #: (a full page at ``LIVE_APP_ROUTE``, or a ``bokeh.client`` connection).
 SESSION_TARGET = "bokeh_nb.session"
+#: Comm target the side panel opens on a kernel to list its live apps (the kernel answers
+#: ``{"apps": [{"name", "sessions"}]}``; the panel closes the comm).
+APPS_TARGET = "bokeh_nb.apps"
 #: Route of a live app's full-page session, below the server's base URL.
 LIVE_APP_ROUTE = "bokeh-nb/kernels/{kernel_id}/apps/{name}"
 #: App files under the server's root as full-page sessions, each in a fresh kernel.

@@ -85,6 +85,9 @@ class FrontendProbe:
     def _ask(self) -> None:
         from comm import create_comm
 
+        from .relay import register_apps_target
+
+        register_apps_target()  # a frontend that answers may list this kernel's apps
         self.state = "asking"
         self._comm = create_comm(target_name=FRONTEND_TARGET, data={})
         self._comm.on_msg(self._answered)

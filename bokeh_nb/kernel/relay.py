@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import _bokeh
 from ..apps import AppError
-from ..protocol import KIND_ERROR, SESSION_TARGET
+from ..protocol import APPS_TARGET, KIND_ERROR, SESSION_TARGET
 from . import fileapp
 from .frames import dispatch, encode
 from .session import KernelSession
@@ -91,6 +91,25 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
 
 
 _registered = False
+_apps_registered = False
+
+
+def _list_apps(comm: Any, _open_msg: dict[str, Any]) -> None:
+    from .app import APPS
+
+    apps = [{"name": app.name, "sessions": len(app.sessions)} for app in APPS.values()]
+    comm.send({"apps": apps})  # the panel closes the comm
+
+
+def register_apps_target() -> None:
+    """Let the frontend's side panel list this kernel's live apps. Idempotent."""
+    global _apps_registered
+    if _apps_registered:
+        return
+    from comm import get_comm_manager
+
+    get_comm_manager().register_target(APPS_TARGET, _list_apps)
+    _apps_registered = True
 
 
 def _log_to_server() -> None:

@@ -6,6 +6,7 @@ import type { JSONObject } from '@lumino/coreutils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
 import { FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { AppsPanel, bokehKernels } from './panel';
 import { createShare, revokeShare } from './shares';
 import { version as PACKAGE_VERSION } from '../package.json';
 
@@ -31,7 +32,7 @@ async function answerShareRequest(data: JSONObject): Promise<JSONObject> {
 /** Tell the kernel that this frontend renders bokeh_nb outputs (see kernel/probe.py), and
  * answer its requests for share links: only the page whose client ran the code answers
  * those, so two open pages of one notebook never make two links. */
-function answerProbes(kernel: Kernel.IKernelConnection | null | undefined): void {
+function answerProbes(kernel: Kernel.IKernelConnection | null | undefined, path: string): void {
   kernel?.registerCommTarget(FRONTEND_TARGET, (comm, msg: KernelMessage.ICommOpenMsg) => {
     const data = msg.content.data as JSONObject;
     if (data.request === 'share' || data.request === 'revoke') {
@@ -46,6 +47,7 @@ function answerProbes(kernel: Kernel.IKernelConnection | null | undefined): void
       });
       return;
     }
+    bokehKernels.set(kernel.id, { kernel, path });
     comm.send({ version: PACKAGE_VERSION, base_url: PageConfig.getBaseUrl() });
     comm.close();
   });
@@ -58,8 +60,10 @@ function watchDocuments(app: JupyterFrontEnd): void {
     if (sessionContext === undefined) {
       return;
     }
-    answerProbes(sessionContext.session?.kernel);
-    sessionContext.kernelChanged.connect((_ctx, change) => answerProbes(change.newValue));
+    answerProbes(sessionContext.session?.kernel, context!.path);
+    sessionContext.kernelChanged.connect((_ctx, change) =>
+      answerProbes(change.newValue, context!.path)
+    );
   };
   for (const factory of app.docRegistry.widgetFactories()) {
     factory.widgetCreated.connect((_factory, widget) =>
@@ -93,6 +97,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     watchDocuments(app);
+    const panel = new AppsPanel();
+    app.shell.add(panel, 'right', { rank: 900 });
+    app.commands.addCommand('bokeh-nb:show-apps', {
+      label: 'Show Bokeh apps',
+      execute: () => app.shell.activateById(panel.id)
+    });
   }
 };
 

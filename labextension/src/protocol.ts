@@ -20,6 +20,7 @@ export const MAX_BROWSER_MESSAGE_BYTES = 10420224;
 export const FRONTEND_TARGET = 'bokeh_nb.frontend';
 
 export const SESSION_TARGET = 'bokeh_nb.session';
+export const APPS_TARGET = 'bokeh_nb.apps';
 export const LIVE_APP_ROUTE = 'bokeh-nb/kernels/{kernel_id}/apps/{name}';
 export const SHARES_API = 'bokeh-nb/api/shares';
 export const SHARE_ROUTE = 'bokeh-nb/s/{token}';

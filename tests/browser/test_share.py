@@ -18,6 +18,7 @@ from .jupyter import (
     assert_no_console_errors,
     assert_no_foreign_requests,
     cell_output,
+    execute_command,
     instrument_context,
     open_notebook,
     run_all_cells,
@@ -226,4 +227,40 @@ def test_output_toolbar_opens_and_shares(lab_server, browser, page, page_log, nb
     finally:
         visitor_ctx.close()
     expect(out.locator(".bk-clearfix").first).to_have_text("who=-")  # its own session
+    assert_no_console_errors(page_log)
+
+
+def test_side_panel_lists_apps_sessions_and_links(lab_server, page, page_log, nb_name):
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [APP_CELL])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    bokeh_output(page, 0)
+    url, kernel_id = kernel_json(page, "[app.url, bokeh_nb.kernel.app.kernel_id()]")
+    execute_command(page, "bokeh-nb:show-apps")
+    panel = page.locator("#bokeh-nb-apps")
+    section = panel.locator(f".bokeh-nb-apps-kernel[data-kernel-id='{kernel_id}']")
+    expect(section.locator("h4")).to_have_text(nb_name, timeout=30_000)
+    row = section.locator(".bokeh-nb-apps-app[data-app='sliders']")
+    expect(row.locator(".bokeh-nb-apps-sessions")).to_have_text("1 session", timeout=30_000)
+    assert row.get_by_role("link", name="Open").get_attribute("href") == url
+
+    visitor = page.context.new_page()
+    visitor.goto(url)
+    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    panel.get_by_role("button", name="Refresh").click()
+    expect(row.locator(".bokeh-nb-apps-sessions")).to_have_text("2 sessions", timeout=30_000)
+
+    row.get_by_role("button", name="Share (view)").click()
+    link = section.locator(".bokeh-nb-apps-share")
+    expect(link).to_have_count(1, timeout=30_000)
+    expect(link).to_contain_text("view link, until")
+    mine = [s for s in server.api("GET", "bokeh-nb/api/shares") if s["kernel_id"] == kernel_id]
+    assert [(s["app"], s["mode"]) for s in mine] == [("sliders", "view")]
+    link.get_by_role("button", name="Revoke").click()
+    expect(link).to_have_count(0, timeout=30_000)
+    assert [
+        s for s in server.api("GET", "bokeh-nb/api/shares") if s["kernel_id"] == kernel_id
+    ] == []
+    visitor.close()
     assert_no_console_errors(page_log)

@@ -26,6 +26,7 @@ NAMES = [
     "SESSION_TARGET",
     "LIVE_APP_ROUTE",
     "SHARES_API",
+    "APPS_TARGET",
     "SHARE_ROUTE",
     "KIND_BOKEH",
     "KIND_VIEWS",
