@@ -315,7 +315,6 @@ class KernelSession:
         if inspect.isawaitable(result):
             return self._finish_async(result)
         self._lock.release()
-        self.flush()  # what the callback changed goes out now, as one patch
         return None
 
     async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:

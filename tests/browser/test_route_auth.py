@@ -5,6 +5,7 @@ fails here."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.error
@@ -200,3 +201,33 @@ def page(url: str) -> tuple[int, str]:
     except urllib.error.HTTPError as e:
         with e:
             return int(e.code), e.read().decode()
+
+
+def test_state_changing_requests_need_xsrf(lab_server, kernel_id):
+    """The login cookie alone (what a hostile page's form or fetch would carry) makes or
+    revokes no share link; the page's XSRF token with it does."""
+    server = lab_server
+    cookie = login_cookie(server)
+    xsrf = dict(c.split("=", 1) for c in cookie.split("; ")).get("_xsrf")
+    assert xsrf, cookie
+    body = json.dumps({"kernel_id": kernel_id, "app": "sliders", "mode": "view"}).encode()
+
+    def call(method: str, path: str, data: bytes | None, headers: dict[str, str]) -> int:
+        req = urllib.request.Request(
+            f"{server.origin}/{path}",
+            data=data,
+            method=method,
+            headers={"Cookie": cookie, **headers},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as e:
+            with e:
+                return int(e.code)
+
+    assert call("POST", "bokeh-nb/api/shares", body, {}) == 403
+    assert call("POST", "bokeh-nb/api/shares", body, {"X-XSRFToken": xsrf}) == 201
+    [share] = [s for s in server.api("GET", "bokeh-nb/api/shares") if s["kernel_id"] == kernel_id]
+    assert call("DELETE", f"bokeh-nb/api/shares/{share['id']}", None, {}) == 403
+    assert call("DELETE", f"bokeh-nb/api/shares/{share['id']}", None, {"X-XSRFToken": xsrf}) == 204
