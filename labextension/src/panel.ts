@@ -1,11 +1,11 @@
 // The "Bokeh apps" side panel: the live apps of every kernel that uses bokeh_nb, with
 // their sessions and share links, and the buttons to open, share and revoke.
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { Kernel } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { APPS_TARGET, LIVE_APP_ROUTE } from './protocol';
-import { createShare, IShare, revokeShare, sharesApi } from './shares';
+import { APPS_TARGET } from './protocol';
+import { appUrl, createShare, IShare, revokeShare, sharesApi } from './shares';
 
 interface IApp {
   name: string;
@@ -131,13 +131,7 @@ export class AppsPanel extends Widget {
       open.textContent = 'Open';
       open.target = '_blank';
       open.rel = 'noopener';
-      open.href = URLExt.join(
-        PageConfig.getBaseUrl(),
-        LIVE_APP_ROUTE.replace('{kernel_id}', encodeURIComponent(kernelId)).replace(
-          '{name}',
-          encodeURIComponent(app.name)
-        )
-      );
+      open.href = appUrl(kernelId, app.name);
       const share = button('Share (view)', async () => {
         const link = await createShare(kernelId, app.name, 'view', 3600);
         try {

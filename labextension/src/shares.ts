@@ -4,7 +4,7 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 
-import { SHARES_API } from './protocol';
+import { LIVE_APP_ROUTE, SHARES_API } from './protocol';
 
 export interface IShare {
   id: string;
@@ -15,6 +15,15 @@ export interface IShare {
   path: string;
   /** The absolute URL of the link (added here from ``path``). */
   url: string;
+}
+
+/** The full-page URL of a live app of a kernel (what ``App.url`` is in the kernel). */
+export function appUrl(kernelId: string, appName: string): string {
+  const route = LIVE_APP_ROUTE.replace('{kernel_id}', encodeURIComponent(kernelId)).replace(
+    '{name}',
+    encodeURIComponent(appName)
+  );
+  return URLExt.join(PageConfig.getBaseUrl(), route);
 }
 
 /** Call the share links API; the parsed JSON body, or throw with the server's message. */

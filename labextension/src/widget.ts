@@ -11,7 +11,7 @@ import {
   ISerializers,
   WidgetModel
 } from '@jupyter-widgets/base';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { JSONObject } from '@lumino/coreutils';
 
 import {
@@ -30,7 +30,6 @@ import {
   KIND_ERROR,
   KIND_VIEWS,
   KernelFrame,
-  LIVE_APP_ROUTE,
   MAX_BROWSER_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   WIDGET_MODEL,
@@ -38,7 +37,7 @@ import {
   WIDGET_MODULE_VERSION,
   WIDGET_VIEW
 } from './protocol';
-import { createShare } from './shares';
+import { appUrl, createShare } from './shares';
 import { decodeFrame, encodeMessage, IIncoming, uniqueId } from './wire';
 
 interface IReply {
@@ -325,13 +324,7 @@ function appToolbar(appName: string, kernelId: string): HTMLElement | null {
   open.textContent = 'Open in new tab';
   open.target = '_blank';
   open.rel = 'noopener';
-  open.href = URLExt.join(
-    PageConfig.getBaseUrl(),
-    LIVE_APP_ROUTE.replace('{kernel_id}', encodeURIComponent(kernelId)).replace(
-      '{name}',
-      encodeURIComponent(appName)
-    )
-  );
+  open.href = appUrl(kernelId, appName);
   const mode = document.createElement('select');
   mode.title = 'What people with the link may do';
   for (const [value, label] of [

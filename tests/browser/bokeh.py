@@ -7,7 +7,13 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from .jupyter import add_and_run_cell, cell_output
+from .jupyter import (
+    add_and_run_cell,
+    cell_output,
+    open_notebook,
+    run_all_cells,
+    write_notebook,
+)
 
 
 def bokeh_output(page: Page, cell: int = 0, view: int = 0, timeout: float = 90_000) -> Locator:
@@ -33,3 +39,21 @@ def drag_handle(page: Page, out: Locator, dx: float, steps: int = 6) -> None:
     for step in range(1, steps + 1):
         page.mouse.move(x + dx * step / steps, y)
     page.mouse.up()
+
+
+def run_notebook(server: Any, page: Page, nb_name: str, cells: list[str]) -> Locator:
+    """Write a notebook of ``cells``, open it, run all cells; the first cell's output."""
+    write_notebook(server.root_dir, nb_name, cells)
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    return bokeh_output(page, 0)
+
+
+def create_share(
+    server: Any, kernel_id: str, app: str, mode: str = "view", expires: float = 600
+) -> dict[str, Any]:
+    """A share link made through the API with the server's token (its JSON)."""
+    body = {"kernel_id": kernel_id, "app": app, "mode": mode, "expires": expires}
+    share: dict[str, Any] = server.api("POST", "bokeh-nb/api/shares", body)
+    share["token"] = share["path"].rsplit("/", 1)[1]
+    return share

@@ -15,8 +15,7 @@ from tornado.websocket import websocket_connect
 
 from tests.reliability.test_fuzz import json_values
 
-from .bokeh import bokeh_output, kernel_json
-from .jupyter import open_notebook, run_all_cells, write_notebook
+from .bokeh import create_share, kernel_json, run_notebook
 from .test_standalone import APP_CELL
 from .wsclient import BokehSocket, in_thread
 
@@ -69,16 +68,9 @@ async def send_traffic(url: str, origin: str, first: str, rest: list[Any]) -> st
 
 def test_relay_survives_malformed_websocket_traffic(lab_server, page, nb_name, report_figure):
     server = lab_server
-    write_notebook(server.root_dir, nb_name, [APP_CELL])
-    open_notebook(page, server, nb_name)
-    assert run_all_cells(page)
-    notebook_view = bokeh_output(page, 0)
+    notebook_view = run_notebook(server, page, nb_name, [APP_CELL])
     kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
-    share = server.api(
-        "POST",
-        "bokeh-nb/api/shares",
-        {"kernel_id": kernel_id, "app": "sliders", "mode": "interact", "expires": 600},
-    )
+    share = create_share(server, kernel_id, "sliders", "interact")
     url = server.ws_origin + share["path"] + "/ws"
     outcomes: dict[str, int] = {}
 

@@ -19,6 +19,7 @@ from tornado.websocket import WebSocketHandler, websocket_connect
 
 from bokeh_nb.server.urls import ROUTES
 
+from .bokeh import create_share
 from .wsclient import in_thread
 
 SAMPLES = {
@@ -82,13 +83,7 @@ def kernel_id(lab_server: Any) -> Any:
 
 
 def make_share(server: Any, kernel_id: str, expires: float = 600) -> dict[str, Any]:
-    share: dict[str, Any] = server.api(
-        "POST",
-        "bokeh-nb/api/shares",
-        {"kernel_id": kernel_id, "app": "sliders", "mode": "view", "expires": expires},
-    )
-    share["token"] = share["path"].rsplit("/", 1)[1]
-    return share
+    return create_share(server, kernel_id, "sliders", expires=expires)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from .bokeh import bokeh_output, drag_handle, kernel_json
+from .bokeh import bokeh_output, drag_handle, kernel_json, run_notebook
 from .jupyter import (
     PageLog,
     add_and_run_cell,
@@ -232,10 +232,7 @@ def test_output_toolbar_opens_and_shares(lab_server, browser, page, page_log, nb
 
 def test_side_panel_lists_apps_sessions_and_links(lab_server, page, page_log, nb_name):
     server = lab_server
-    write_notebook(server.root_dir, nb_name, [APP_CELL])
-    open_notebook(page, server, nb_name)
-    assert run_all_cells(page)
-    bokeh_output(page, 0)
+    run_notebook(server, page, nb_name, [APP_CELL])
     url, kernel_id = kernel_json(page, "[app.url, bokeh_nb.kernel.app.kernel_id()]")
     execute_command(page, "bokeh-nb:show-apps")
     panel = page.locator("#bokeh-nb-apps")

@@ -8,13 +8,10 @@ import sys
 
 from playwright.sync_api import expect
 
-from .bokeh import bokeh_output, drag_handle, kernel_json
+from .bokeh import drag_handle, kernel_json, run_notebook
 from .jupyter import (
     assert_no_console_errors,
     assert_no_foreign_requests,
-    open_notebook,
-    run_all_cells,
-    write_notebook,
 )
 
 APP_CELL = """\
@@ -43,10 +40,7 @@ with pull_session(url=url, arguments={"token": token, "who": "bob"}) as session:
 
 def test_live_app_page_and_bokeh_client(lab_server, page, page_log, nb_name):
     server = lab_server
-    write_notebook(server.root_dir, nb_name, [APP_CELL])
-    open_notebook(page, server, nb_name)
-    assert run_all_cells(page)
-    notebook_view = bokeh_output(page, 0)
+    notebook_view = run_notebook(server, page, nb_name, [APP_CELL])
     url = kernel_json(page, "app.url")
     assert url.startswith(server.origin + "/bokeh-nb/kernels/") and url.endswith("/apps/sliders")
 

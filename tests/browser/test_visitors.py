@@ -9,8 +9,7 @@ import threading
 import time
 from typing import Any
 
-from .bokeh import bokeh_output, kernel_json
-from .jupyter import open_notebook, run_all_cells, write_notebook
+from .bokeh import create_share, kernel_json, run_notebook
 from .wsclient import BokehSocket
 
 VISITORS = 20
@@ -87,16 +86,9 @@ def pct(values: list[float], q: float) -> float:
 
 def test_twenty_visitors_each_get_every_update(lab_server, page, nb_name, report_figure):
     server = lab_server
-    write_notebook(server.root_dir, nb_name, [APP])
-    open_notebook(page, server, nb_name)
-    assert run_all_cells(page)
-    bokeh_output(page, 0)
+    run_notebook(server, page, nb_name, [APP])
     kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
-    share = server.api(
-        "POST",
-        "bokeh-nb/api/shares",
-        {"kernel_id": kernel_id, "app": "ticker", "mode": "view", "expires": 600},
-    )
+    share = create_share(server, kernel_id, "ticker")
     ws_url = server.ws_origin + share["path"] + "/ws"
     rss_before = kernel_json(page, "rss_mb()")
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bokeh.protocol import Protocol
@@ -13,25 +10,9 @@ from bokeh.protocol.receiver import Receiver
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from tests.loops import in_thread
 
-def in_thread(coro_fn: Callable[[], Awaitable[Any]], timeout: float = 60) -> Any:
-    """Run a coroutine on a loop of its own (Playwright holds this thread's loop)."""
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro_fn()))  # type: ignore[arg-type]
-        except BaseException as e:
-            errors.append(e)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "timed out"
-    if errors:
-        raise errors[0]
-    return result[0]
+__all__ = ("BokehSocket", "in_thread")
 
 
 class BokehSocket:

@@ -5,9 +5,7 @@ and a session beside it, go on working."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from typing import Any
 
 from bokeh.document import Document
@@ -20,6 +18,7 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.frames import dispatch
 from bokeh_nb.kernel.session import KernelSession
 from tests.unit.conftest import FakeTransport, browser_patch, model_changed
+from tests.unit.test_session import run
 
 #: Examples per target; tests/kernel/test_fuzz_widget.py and the relay's fuzz add theirs.
 EXAMPLES = 8000
@@ -161,27 +160,6 @@ def bokeh_frames(ids: list[str], wire: bool = False) -> st.SearchStrategy[tuple[
     return st.tuples(st.one_of(frame, json_value), buffers)
 
 
-def run_in_loop(fn: Any) -> None:
-    """Run fn on a thread with a running event loop (what a kernel's session needs)."""
-    errors: list[BaseException] = []
-
-    async def main() -> None:
-        fn()
-
-    def target() -> None:
-        try:
-            asyncio.run(main())
-        except BaseException as e:
-            errors.append(e)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join(900)
-    assert not t.is_alive(), "timed out"
-    if errors:
-        raise errors[0]
-
-
 def test_kernel_receiver_survives_malformed_frames(report_figure: Any) -> None:
     def fuzz() -> None:
         target = Target()
@@ -208,4 +186,7 @@ def test_kernel_receiver_survives_malformed_frames(report_figure: Any) -> None:
         )
         assert target.sent >= EXAMPLES
 
-    run_in_loop(fuzz)
+    async def main() -> None:
+        fuzz()
+
+    run(main, timeout=900)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,27 +13,14 @@ from bokeh.models import Button, ColumnDataSource, Div, Slider
 
 from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
+from tests.loops import in_thread
 
 from .conftest import FakeTransport, browser_patch, model_changed, pull_request
 
 
-def run(main: Callable[[], Awaitable[None]]) -> None:
-    """Run main on an event loop of its own thread (the main thread may already have one,
-    e.g. Playwright's, when browser tests ran earlier in the session)."""
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(main())  # type: ignore[arg-type]
-        except BaseException as e:
-            errors.append(e)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "timed out"
-    if errors:
-        raise errors[0]
+def run(main: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
+    """Run main on an event loop of its own thread (see tests/loops.py)."""
+    in_thread(main, timeout)
 
 
 async def turn(n: int = 3) -> None:
