@@ -10,7 +10,6 @@ against it. Each websocket is one new session of the app in that kernel, reached
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import secrets
@@ -23,6 +22,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
@@ -144,6 +144,8 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
     app_name = ""
     visitor: str | None = None
     file: str | None = None  # an app file, for a file-app kernel
+    #: What may wait to be sent to a peer that does not read; beyond it, it is dropped.
+    max_pending_bytes = 64 * 2**20
     _comm: str | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
@@ -155,6 +157,9 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)
+        stream = self.ws_connection.stream if self.ws_connection is not None else None
+        if stream is not None:  # a visitor that stops reading is dropped, see _from_kernel
+            stream.max_write_buffer_size = self.max_pending_bytes
         self._receiver = _bokeh.websocket_receiver()
         arguments = {
             k: [v.decode("utf-8", "replace") for v in vs]
@@ -218,13 +223,29 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             return
         if kind != KIND_BOKEH:
             return
-        with contextlib.suppress(WebSocketClosedError):
+        try:
             self.write_message(json.dumps(frame["header"]))
             self.write_message(json.dumps(frame["metadata"]))
             self.write_message(frame["content"])
             for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
                 self.write_message(json.dumps({"id": buffer_id}))
                 self.write_message(bytes(payload), binary=True)
+        except (WebSocketClosedError, StreamClosedError):
+            pass
+        except StreamBufferFullError:
+            mib = self.max_pending_bytes // 2**20
+            self.log.warning(
+                "bokeh_nb: dropped %s: it read nothing while %d MiB waited for it",
+                self.describe(),
+                mib,
+            )
+            self._drop()
+
+    def _drop(self) -> None:
+        """End a connection whose peer stopped reading: no close frame can reach it."""
+        stream = self.ws_connection.stream if self.ws_connection is not None else None
+        if stream is not None:
+            stream.close()
 
     def _kernel_closed(self, reason: str) -> None:
         self._comm = None

@@ -54,7 +54,10 @@ class KernelRelay:
                 if route is None:
                     continue
                 if msg["msg_type"] == "comm_msg":
-                    route.on_frame(content.get("data", {}), msg.get("buffers") or [])
+                    try:
+                        route.on_frame(content.get("data", {}), msg.get("buffers") or [])
+                    except Exception:  # one connection's trouble is not the others'
+                        log.exception("bokeh_nb: a session of kernel %s failed", self.kernel_id)
                 elif msg["msg_type"] == "comm_close":
                     self._routes.pop(content["comm_id"], None)
                     route.on_close("the session ended in the kernel")
