@@ -195,15 +195,11 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
     assert_no_console_errors(visitor_log, ignore=revoked)
 
 
-def test_output_toolbar_opens_and_shares(lab_server, browser, page, page_log, nb_name):
-    """An app's output offers "Open in new tab" (the app's URL) and "Copy share link"."""
-    server = lab_server
-    write_notebook(
-        server.root_dir, nb_name, [APP_CELL, "from bokeh.models import Div\nDiv(text='x')"]
-    )
-    open_notebook(page, server, nb_name)
-    assert run_all_cells(page)
-    out = bokeh_output(page, 0)
+def test_output_toolbar_opens_and_shares(jupyter_frontend, browser, page, page_log, nb_name):
+    """An app's output offers "Open in new tab" (the app's URL) and "Copy share link", in
+    JupyterLab and in Notebook 7."""
+    server = jupyter_frontend
+    out = run_notebook(server, page, nb_name, [APP_CELL, "bokeh_nb.show(Div(text='x'))"])
     toolbar = cell_output(page, 0).locator(".bokeh-nb-toolbar")
     assert kernel_json(page, "app.url") == toolbar.get_by_role("link").get_attribute("href")
     assert cell_output(page, 1).locator(".bokeh-nb-toolbar").count() == 0  # not an app
