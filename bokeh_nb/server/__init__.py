@@ -10,7 +10,7 @@ from typing import Any
 from traitlets import Bool, Float, Int
 from traitlets.config import Configurable
 
-from . import files
+from . import files, relay
 from .base import redact
 from .nodelay import with_nodelay
 from .shares import SETTINGS_KEY, new_registry
@@ -93,6 +93,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     web_app.settings[files.SETTINGS_KEY] = pool
     web_app.settings["bokeh_nb_file_idle_timeout"] = settings.file_app_idle_timeout
     _shut_down_with(serverapp, pool)
+    serverapp.event_logger.add_listener(
+        schema_id=relay.KERNEL_ACTIONS, listener=relay.kernel_action
+    )
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     if settings.tcp_nodelay:
         base = web_app.settings.get("kernel_websocket_connection_class")

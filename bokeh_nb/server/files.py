@@ -34,7 +34,8 @@ from .base import BokehNbHandler, refuse, shown
 from .live import AppSocket, write_app_page
 from .relay import KernelRelay, RelayError
 
-log = logging.getLogger(__name__)
+#: a child of the Jupyter server's own logger, so these lines go where its lines go
+log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
 __all__ = ("FileAppPage", "FileAppPool", "FileAppWebSocket", "app_file")
 

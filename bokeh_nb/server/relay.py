@@ -17,9 +17,10 @@ from typing import Any
 
 from ..protocol import SESSION_TARGET
 
-log = logging.getLogger(__name__)
+#: a child of the Jupyter server's own logger, so these lines go where its lines go
+log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("KernelRelay", "RelayError", "relay_for")
+__all__ = ("KernelRelay", "RelayError", "kernel_action", "relay_for")
 
 OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
 
@@ -66,9 +67,20 @@ class KernelRelay:
         except Exception:
             log.exception("bokeh_nb: lost the iopub channel of kernel %s", self.kernel_id)
         finally:
-            for comm_id, route in list(self._routes.items()):
-                self._routes.pop(comm_id, None)
-                route.on_close("the kernel went away")
+            self.end_all("the kernel went away")
+
+    def end_all(self, reason: str) -> None:
+        """Close every session of this kernel (its kernel restarted or shut down)."""
+        if self._routes:
+            log.info(
+                "bokeh_nb: %s (kernel %s): closing %d sessions",
+                reason,
+                self.kernel_id,
+                len(self._routes),
+            )
+        for comm_id, route in list(self._routes.items()):
+            self._routes.pop(comm_id, None)
+            route.on_close(reason)
 
     def _send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
         session = self._client.session
@@ -123,3 +135,23 @@ def relay_for(kernel_manager: Any, kernel_id: str) -> KernelRelay:
         client = kernel_manager.get_kernel(kernel_id).client()
         relay = _relays[kernel_id] = KernelRelay(client, kernel_id)
     return relay
+
+
+#: jupyter_server's event for kernel actions (start, restart, shutdown, ...).
+KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+
+async def kernel_action(logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+    """A kernel restarted or shut down: its sessions (and their documents) are gone, so
+    their visitors' connections close now rather than hang. (jupyter_events calls this
+    with keywords; an exception here would fail the kernel action itself.)"""
+    try:
+        relay = _relays.get(str(data.get("kernel_id")))
+        if relay is None or data.get("status") != "success":
+            return
+        if data.get("action") == "restart":
+            relay.end_all("the notebook kernel restarted")
+        elif data.get("action") == "shutdown":
+            relay.end_all("the notebook kernel shut down")
+    except Exception:
+        log.exception("bokeh_nb: could not end the sessions of kernel %s", data.get("kernel_id"))

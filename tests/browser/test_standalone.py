@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 from playwright.sync_api import expect
 
@@ -12,6 +13,8 @@ from .bokeh import drag_handle, kernel_json, run_notebook
 from .jupyter import (
     assert_no_console_errors,
     assert_no_foreign_requests,
+    run_cell,
+    wait_for_kernel_idle,
 )
 
 APP_CELL = """\
@@ -69,4 +72,39 @@ def test_live_app_page_and_bokeh_client(lab_server, page, page_log, nb_name):
     assert_no_foreign_requests(page_log, server)
     # BokehJS reports the refused session (and the first page's lost one) on the console
     refused = ["Failed to load Bokeh session", "Failed to repull session", "has no live app"]
+    assert_no_console_errors(page_log, ignore=refused)
+
+
+def test_kernel_restart_ends_standalone_sessions(lab_server, page, page_log, nb_name):
+    """A restart ends the app's full-page sessions (their kernel state is gone); the page
+    then says what to do, and re-running the notebook brings the app back."""
+    server = lab_server
+    run_notebook(server, page, nb_name, [APP_CELL])
+    url, kernel_id = kernel_json(page, "[app.url, bokeh_nb.kernel.app.kernel_id()]")
+    visitor = page.context.new_page()
+    visitor.goto(url)
+    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    server.api("POST", f"api/kernels/{kernel_id}/restart")
+    deadline = time.monotonic() + 60
+    while "the notebook kernel restarted" not in server.log_text():
+        assert time.monotonic() < deadline, "the relay did not notice the restart"
+        time.sleep(0.5)
+    visitor.reload()
+    expect(visitor.get_by_role("alert")).to_contain_text("could not be opened", timeout=30_000)
+    # re-run the cell that makes the app: the same URL works again
+    wait_for_kernel_idle(page)
+    assert run_cell(page, 0)
+    visitor.goto(url)
+    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    visitor.close()
+    # BokehJS reports the ended and the refused sessions; the notebook page logs the comm
+    # the restarted kernel (without bokeh_nb yet) closed
+    refused = [
+        "Failed to load Bokeh session",
+        "Failed to repull session",
+        "Error rendering Bokeh items",
+        "has no live app",
+        "Lost websocket",
+        "Comm not found",
+    ]
     assert_no_console_errors(page_log, ignore=refused)
