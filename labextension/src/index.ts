@@ -1,11 +1,12 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { PageConfig } from '@jupyterlab/coreutils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
-import { FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { FILES_ROUTE, FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
 import { AppsPanel, bokehKernels } from './panel';
 import { createShare, revokeShare } from './shares';
 import { version as PACKAGE_VERSION } from '../package.json';
@@ -81,12 +82,51 @@ function watchDocuments(app: JupyterFrontEnd): void {
   });
 }
 
+/** "Open as Bokeh app" in the file browser's context menu: a script, notebook or app
+ * directory as a full-page session at ``bokeh-nb/files/{path}``, in a kernel of its own. */
+function fileAppCommand(app: JupyterFrontEnd, factory: IFileBrowserFactory | null): void {
+  if (factory === null) {
+    return;
+  }
+  const selected = () => {
+    const item = factory.tracker.currentWidget?.selectedItems().next();
+    const model = item && !item.done ? item.value : undefined;
+    if (model === undefined) {
+      return undefined;
+    }
+    const isApp =
+      model.type === 'directory' || model.path.endsWith('.py') || model.path.endsWith('.ipynb');
+    return isApp ? model.path : undefined;
+  };
+  app.commands.addCommand('bokeh-nb:open-file-app', {
+    label: 'Open as Bokeh app',
+    isVisible: () => selected() !== undefined,
+    execute: () => {
+      const path = selected();
+      if (path !== undefined) {
+        const route = FILES_ROUTE.replace('{path}', URLExt.encodeParts(path));
+        window.open(URLExt.join(PageConfig.getBaseUrl(), route), '_blank', 'noopener');
+      }
+    }
+  });
+  app.contextMenu.addItem({
+    command: 'bokeh-nb:open-file-app',
+    selector: '.jp-DirListing-item[data-isdir]',
+    rank: 3
+  });
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'bokeh-nb:widgets',
   description: 'Live Bokeh documents in the notebook, synced with the kernel over comms.',
   requires: [IJupyterWidgetRegistry],
+  optional: [IFileBrowserFactory],
   autoStart: true,
-  activate: (app: JupyterFrontEnd, registry: IJupyterWidgetRegistry) => {
+  activate: (
+    app: JupyterFrontEnd,
+    registry: IJupyterWidgetRegistry,
+    fileBrowsers: IFileBrowserFactory | null
+  ) => {
     registry.registerWidget({
       name: WIDGET_MODULE,
       version: PACKAGE_VERSION,
@@ -97,6 +137,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     watchDocuments(app);
+    fileAppCommand(app, fileBrowsers);
     const panel = new AppsPanel();
     app.shell.add(panel, 'right', { rank: 900 });
     app.commands.addCommand('bokeh-nb:show-apps', {

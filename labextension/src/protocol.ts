@@ -22,6 +22,7 @@ export const FRONTEND_TARGET = 'bokeh_nb.frontend';
 export const SESSION_TARGET = 'bokeh_nb.session';
 export const APPS_TARGET = 'bokeh_nb.apps';
 export const LIVE_APP_ROUTE = 'bokeh-nb/kernels/{kernel_id}/apps/{name}';
+export const FILES_ROUTE = 'bokeh-nb/files/{path}';
 export const SHARES_API = 'bokeh-nb/api/shares';
 export const SHARE_ROUTE = 'bokeh-nb/s/{token}';
 

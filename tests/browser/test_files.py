@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .bokeh import drag_handle
-from .jupyter import assert_no_console_errors, assert_no_foreign_requests
+from .jupyter import assert_no_console_errors, assert_no_foreign_requests, wait_for_app
 from .test_route_auth import login_cookie
 from .wsclient import BokehSocket, in_thread
 
@@ -211,3 +211,25 @@ def test_sessions_per_user_are_capped(lab_server, app_files):
     texts, refused = in_thread(main, timeout=240)
     assert texts == ["ok"] * 4
     assert "429" in refused
+
+
+def test_file_browser_opens_an_app_file(lab_server, page, page_log, app_files):
+    """ "Open as Bokeh app" in the file browser's context menu: the app in a new tab."""
+    server = lab_server
+    page.goto(server.url("/lab"))
+    wait_for_app(page)
+    item = page.locator(".jp-DirListing-item", has_text="file_app.py").first
+    expect(item).to_be_visible(timeout=60_000)
+    item.click(button="right")
+    with page.context.expect_page() as opened:
+        page.get_by_role("menuitem", name="Open as Bokeh app").click()
+    app_page = opened.value
+    expect(app_page.locator(".bk-clearfix").first).to_have_text("who=-", timeout=90_000)
+    assert "/bokeh-nb/files/file_app.py" in app_page.url
+    app_page.close()
+    # not offered for a file that is no app
+    page.keyboard.press("Escape")
+    page.locator(".jp-DirListing-item", has_text="notes.txt").first.click(button="right")
+    expect(page.get_by_role("menuitem", name="Open as Bokeh app")).to_have_count(0)
+    page.keyboard.press("Escape")
+    assert_no_console_errors(page_log)
