@@ -51,7 +51,14 @@ def dispatch(
     session: KernelSession,
     reply: Callable[[_bokeh.Message[Any]], None],
 ) -> None:
-    """Hand one frame from a browser to the session; a malformed one gets an ERROR reply."""
+    """Hand one frame from a browser to the session; a malformed one gets an ERROR reply.
+
+    Always on the session's own loop thread: JupyterLab 4.6 may send comm messages to a
+    kernel subshell, whose messages ipykernel handles on a thread of their own; the
+    document, its lock and the user's callbacks belong to the kernel's main loop.
+    """
+    if session.hand_to_loop(dispatch, content, buffers, session, reply):
+        return
     if not isinstance(content, dict):
         log.warning("bokeh_nb: ignored a non-object message from a browser")
         return

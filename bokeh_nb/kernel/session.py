@@ -154,6 +154,13 @@ class KernelSession:
 
     # ---- browser -> kernel -------------------------------------------------------------
 
+    def hand_to_loop(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Called off the session's loop thread: schedule fn(*args) on it, return True."""
+        if threading.get_ident() == self._thread:
+            return False
+        self._loop.add_callback(fn, *args)
+        return True
+
     def receive(self, msg: _bokeh.Message[Any], client: str) -> None:
         """Handle one Bokeh message from browser client, in order, under the lock."""
         self._inbox.append(lambda: self._handle(msg, client))

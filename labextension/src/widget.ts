@@ -411,6 +411,9 @@ export class BokehView extends DOMWidgetView {
       doc.views_manager = views;
     }
     const renderRoot = async (model: unknown) => {
+      if ((model as { default_view?: unknown }).default_view === undefined) {
+        return; // a root without a view (a data source, say), as BokehJS's embed skips it
+      }
       const view = await views.build_view(model);
       if (!this._removed) {
         view.build(root);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
@@ -27,6 +28,15 @@ def kernel_json(page: Page, expr: str) -> Any:
     """A Python expression's value, evaluated in the notebook's kernel by a new cell."""
     i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
     return json.loads(cell_output(page, i).inner_text())
+
+
+def wait_kernel(page: Page, expr: str, expected: Any, timeout: float = 30) -> None:
+    """Wait until a Python expression in the notebook's kernel has the expected value
+    (browser -> kernel sync is asynchronous: a cell may run before a queued change)."""
+    deadline = time.monotonic() + timeout
+    while (value := kernel_json(page, expr)) != expected:
+        assert time.monotonic() < deadline, f"{expr} = {value!r}, expected {expected!r}"
+        time.sleep(0.5)
 
 
 def drag_handle(page: Page, out: Locator, dx: float, steps: int = 6) -> None:

@@ -6,7 +6,7 @@ import json
 
 from playwright.sync_api import expect
 
-from .bokeh import bokeh_output, drag_handle, kernel_json
+from .bokeh import bokeh_output, drag_handle, kernel_json, wait_kernel
 from .jupyter import (
     add_and_run_cell,
     assert_no_console_errors,
@@ -57,8 +57,9 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
     # slider (dragged with the mouse) -> Python on_change -> line data -> browser
     drag_handle(page, out, 60)
     expect(out.locator(".bk-slider-title").first).not_to_have_text("power: 2")
-    value = kernel_json(page, "s.value")
-    assert isinstance(value, int) and value > 2
+    value = int(out.locator(".bk-slider-title").first.inner_text().split(":")[-1])
+    assert value > 2
+    wait_kernel(page, "s.value", value)  # the browser's last value reaches Python
     expected = [1, 2**value, 3**value]
     page.wait_for_function(
         f"el => JSON.stringify(({BROWSER_Y})(el)) === '{json.dumps(expected).replace(' ', '')}'",

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from playwright.sync_api import expect
 
-from .bokeh import bokeh_output, drag_handle, kernel_json, run_notebook
+from .bokeh import bokeh_output, drag_handle, kernel_json, run_notebook, wait_kernel
 from .jupyter import (
     PageLog,
     add_and_run_cell,
@@ -32,13 +31,6 @@ SHARE_CELLS = [
     'view = bokeh_nb.share("sliders", mode="view", expires="10m")\nview',
 ]
 SLIDER_VALUES = "sorted(s.document.select_one({'name': 's'}).value for s in app.sessions)"
-
-
-def wait_kernel(page: Any, expr: str, expected: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while (value := kernel_json(page, expr)) != expected:
-        assert time.monotonic() < deadline, f"{expr} = {value!r}, expected {expected!r}"
-        time.sleep(0.5)
 
 
 def model_id(doc_json: Any, name: str) -> str:

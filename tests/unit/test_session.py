@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -384,5 +385,40 @@ def test_stream_patch_and_hold_go_out_as_small_events(transport: FakeTransport) 
         patches = transport.of_type("PATCH-DOC")
         assert len(patches) == 1, "released in a callback: one message"
         assert len(source.data["x"]) == 10_000
+
+    run(main)
+
+
+def test_frames_from_another_thread_run_on_the_loop(transport: FakeTransport) -> None:
+    """JupyterLab 4.6 may route comm messages to a kernel subshell, which ipykernel runs
+    on a thread of its own: the callbacks still run on the session's loop thread."""
+    from bokeh_nb.kernel.frames import dispatch
+
+    async def main() -> None:
+        slider = Slider(start=0, end=10, value=1)
+        threads: list[int] = []
+        slider.on_change("value", lambda attr, old, new: threads.append(threading.get_ident()))
+        session = make(transport, slider)
+        patch = browser_patch([model_changed(slider.id, "value", 5)], "t1")
+        frame = {
+            "kind": "bokeh",
+            "client": "c1",
+            "header": dict(patch.header),
+            "metadata": {},
+            "content": json.dumps(patch.content),
+            "buffers": [],
+        }
+        other = threading.Thread(
+            target=lambda: dispatch(frame, [], session, transport.send_message)
+        )
+        other.start()
+        other.join()
+        assert threads == []  # not run on the other thread
+        for _ in range(20):
+            await turn()
+            if threads:
+                break
+        assert threads == [threading.get_ident()] and slider.value == 5
+        session.destroy()
 
     run(main)
