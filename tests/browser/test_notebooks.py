@@ -1,0 +1,295 @@
+"""Every example notebook in notebooks/, run in JupyterLab as a user would run it.
+
+Each notebook is opened from a fresh copy of notebooks/ (with its apps/ and data/, which the
+notebooks reach by relative paths) in the lab server's root and run with *Run All*. The test
+fails on any error or stderr output, on any bokeh_nb output that did not render (or showed
+an error box), and on any browser console error. Some notebooks promise more, and that is
+checked in the page too (see ``EXTRA_CHECKS``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .bokeh import bokeh_output, kernel_json
+from .jupyter import (
+    JupyterServer,
+    assert_no_console_errors,
+    assert_no_foreign_requests,
+    cell_count,
+    cell_output,
+    cell_outputs,
+    execute_command,
+    frontend_state,
+    get_cell_source,
+    notebook_locator,
+    open_notebook,
+    run_all_cells,
+    select_cell,
+    wait_for_execution,
+)
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
+
+#: What a BokehWidget shows as text/plain, and how ipywidgets containers name it.
+BOKEH_TEXT = ("live Bokeh output of bokeh_nb", "BokehWidget(")
+
+
+@pytest.fixture
+def examples(lab_server: JupyterServer) -> str:
+    """A fresh copy of notebooks/ in the lab server's root; returns its folder name."""
+    folder = f"examples-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(
+        NOTEBOOKS_DIR,
+        lab_server.root_dir / folder,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
+    return folder
+
+
+# ---------------------------------------------------------------- generic checks
+
+
+def code_cells(page: Page) -> list[int]:
+    return [
+        i
+        for i in range(cell_count(page))
+        if page.evaluate(
+            "(i) => window.__harness.nb().content.model.cells.get(i).type === 'code'", i
+        )
+    ]
+
+
+def bad_outputs(page: Page) -> list[str]:
+    """Error outputs and stderr streams of every cell, as readable lines."""
+    found = []
+    for i in code_cells(page):
+        for out in cell_outputs(page, i):
+            if out.get("output_type") == "error":
+                found.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                found.append(f"cell {i} stderr: {out.get('text')}")
+    return found
+
+
+def expected_bokeh_outputs(page: Page) -> int:
+    """How many outputs of the notebook show a BokehWidget (alone or inside ipywidgets)."""
+    count = 0
+    for i in code_cells(page):
+        for out in cell_outputs(page, i):
+            data = out.get("data", {})
+            view = data.get("application/vnd.jupyter.widget-view+json")
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            # a widget closed by the notebook has no view any more (ipywidgets empties its id)
+            if view and view.get("model_id") and any(t in text for t in BOKEH_TEXT):
+                count += 1
+    return count
+
+
+def check_bokeh_outputs(page: Page) -> int:
+    """Every bokeh_nb output rendered by BokehJS, none shows an error box; returns their count."""
+    # every example shows at least one (inside ipywidgets its text/plain may not say so)
+    expected = max(expected_bokeh_outputs(page), 1)
+    views = notebook_locator(page).locator(".bokeh-nb-output")
+    deadline = time.monotonic() + 60
+    while views.count() < expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert views.count() >= expected, f"{expected} bokeh outputs, {views.count()} views in the page"
+    for i in range(views.count()):
+        views.nth(i).scroll_into_view_if_needed()
+        expect(views.nth(i)).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    errors = notebook_locator(page).locator(".bokeh-nb-error, .bokeh-nb-missing")
+    assert errors.count() == 0, "\n".join(errors.all_inner_texts())
+    widget_errors = notebook_locator(page).get_by_text("Error displaying widget")
+    assert widget_errors.count() == 0, "an ipywidgets output failed to display"
+    return views.count()
+
+
+# ---------------------------------------------------------------- what some notebooks promise
+
+
+def cell_with(page: Page, text: str) -> int:
+    """The index of the first code cell whose source contains text."""
+    for i in code_cells(page):
+        if text in get_cell_source(page, i):
+            return i
+    raise AssertionError(f"no cell contains {text!r}")
+
+
+def browser_column_length(page: Page, source_name: str, column: str) -> int | None:
+    """Length of a column of the named ColumnDataSource in the page's BokehJS documents."""
+    return page.evaluate(
+        """([name, column]) => {
+          for (const el of document.querySelectorAll('.bokeh-nb-output')) {
+            const doc = el.bokehNbModel && el.bokehNbModel.document;
+            if (!doc) continue;
+            const src = [...doc._all_models.values()].find(m => m.name === name);
+            if (src) return src.get_column(column).length;
+          }
+          return null;
+        }""",
+        [source_name, column],
+    )
+
+
+def check_streaming_loop_is_live(page: Page, server: JupyterServer) -> None:
+    """03: the loop cell's updates reach the page while the cell is still running."""
+    index = cell_with(page, "for i in range(60)")
+    select_cell(page, index)
+    page.evaluate("() => window.__harness.exec('notebook:run-cell')")
+    seen: list[int] = []
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        running = page.evaluate("() => window.__harness.running()")
+        length = browser_column_length(page, "walk", "x")
+        if running and length is not None and (not seen or seen[-1] != length):
+            seen.append(length)
+        if not running and time.monotonic() - started > 1:
+            break
+        page.wait_for_timeout(50)
+    wait_for_execution(page)
+    # 60 updates of 20 points over ~3 s: the page saw many of them before the cell ended
+    partial = [n for n in seen if 0 < n < 1200]
+    assert len(partial) >= 10, f"lengths seen in the page while the cell ran: {seen}"
+    assert partial == sorted(partial), seen
+    deadline = time.monotonic() + 30
+    while browser_column_length(page, "walk", "x") != 1200 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert browser_column_length(page, "walk", "x") == 1200
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
+
+
+def check_upload_process_download(page: Page, server: JupyterServer) -> None:
+    """05: a real upload through FileInput, the plot, the download, refused files, and the
+    uploaded table freed once the output is cleared."""
+    index = cell_with(page, "bokeh_nb.show(upload_app)")
+    out = bokeh_output(page, index)
+    out.scroll_into_view_if_needed()
+    file_input = out.locator("input[type=file]")
+    file_input.set_input_files(NOTEBOOKS_DIR / "data" / "anscombe.csv")
+    expect(out.get_by_text("Processed anscombe.csv: 44 rows.")).to_be_visible()
+    assert browser_column_length(page, "points", "x") == 44
+    assert kernel_json(page, "len(uploads)") == 1
+
+    with page.expect_download() as download:
+        out.get_by_role("button", name="Download processed CSV").click()
+    assert download.value.suggested_filename == "anscombe-fitted.csv"
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "group,x,y,y_fit,residual" and len(lines) == 45, lines[:3]
+    assert lines[1] == "I,10,8.04,8.001,0.039"
+
+    for name, data, text in [
+        ("photo.png", PNG, "photo.png is not a CSV file: it is not text (UTF-8)."),
+        ("empty.csv", b"", "empty.csv is empty."),
+        ("prices.csv", b"date,price\n2024-01-02,101.5\n", "needs the columns x and y"),
+    ]:
+        file_input.set_input_files({"name": name, "mimeType": "text/csv", "buffer": data})
+        expect(out.get_by_text(text)).to_be_visible()
+        expect(out.get_by_text("The plot still shows anscombe.csv.")).to_be_visible()
+        assert browser_column_length(page, "points", "x") == 44, "the plot keeps the good upload"
+    assert kernel_json(page, "len(uploads)") == 1
+
+    # the session ends once its output is gone (after bokeh_nb's linger): its upload is freed
+    select_cell(page, index)
+    execute_command(page, "notebook:clear-cell-output")
+    deadline = time.monotonic() + 60
+    while kernel_json(page, "[gc.collect(), len(uploads)][1]") != 0:
+        assert time.monotonic() < deadline, "the uploaded table outlived its session"
+        page.wait_for_timeout(1000)
+
+
+def cell_text(page: Page, index: int) -> str:
+    """The stream and text outputs of a cell, joined."""
+    parts = []
+    for out in cell_outputs(page, index):
+        text = out.get("text") or out.get("data", {}).get("text/plain", "")
+        parts.append("".join(text) if isinstance(text, list) else text)
+    return "".join(parts)
+
+
+def check_client_ran(page: Page, server: JupyterServer) -> None:
+    """07: under a Jupyter server the client process really pulled a session of the app."""
+    url = cell_text(page, cell_with(page, "url = await app_url(app)"))
+    assert "the app is at /bokeh-nb/kernels/" in url and url.strip().endswith("/thermostat"), url
+    client = cell_text(page, cell_with(page, "client = await asyncio.create_subprocess_exec"))
+    assert "pulled: client.py: heating to 20.0 °C" in client, client
+    assert "after the change: client.py: heating to 22.5 °C" in client, client
+    kernel = cell_text(page, cell_with(page, "print(*changes"))
+    assert "client.py moved the setpoint from 20 to 22.5" in kernel, kernel
+
+
+def check_million_points_round_trip(page: Page, server: JupyterServer) -> None:
+    """10: the send button's round trip is measured and shown, with all points in the page."""
+    out = bokeh_output(page, cell_with(page, "plot_widget = bokeh_nb.BokehWidget("))
+    out.scroll_into_view_if_needed()
+    out.get_by_role("button", name="send a new million points").click()
+    shown = out.get_by_text("the browser had all 1,000,000 points")
+    expect(shown).to_be_visible(timeout=90_000)
+    assert browser_column_length(page, "points", "x") == 1_000_000
+    kernel_side = cell_text(page, cell_with(page, "took = send(seed=1)"))
+    print(f"\n10_large_data: {kernel_side.splitlines()[0]}; {shown.inner_text()}")
+
+
+def browser_titles(page: Page) -> list[str]:
+    """The texts of every plot title in the page's BokehJS documents."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.bokeh-nb-output')].flatMap(el => {
+          const doc = el.bokehNbModel && el.bokehNbModel.document;
+          return doc ? [...doc._all_models.values()]
+            .filter(m => m.type === 'Title').map(m => m.text) : [];
+        })"""
+    )
+
+
+def check_ipywidgets_drive_bokeh(page: Page, server: JupyterServer) -> None:
+    """09: moving the ipywidgets slider in the page runs its observe callback, which changes
+    the bokeh plot in the same page."""
+    index = cell_with(page, "widgets.VBox([")
+    handle = cell_output(page, index).locator(".widget-slider .noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    handle.press("ArrowRight")  # frequency 3 (set by the last cell) -> 4
+    expect(cell_output(page, index).locator(".widget-readout").first).to_have_text("4")
+    deadline = time.monotonic() + 30
+    while "cos(4·x)" not in browser_titles(page):
+        assert time.monotonic() < deadline, browser_titles(page)
+        page.wait_for_timeout(100)
+    assert kernel_json(page, "[frequency.value, plot.title.text]") == [4, "cos(4·x)"]
+
+
+EXTRA_CHECKS: dict[str, Callable[[Page, JupyterServer], Any]] = {
+    "03_streaming.ipynb": check_streaming_loop_is_live,
+    "05_upload_process_download.ipynb": check_upload_process_download,
+    "07_client_api.ipynb": check_client_ran,
+    "09_ipywidgets.ipynb": check_ipywidgets_drive_bokeh,
+    "10_large_data.ipynb": check_million_points_round_trip,
+}
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_lab(name, lab_server, page, page_log, examples):
+    server = lab_server
+    open_notebook(page, server, f"{examples}/{name}")
+    ran = run_all_cells(page, timeout=240)
+    problems = bad_outputs(page)
+    assert ran and not problems, "\n".join(problems) or f"Run All failed: {frontend_state(page)}"
+    check_bokeh_outputs(page)
+    extra = EXTRA_CHECKS.get(name)
+    if extra is not None:
+        extra(page, server)
+        assert not bad_outputs(page), "\n".join(bad_outputs(page))
+    assert_no_foreign_requests(page_log, server)
+    assert_no_console_errors(page_log)
