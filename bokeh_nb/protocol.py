@@ -99,8 +99,3 @@ class ErrorFrame(TypedDict):
     kind: Literal["error"]
     text: str
     traceback: str
-
-
-def bokehjs_url_path(version: str, bundle: str) -> str:
-    """Path of one BokehJS bundle below the server's base URL."""
-    return f"{STATIC_ROUTE}/{version}/{bundle}.min.js"

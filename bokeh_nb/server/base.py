@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-__all__ = ("BokehNbHandler", "LogScrubbing", "redact", "refuse", "shown")
+__all__ = ("BokehNbHandler", "LogScrubbing", "may", "redact", "refuse", "shown")
 
 #: Query arguments whose values never reach a log line.
 SECRET_ARGS = frozenset({"token", "auth", "key", "code", "state", "xsrf", "_xsrf"})
@@ -40,6 +40,14 @@ def redact(uri: str) -> str:
 def shown(text: str, limit: int = 200) -> str:
     """Request text as it may appear in a message (and so in a log line): short, one line."""
     return _CONTROL.sub("?", text[:limit])
+
+
+def may(handler: JupyterHandler, action: str, resource: str = "kernels") -> bool:
+    """Does the server's Authorizer let the request's user do ``action`` on ``resource``?"""
+    user = handler.current_user
+    return user is not None and bool(
+        handler.authorizer.is_authorized(handler, user, action, resource)
+    )
 
 
 def refuse(status: int, text: str) -> web.HTTPError:

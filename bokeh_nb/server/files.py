@@ -30,7 +30,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..protocol import FILE_APP_START, FILES_ROUTE, STATIC_ROUTE
-from .base import BokehNbHandler, refuse, shown
+from .base import BokehNbHandler, may, refuse, shown
 from .live import AppSocket, write_app_page
 from .relay import KernelRelay, RelayError
 
@@ -165,12 +165,7 @@ def _pool(handler: JupyterHandler) -> FileAppPool:
 
 
 def _check(handler: JupyterHandler, path: str) -> Path:
-    user = handler.current_user
-    authorizer = handler.authorizer
-    if user is None or not (
-        authorizer.is_authorized(handler, user, "execute", "kernels")
-        and authorizer.is_authorized(handler, user, "read", "contents")
-    ):
+    if not (may(handler, "execute", "kernels") and may(handler, "read", "contents")):
         raise refuse(403, "not allowed to run code or read files on this server")
     cm = handler.contents_manager
     return app_file(cm.root_dir, path, bool(getattr(cm, "allow_hidden", False)))

@@ -27,7 +27,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
-from .base import BokehNbHandler, refuse
+from .base import BokehNbHandler, may, refuse
 from .relay import KernelRelay, RelayError, relay_for
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
@@ -111,19 +111,12 @@ def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: 
     handler.finish(body)
 
 
-def _allowed(handler: JupyterHandler) -> bool:
-    user = handler.current_user
-    return user is not None and bool(
-        handler.authorizer.is_authorized(handler, user, "execute", "kernels")
-    )
-
-
 class LiveAppPage(BokehNbHandler):
     auth_resource = "kernels"
 
     @web.authenticated
     def get(self, kernel_id: str, name: str) -> None:
-        if not _allowed(self):
+        if not may(self, "execute"):
             raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         if kernel_id not in self.kernel_manager:
             raise refuse(404, f"no running kernel {kernel_id}: it was shut down or restarted")
@@ -262,7 +255,7 @@ class LiveAppWebSocket(AppSocket):
 
     @ws_authenticated
     async def get(self, kernel_id: str, name: str) -> None:
-        if not _allowed(self):
+        if not may(self, "execute"):
             raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         if kernel_id not in self.kernel_manager:
             raise web.HTTPError(404, "no such kernel")

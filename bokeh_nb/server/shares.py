@@ -32,7 +32,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..protocol import SHARE_ROUTE
-from .base import BokehNbHandler, LogScrubbing, redact, refuse
+from .base import BokehNbHandler, LogScrubbing, may, redact, refuse
 from .live import AppSocket, write_app_page
 from .static import write_bundle
 
@@ -173,13 +173,6 @@ def new_registry(settings: dict[str, Any], max_ttl: float) -> ShareRegistry:
     return ShareRegistry(secret, max_ttl, schedule=schedule)
 
 
-def _may(handler: JupyterHandler, action: str) -> bool:
-    user = handler.current_user
-    return user is not None and bool(
-        handler.authorizer.is_authorized(handler, user, action, "kernels")
-    )
-
-
 class SharesAPI(LogScrubbing, APIHandler):
     """``GET`` lists, ``POST`` creates, ``DELETE /{id}`` revokes share links."""
 
@@ -187,7 +180,7 @@ class SharesAPI(LogScrubbing, APIHandler):
 
     @web.authenticated
     def get(self, share_id: str | None = None) -> None:
-        if not _may(self, "read"):
+        if not may(self, "read"):
             raise web.HTTPError(403, "not allowed to see this server's kernels")
         shares = registry_of(self).list()
         if share_id is not None:
@@ -202,7 +195,7 @@ class SharesAPI(LogScrubbing, APIHandler):
     def post(self, share_id: str | None = None) -> None:
         if share_id is not None:
             raise web.HTTPError(405)
-        if not _may(self, "execute"):
+        if not may(self, "execute"):
             raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         try:
             body = json.loads(self.request.body or b"{}")
@@ -237,7 +230,7 @@ class SharesAPI(LogScrubbing, APIHandler):
 
     @web.authenticated
     def delete(self, share_id: str | None = None) -> None:
-        if not _may(self, "execute"):
+        if not may(self, "execute"):
             raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         if share_id is None or not registry_of(self).revoke(share_id):
             raise web.HTTPError(404, "no such share link")

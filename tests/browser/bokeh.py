@@ -67,3 +67,14 @@ def create_share(
     share: dict[str, Any] = server.api("POST", "bokeh-nb/api/shares", body)
     share["token"] = share["path"].rsplit("/", 1)[1]
     return share
+
+
+def shared_app(
+    server: Any, page: Page, nb_name: str, cells: list[str], app: str, mode: str = "view"
+) -> tuple[Locator, str]:
+    """Run a notebook whose cells make the live app ``app``: its first output, and the
+    websocket URL of a new share link to that app."""
+    out = run_notebook(server, page, nb_name, cells)
+    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
+    share = create_share(server, kernel_id, app, mode)
+    return out, server.ws_origin + share["path"] + "/ws"

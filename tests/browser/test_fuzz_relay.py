@@ -15,7 +15,7 @@ from tornado.websocket import websocket_connect
 
 from tests.reliability.test_fuzz import json_values
 
-from .bokeh import create_share, kernel_json, run_notebook
+from .bokeh import kernel_json, shared_app
 from .test_standalone import APP_CELL
 from .wsclient import BokehSocket, in_thread
 
@@ -68,10 +68,7 @@ async def send_traffic(url: str, origin: str, first: str, rest: list[Any]) -> st
 
 def test_relay_survives_malformed_websocket_traffic(lab_server, page, nb_name, report_figure):
     server = lab_server
-    notebook_view = run_notebook(server, page, nb_name, [APP_CELL])
-    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
-    share = create_share(server, kernel_id, "sliders", "interact")
-    url = server.ws_origin + share["path"] + "/ws"
+    notebook_view, url = shared_app(server, page, nb_name, [APP_CELL], "sliders", "interact")
     outcomes: dict[str, int] = {}
 
     async def main() -> None:

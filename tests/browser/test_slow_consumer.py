@@ -11,7 +11,7 @@ from typing import Any
 
 from bokeh_nb.server.live import AppSocket
 
-from .bokeh import create_share, kernel_json, run_notebook
+from .bokeh import kernel_json, shared_app
 from .wsclient import BokehSocket, in_thread
 
 APP = """\
@@ -41,10 +41,7 @@ def rss_mb(pid: int) -> float:
 
 def test_a_visitor_that_stops_reading_is_dropped(lab_server, page, nb_name, report_figure):
     server = lab_server
-    run_notebook(server, page, nb_name, [APP])
-    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
-    share = create_share(server, kernel_id, "firehose")
-    url = server.ws_origin + share["path"] + "/ws"
+    _, url = shared_app(server, page, nb_name, [APP], "firehose")
     headers = {"Origin": server.origin}
     rss_before = rss_mb(server.proc.pid)
     cap_mib = AppSocket.max_pending_bytes // 2**20

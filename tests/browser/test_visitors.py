@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from .bokeh import create_share, kernel_json, run_notebook
+from .bokeh import kernel_json, shared_app
 from .wsclient import BokehSocket
 
 VISITORS = 20
@@ -86,10 +86,7 @@ def pct(values: list[float], q: float) -> float:
 
 def test_twenty_visitors_each_get_every_update(lab_server, page, nb_name, report_figure):
     server = lab_server
-    run_notebook(server, page, nb_name, [APP])
-    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
-    share = create_share(server, kernel_id, "ticker")
-    ws_url = server.ws_origin + share["path"] + "/ws"
+    _, ws_url = shared_app(server, page, nb_name, [APP], "ticker")
     rss_before = kernel_json(page, "rss_mb()")
 
     results: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
