@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .kernel.share import ShareLink
     from .kernel.widget import BokehWidget
 
-__all__ = ("App", "BokehWidget", "__version__", "enable", "share", "show")
+__all__ = ("App", "BokehWidget", "__version__", "enable", "share", "show", "snapshot_limit")
 
 
 def enable() -> None:
@@ -39,6 +39,14 @@ def share(app: Any, mode: str = "view", expires: Any = "1h") -> ShareLink:
     from .kernel.share import share as _share
 
     return _share(app, mode, expires)
+
+
+def snapshot_limit(max_bytes: int | None = None) -> int:
+    """The bound, in bytes, on the snapshot each output shown from now on saves with the
+    notebook (default 24 MiB; 0 saves none). See docs/snapshots.md."""
+    from .kernel.snapshot import snapshot_limit as _limit
+
+    return _limit(max_bytes)
 
 
 def __getattr__(name: str) -> Any:

@@ -26,6 +26,25 @@ CORE_BUNDLES = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
 #: Bundles loaded only when a document needs them.
 OPTIONAL_BUNDLES = ("bokeh-mathjax",)
 
+#: MIME type of a bokeh_nb output's own entry in its bundle (``docs/snapshots.md``):
+#: ``{"format", "bokeh_version", "bundles", "max_bytes", ...}``. With the extension it is
+#: rendered first: live while the kernel's session is there, else from the snapshot.
+OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+#: ``type`` of the ``<script>`` in the output's ``text/html`` that holds the snapshot: the
+#: document as BokehJS's ``Document.to_json()``, saved by the frontend with the notebook.
+SNAPSHOT_SCRIPT_TYPE = "application/vnd.bokeh-nb.snapshot+json"
+#: What the output's ``text/html`` says where no script runs (GitHub, sanitizing viewers).
+SNAPSHOT_FALLBACK = (
+    "Interactive Bokeh output (bokeh_nb). It renders in JupyterLab or Notebook 7 with "
+    "bokeh_nb installed, and in this notebook exported with jupyter nbconvert --to html "
+    "once it has been saved from there."
+)
+#: Version of that snapshot format.
+SNAPSHOT_FORMAT = "1"
+#: Default bound on one output's snapshot (its JSON text): larger documents are saved
+#: without one, with a note. ``bokeh_nb.snapshot_limit()`` changes it for later outputs.
+SNAPSHOT_MAX_BYTES = 24 * 1024 * 1024
+
 #: Largest browser -> kernel message sent: jupyter_server closes a websocket that receives
 #: more than its ``websocket_max_message_size`` (10 MiB by default); 64 KiB stay for the
 #: Jupyter envelope. A larger change is refused in the page with a message saying so.

@@ -29,6 +29,7 @@ from .app import app_for, kernel_id
 from .documents import as_document
 from .frames import dispatch, encode
 from .session import KernelSession
+from .snapshot import output_entries
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = _NO_FRONTEND
+            bundle.update(output_entries(list(self.bundles)))
         return bundle  # type: ignore[no-any-return]
 
 

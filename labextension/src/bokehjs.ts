@@ -26,6 +26,7 @@ export interface IBkViewManager {
 
 export interface IBkDocument {
   roots(): unknown[];
+  to_json(include_defaults?: boolean): unknown;
   on_change(cb: (event: IBkEvent) => void, allowBatches: true): void;
   remove_on_change(cb: (event: IBkEvent) => void): void;
   apply_json_patch(patch: unknown, buffers?: Map<string, ArrayBuffer>): void;
@@ -47,6 +48,9 @@ export interface IBokehJS {
   Buffer: new (...args: never[]) => { readonly buffer: ArrayBuffer };
   RootAddedEvent: new (...args: never[]) => IBkEvent;
   RootRemovedEvent: new (...args: never[]) => IBkEvent;
+  /** The names of the models a plugin bundle defines ('bokeh-widgets', 'bokeh-tables'),
+   * empty for a bundle not loaded. */
+  modelsOf(bundle: string): ReadonlySet<string>;
 }
 
 interface IBokehGlobal {
@@ -58,6 +62,21 @@ export class BokehJSLoadError extends Error {}
 
 const chains = new Map<string, Promise<void>>();
 const loaded = new Map<string, Set<string>>();
+/** The text of every bundle this page loaded, by version and bundle: a saved snapshot
+ * carries the ones it needs (see snapshot.ts). */
+const sources = new Map<string, Map<string, string>>();
+
+/** BokehJS at version if this page loaded it, without loading anything. */
+export function bokehJSOnPage(version: string): IBokehJS | undefined {
+  return loaded.get(version)?.has('bokeh') && bokehGlobal()?.[version] != null
+    ? api(version)
+    : undefined;
+}
+
+/** The source of a BokehJS bundle this page has loaded, or undefined. */
+export function bundleSource(version: string, bundle: string): string | undefined {
+  return sources.get(version)?.get(bundle);
+}
 
 function bokehGlobal(): IBokehGlobal | undefined {
   return (window as unknown as { Bokeh?: IBokehGlobal }).Bokeh;
@@ -80,7 +99,7 @@ async function explanation(response: Response, version: string): Promise<string>
 }
 
 /** Fetch a bundle (same origin, with the server's auth) and run it. */
-async function addScript(url: string, version: string): Promise<void> {
+async function addScript(url: string, version: string, bundle: string): Promise<void> {
   let response: Response;
   try {
     response = await fetch(url, { credentials: 'same-origin' });
@@ -90,7 +109,14 @@ async function addScript(url: string, version: string): Promise<void> {
   if (!response.ok) {
     throw new BokehJSLoadError(await explanation(response, version));
   }
-  const blobUrl = URL.createObjectURL(await response.blob());
+  const text = await response.text();
+  let texts = sources.get(version);
+  if (texts === undefined) {
+    texts = new Map();
+    sources.set(version, texts);
+  }
+  texts.set(bundle, text);
+  const blobUrl = URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
   try {
     await new Promise<void>((resolve, reject) => {
       const script = document.createElement('script');
@@ -113,7 +139,23 @@ function api(version: string): IBokehJS {
     throw new BokehJSLoadError(`BokehJS ${version} loaded but did not register itself.`);
   }
   const req = (name: string) => bk.require(name);
+  const plugins: Record<string, [string, string]> = {
+    'bokeh-widgets': ['models/widgets/main', 'Widgets'],
+    'bokeh-tables': ['models/widgets/tables/main', 'Tables']
+  };
+  const modelsOf = (bundle: string): ReadonlySet<string> => {
+    const plugin = plugins[bundle];
+    if (plugin === undefined) {
+      return new Set();
+    }
+    try {
+      return new Set(Object.keys(req(plugin[0])[plugin[1]] as object));
+    } catch {
+      return new Set(); // that bundle is not on the page
+    }
+  };
   return {
+    modelsOf,
     version,
     Document: req('document').Document as IBokehJS['Document'],
     ViewManager: req('core/view_manager').ViewManager as IBokehJS['ViewManager'],
@@ -141,7 +183,7 @@ export async function loadBokehJS(
     }
     for (const bundle of bundles) {
       if (!done.has(bundle)) {
-        await addScript(baseUrl + bokehjsUrlPath(version, bundle), version);
+        await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
         done.add(bundle);
       }
     }
@@ -152,4 +194,21 @@ export async function loadBokehJS(
   );
   await chain;
   return api(version);
+}
+
+/** Build the view of one root of a document into target, as BokehJS's embed does; a root
+ * without a view (a data source, say) is skipped. */
+export async function renderRoot(
+  views: IBkViewManager,
+  model: unknown,
+  target: HTMLElement,
+  cancelled: () => boolean = () => false
+): Promise<void> {
+  if ((model as { default_view?: unknown }).default_view === undefined) {
+    return;
+  }
+  const view = await views.build_view(model);
+  if (!cancelled()) {
+    view.build(target);
+  }
 }

@@ -2,12 +2,17 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
-import { FILES_ROUTE, FRONTEND_TARGET, WIDGET_MODULE } from './protocol';
+import { bokehJSOnPage } from './bokehjs';
+import { BokehOutput } from './output';
+import { FILES_ROUTE, FRONTEND_TARGET, OUTPUT_MIME, WIDGET_MODULE } from './protocol';
 import { AppsPanel, bokehKernels } from './panel';
+import { currentSnapshot, forgetEndedExcept } from './registry';
+import { IOutputList, saveSnapshots } from './snapshot';
 import { createShare, revokeShare } from './shares';
 import { version as PACKAGE_VERSION } from '../package.json';
 
@@ -54,13 +59,41 @@ function answerProbes(kernel: Kernel.IKernelConnection | null | undefined, path:
   });
 }
 
-/** Answer probes on the kernel of every document that has one (notebooks), now and later. */
+/** The outputs of every code cell of a notebook's model (a document without cells: none). */
+function* outputLists(model: unknown): Iterable<IOutputList> {
+  const cells = (model as { cells?: Iterable<{ type: string; outputs?: IOutputList }> }).cells;
+  for (const cell of cells ?? []) {
+    if (cell.type === 'code' && cell.outputs !== undefined) {
+      yield cell.outputs;
+    }
+  }
+}
+
+/** As a notebook's save starts, every bokeh_nb output takes its document's current state
+ * as its snapshot (see snapshot.ts). */
+function snapshotOnSave(context: DocumentRegistry.Context): void {
+  context.saveState.connect((_context, state) => {
+    if (state !== 'started') {
+      return;
+    }
+    try {
+      const { modelIds } = saveSnapshots(outputLists(context.model), currentSnapshot, bokehJSOnPage);
+      forgetEndedExcept(modelIds);
+    } catch (err) {
+      console.error('bokeh_nb: snapshots were not updated before this save', err);
+    }
+  });
+}
+
+/** Answer probes on the kernel of every document that has one (notebooks), now and later,
+ * and snapshot their bokeh_nb outputs at each save. */
 function watchDocuments(app: JupyterFrontEnd): void {
   const watch = (context: DocumentRegistry.Context | undefined) => {
     const sessionContext = context?.sessionContext;
     if (sessionContext === undefined) {
       return;
     }
+    snapshotOnSave(context!);
     answerProbes(sessionContext.session?.kernel, context!.path);
     sessionContext.kernelChanged.connect((_ctx, change) =>
       answerProbes(change.newValue, context!.path)
@@ -119,14 +152,22 @@ function fileAppCommand(app: JupyterFrontEnd, factory: IFileBrowserFactory | nul
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'bokeh-nb:widgets',
   description: 'Live Bokeh documents in the notebook, synced with the kernel over comms.',
-  requires: [IJupyterWidgetRegistry],
+  requires: [IJupyterWidgetRegistry, IRenderMimeRegistry],
   optional: [IFileBrowserFactory],
   autoStart: true,
   activate: (
     app: JupyterFrontEnd,
     registry: IJupyterWidgetRegistry,
+    rendermime: IRenderMimeRegistry,
     fileBrowsers: IFileBrowserFactory | null
   ) => {
+    // Ahead of the widget view (ipywidgets' renderer ranks -10): live while this page has
+    // the output's model, else its saved snapshot. Safe: an untrusted output never runs
+    // a snapshot's code (output.ts).
+    rendermime.addFactory(
+      { safe: true, mimeTypes: [OUTPUT_MIME], createRenderer: () => new BokehOutput() },
+      -20
+    );
     registry.registerWidget({
       name: WIDGET_MODULE,
       version: PACKAGE_VERSION,

@@ -13,6 +13,13 @@ export const STATIC_ROUTE = 'bokeh-nb/static/bokehjs';
 export const CORE_BUNDLES = ['bokeh', 'bokeh-gl', 'bokeh-widgets', 'bokeh-tables'];
 export const OPTIONAL_BUNDLES = ['bokeh-mathjax'];
 
+export const OUTPUT_MIME = 'application/vnd.bokeh-nb.output+json';
+export const SNAPSHOT_SCRIPT_TYPE = 'application/vnd.bokeh-nb.snapshot+json';
+// prettier-ignore
+export const SNAPSHOT_FALLBACK = 'Interactive Bokeh output (bokeh_nb). It renders in JupyterLab or Notebook 7 with bokeh_nb installed, and in this notebook exported with jupyter nbconvert --to html once it has been saved from there.';
+export const SNAPSHOT_FORMAT = '1';
+export const SNAPSHOT_MAX_BYTES = 25165824;
+
 // jupyter_server closes a websocket receiving more than 10 MiB (its default
 // websocket_max_message_size); 64 KiB stay for the Jupyter envelope.
 export const MAX_BROWSER_MESSAGE_BYTES = 10420224;

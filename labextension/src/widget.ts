@@ -20,7 +20,8 @@ import {
   IBkEvent,
   IBkViewManager,
   IBokehJS,
-  loadBokehJS
+  loadBokehJS,
+  renderRoot
 } from './bokehjs';
 import {
   IBokehFrame,
@@ -37,7 +38,9 @@ import {
   WIDGET_MODULE_VERSION,
   WIDGET_VIEW
 } from './protocol';
+import { modelAdded, modelEnded } from './registry';
 import { appUrl, createShare } from './shares';
+import { errorBox } from './ui';
 import { decodeFrame, encodeMessage, IIncoming, uniqueId } from './wire';
 
 interface IReply {
@@ -91,6 +94,12 @@ export class BokehModel extends DOMWidgetModel {
       this._onFrame(content, buffers)
     );
     window.addEventListener('pagehide', this._onPageHide);
+    modelAdded(this);
+    this.on('comm_live_update', () => {
+      if (!this.comm_live) {
+        modelEnded(this); // kernel restarted or stopped: its output keeps this state
+      }
+    });
   }
 
   /** The live document, pulled from the kernel once per page. */
@@ -273,6 +282,7 @@ export class BokehModel extends DOMWidgetModel {
 
   close(comm_closed?: boolean): Promise<void> {
     window.removeEventListener('pagehide', this._onPageHide);
+    modelEnded(this);
     for (const pending of this._replies.values()) {
       pending.reject(new Error('the output was closed'));
     }
@@ -283,30 +293,6 @@ export class BokehModel extends DOMWidgetModel {
 
 function isA(value: unknown, cls: abstract new (...args: never[]) => unknown): boolean {
   return value instanceof cls;
-}
-
-function errorBox(text: string, traceback: string): HTMLElement {
-  const box = document.createElement('div');
-  box.className = 'bokeh-nb-error';
-  box.setAttribute('role', 'alert');
-  box.style.cssText =
-    'border-left:4px solid #d32f2f;background:#fdecea;color:#611a15;padding:6px 10px;' +
-    'margin:4px 0;font-family:var(--jp-code-font-family,monospace);font-size:12px;';
-  const title = document.createElement('div');
-  title.textContent = text;
-  title.style.fontWeight = 'bold';
-  box.appendChild(title);
-  if (traceback) {
-    const pre = document.createElement('pre');
-    pre.textContent = traceback;
-    pre.style.cssText = 'white-space:pre-wrap;margin:4px 0 0 0;';
-    box.appendChild(pre);
-  }
-  const close = document.createElement('button');
-  close.textContent = 'Dismiss';
-  close.onclick = () => box.remove();
-  box.appendChild(close);
-  return box;
 }
 
 /** "Open in new tab" and "Copy share link" for an output that shows a session of a live
@@ -410,23 +396,15 @@ export class BokehView extends DOMWidgetView {
     if (doc.views_manager === null || doc.views_manager === undefined) {
       doc.views_manager = views;
     }
-    const renderRoot = async (model: unknown) => {
-      if ((model as { default_view?: unknown }).default_view === undefined) {
-        return; // a root without a view (a data source, say), as BokehJS's embed skips it
-      }
-      const view = await views.build_view(model);
-      if (!this._removed) {
-        view.build(root);
-      }
-    };
+    const cancelled = () => this._removed;
     for (const model of doc.roots()) {
-      await renderRoot(model);
+      await renderRoot(views, model, root, cancelled);
     }
     this._listener = (event: IBkEvent) => {
       const list = event.events ?? [event];
       for (const ev of list) {
         if (isA(ev, bk.RootAddedEvent)) {
-          void renderRoot(ev.model);
+          void renderRoot(views, ev.model, root, cancelled);
         } else if (isA(ev, bk.RootRemovedEvent)) {
           views.get(ev.model)?.remove();
         }

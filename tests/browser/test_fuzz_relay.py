@@ -5,13 +5,14 @@ kernel and a session beside them go on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from tests.reliability.test_fuzz import json_values
 
@@ -42,6 +43,17 @@ async def send_traffic(url: str, origin: str, first: str, rest: list[Any]) -> st
     conn = await websocket_connect(
         HTTPRequest(url, headers={"Origin": origin}), subprotocols=["bokeh", "x"]
     )
+    try:
+        return await exchange(conn, first, rest)
+    finally:
+        conn.close()
+        with contextlib.suppress(TimeoutError):  # until the close handshake ends
+            while await asyncio.wait_for(conn.read_message(), 5) is not None:
+                pass
+
+
+async def exchange(conn: WebSocketClientConnection, first: str, rest: list[Any]) -> str:
+    """Read the ACK, send the traffic: how the relay answered."""
     await conn.read_message()  # the ACK: three fragments
     await conn.read_message()
     await conn.read_message()
@@ -62,7 +74,6 @@ async def send_traffic(url: str, origin: str, first: str, rest: list[Any]) -> st
             break
         if isinstance(msg, str) and '"ERROR"' in msg:
             outcome = "ERROR"
-    conn.close()
     return outcome
 
 

@@ -181,6 +181,10 @@ def test_enable_routes_bokeh_show_and_load_ext(kernel: Kernel) -> None:
     data = views[0]["content"]["data"]
     assert "application/vnd.jupyter.widget-view+json" in data
     assert "install bokeh_nb" in data["text/plain"]
+    output = data["application/vnd.bokeh-nb.output+json"]
+    assert output["bokeh_version"] == kernel.value("__import__('bokeh').__version__")
+    assert output["max_bytes"] == 24 * 2**20 and output["format"] == "1"
+    assert "bokeh-nb-fallback" in data["text/html"], "a viewer without scripts says what it is"
     assert not any("cdn.bokeh.org" in json.dumps(m["content"]) for m in msgs)
     msgs = kernel.execute(
         "from bokeh.io import push_notebook\nh = show(Div(text='y'), notebook_handle=True)\n"
@@ -188,6 +192,11 @@ def test_enable_routes_bokeh_show_and_load_ext(kernel: Kernel) -> None:
     )
     shown = [m for m in msgs if m["msg_type"] in ("display_data", "execute_result")]
     assert len(shown) == 2 and all(m["msg_type"] == "display_data" for m in shown)
+    msgs = kernel.execute("bokeh_nb.snapshot_limit(1000)\nbokeh_nb.show(Div(text='w'))")
+    [shown] = [m for m in msgs if m["msg_type"] == "display_data"]
+    assert shown["content"]["data"]["application/vnd.bokeh-nb.output+json"]["max_bytes"] == 1000
+    msgs = kernel.execute("bokeh_nb.snapshot_limit(-1)", allow_error=True)
+    assert "snapshot_limit takes a number of bytes >= 0" in json.dumps([m["content"] for m in msgs])
 
 
 def test_showing_a_shown_document_again_adds_a_view_of_the_same_session(kernel: Kernel) -> None:

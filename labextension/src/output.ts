@@ -1,0 +1,207 @@
+// The renderer of a bokeh_nb output (its OUTPUT_MIME entry, preferred over the widget
+// view): the live view while this page has the output's model, else the snapshot saved
+// with the notebook (snapshot.ts), with a badge saying it is not connected. It turns live
+// when the model appears (a page reloaded while its kernel runs) and falls back to the
+// output's last state when the kernel's session ends (restart, shutdown).
+
+import { PageConfig } from '@jupyterlab/coreutils';
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { BokehJSLoadError, IBkViewManager, loadBokehJS, renderRoot } from './bokehjs';
+import { OUTPUT_MIME, SNAPSHOT_FORMAT } from './protocol';
+import { endedSnapshot, ILiveModel, liveModel, whenLive } from './registry';
+import { IOutputMeta, readSnapshot, scriptedParts, WIDGET_VIEW_MIME } from './snapshot';
+import { errorBox, statusBadge } from './ui';
+
+const ENDED =
+  "Not connected: this output's kernel session ended (the kernel restarted or stopped). " +
+  'This is its last state; re-run the cell to reconnect.';
+
+function savedText(meta: IOutputMeta): string {
+  const when = meta.saved ? ` saved ${new Date(meta.saved).toLocaleString()}` : '';
+  return `Static snapshot${when}, not connected to a kernel: run the cell to make it live.`;
+}
+
+function untrustedText(parts: string[]): string {
+  return (
+    `This saved Bokeh output is not shown: it contains ${parts.join(', ')}, whose code or ` +
+    'HTML runs only in a trusted notebook. If you trust where this notebook comes from, ' +
+    'trust it (the "Trust Notebook" command, or jupyter trust) and reopen it.'
+  );
+}
+
+export class BokehOutput extends Panel implements IRenderMime.IRenderer {
+  private _modelId = '';
+  private _live: { model: ILiveModel; widget: Widget } | null = null;
+  private _shown: string | null = null; // the snapshot text on show, when static
+  private _views: IBkViewManager | null = null;
+  private _stopWaiting: (() => void) | null = null;
+  private _generation = 0;
+  private _commChanged = () => this._onCommChanged();
+
+  constructor() {
+    super();
+    this.addClass('bokeh-nb-host');
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const meta = model.data[OUTPUT_MIME] as unknown as IOutputMeta;
+    const view = model.data[WIDGET_VIEW_MIME] as { model_id?: string } | undefined;
+    const modelId = view?.model_id ?? '';
+    if (this._live !== null && modelId === this._modelId) {
+      return; // a save rewrote the snapshot: the live view stays
+    }
+    this._modelId = modelId;
+    const live = model.trusted ? liveModel(modelId) : undefined;
+    if (live !== undefined) {
+      return this._showLive(live, meta, model);
+    }
+    const ended = endedSnapshot(modelId);
+    if (model.trusted && ended === undefined && this._stopWaiting === null) {
+      // a page reloaded while the kernel runs: ipywidgets restores the model soon
+      this._stopWaiting = whenLive(modelId, m => void this._showLive(m, meta, model));
+    }
+    const snapshot = ended ?? readSnapshot(model.data['text/html']);
+    await this._showStatic(meta, snapshot, ended ? ENDED : savedText(meta), model.trusted);
+  }
+
+  private async _showLive(
+    model: ILiveModel,
+    meta: IOutputMeta,
+    mime: IRenderMime.IMimeModel
+  ): Promise<void> {
+    this._stopWaiting?.();
+    this._stopWaiting = null;
+    const generation = ++this._generation;
+    let widget: Widget;
+    try {
+      widget = (await model.widget_manager.create_view(model)).luminoWidget;
+    } catch (err) {
+      this._clear();
+      this.node.appendChild(errorBox(`bokeh_nb could not show this output: ${err}`, ''));
+      return;
+    }
+    if (generation !== this._generation || this.isDisposed) {
+      widget.dispose();
+      return;
+    }
+    this._clear();
+    this._live = { model, widget };
+    this.addWidget(widget);
+    model.on('comm_live_update', this._commChanged);
+    widget.disposed.connect(() => {
+      if (this._live?.widget === widget && !this.isDisposed) {
+        this._unlisten();
+        this._live = null;
+        const last = endedSnapshot(model.model_id) ?? readSnapshot(mime.data['text/html']);
+        void this._showStatic(meta, last, ENDED, mime.trusted);
+      }
+    });
+    this._onCommChanged();
+  }
+
+  private _onCommChanged(): void {
+    const live = this._live;
+    if (live === null || live.model.comm_live) {
+      return;
+    }
+    if (this.node.querySelector(':scope > .bokeh-nb-badge') === null) {
+      this.node.prepend(statusBadge(ENDED));
+    }
+  }
+
+  private async _showStatic(
+    meta: IOutputMeta,
+    snapshot: string | null,
+    status: string,
+    trusted: boolean
+  ): Promise<void> {
+    if (snapshot !== null && snapshot === this._shown) {
+      this.node.querySelector('.bokeh-nb-badge')!.textContent = status;
+      return;
+    }
+    const generation = ++this._generation;
+    this._clear();
+    const host = new Widget();
+    host.addClass('bokeh-nb-static');
+    this.addWidget(host);
+    const fail = (text: string) => {
+      host.node.replaceChildren(errorBox(text, ''));
+    };
+    if (snapshot === null) {
+      const why = meta.note || 'No snapshot of this output was saved with the notebook.';
+      host.node.append(statusBadge(`${why} Run the cell to show it.`));
+      return;
+    }
+    host.node.append(statusBadge(status));
+    let json: unknown;
+    try {
+      if (meta.format !== SNAPSHOT_FORMAT) {
+        throw new Error(`it is in snapshot format ${meta.format}, this bokeh_nb reads format ${SNAPSHOT_FORMAT}`);
+      }
+      json = JSON.parse(snapshot);
+    } catch (err) {
+      fail(`This saved Bokeh output could not be read: ${(err as Error).message}.`);
+      return;
+    }
+    const scripted = trusted ? [] : scriptedParts(json);
+    if (scripted.length > 0) {
+      fail(untrustedText(scripted));
+      return;
+    }
+    try {
+      const bk = await loadBokehJS(PageConfig.getBaseUrl(), meta.bokeh_version, meta.bundles);
+      if (generation !== this._generation) {
+        return;
+      }
+      const doc = bk.Document.from_json(json);
+      const views = new bk.ViewManager([], bk.index);
+      doc.views_manager = views;
+      this._views = views;
+      const root = document.createElement('div');
+      host.node.append(root);
+      for (const model of doc.roots()) {
+        await renderRoot(views, model, root, () => generation !== this._generation);
+      }
+      // for tests and debugging in the browser console
+      Object.defineProperty(host.node, 'bokehNbStatic', { value: doc, configurable: true });
+      host.node.dataset.bokehNbRendered = 'true';
+      this._shown = snapshot;
+    } catch (err) {
+      const text =
+        err instanceof BokehJSLoadError
+          ? `This output was saved with bokeh ${meta.bokeh_version}. ${err.message}`
+          : `This saved Bokeh output could not be shown: ${(err as Error).message ?? err}`;
+      fail(text);
+    }
+  }
+
+  private _unlisten(): void {
+    this._live?.model.off('comm_live_update', this._commChanged);
+  }
+
+  private _clear(): void {
+    this._unlisten();
+    this._live = null;
+    this._shown = null;
+    this._views?.clear();
+    this._views = null;
+    for (const widget of [...this.widgets]) {
+      widget.dispose();
+    }
+    this.node.querySelector(':scope > .bokeh-nb-badge')?.remove();
+    this.node.querySelector(':scope > .bokeh-nb-error')?.remove();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._generation += 1;
+    this._stopWaiting?.();
+    this._stopWaiting = null;
+    this._clear();
+    super.dispose();
+  }
+}

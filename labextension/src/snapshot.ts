@@ -1,0 +1,278 @@
+// Snapshots: what a bokeh_nb output keeps so it outlives its kernel (docs/snapshots.md).
+//
+// At every save of a notebook, each bokeh_nb output's `text/html` is rewritten to hold its
+// document as it is now (BokehJS's `Document.to_json()`, in a `<script>` of type
+// SNAPSHOT_SCRIPT_TYPE) and a small loader; the first output with a snapshot also carries
+// the BokehJS bundles the snapshots need, once per notebook. JupyterLab renders the
+// OUTPUT_MIME entry instead (output.ts); nbconvert's HTML and other viewers that run the
+// `text/html` get a self-contained, offline page; viewers that run no scripts show the
+// fallback text.
+
+import { bundleSource, IBkDocument, IBokehJS } from './bokehjs';
+import {
+  CORE_BUNDLES,
+  OUTPUT_MIME,
+  SNAPSHOT_FALLBACK,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_SCRIPT_TYPE
+} from './protocol';
+
+/** The OUTPUT_MIME entry of an output's bundle. */
+export interface IOutputMeta {
+  format: string;
+  bokeh_version: string;
+  bundles: string[];
+  max_bytes: number;
+  snapshot_bytes?: number;
+  saved?: string;
+  note?: string;
+}
+
+export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
+
+const OPEN = `<script type="${SNAPSHOT_SCRIPT_TYPE}">`;
+
+/** The document as snapshot text: JSON with every `<` escaped, so the text can sit inside
+ * a `<script>` element and nothing in it can close that element. */
+export function snapshotText(doc: IBkDocument): string {
+  return JSON.stringify(doc.to_json(false)).replace(/</g, '\\u003c');
+}
+
+/** The snapshot text an output's `text/html` holds, or null. */
+export function readSnapshot(html: unknown): string | null {
+  if (typeof html !== 'string') {
+    return null;
+  }
+  const start = html.indexOf(OPEN);
+  if (start < 0) {
+    return null;
+  }
+  const end = html.indexOf('</script>', start + OPEN.length);
+  return end < 0 ? null : html.slice(start + OPEN.length, end);
+}
+
+function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+/** Renders the snapshot before it where scripts run (nbconvert's HTML, VS Code); plain
+ * ES5, no dependency but the BokehJS bundles carried by the notebook's first output. */
+const LOADER = `(function (script) {
+  var box = script.parentNode, fallback = box.querySelector('.bokeh-nb-fallback');
+  var say = function (text) { fallback.textContent = text; };
+  var version = box.getAttribute('data-bokeh-version');
+  var bk = window.Bokeh && window.Bokeh[version];
+  if (!bk || !bk.require) {
+    say('BokehJS ' + version + ' is not in this page: save the notebook in JupyterLab or ' +
+        'Notebook 7 with bokeh_nb, then export it again.');
+    return;
+  }
+  try {
+    var doc = bk.require('document').Document.from_json(JSON.parse(script.previousElementSibling.textContent));
+    var target = document.createElement('div');
+    box.appendChild(target);
+    bk.require('embed/standalone').add_document_standalone(doc, target).then(function () {
+      fallback.remove();
+      box.setAttribute('data-bokeh-nb-rendered', 'true');
+    }, function (e) { say('This saved Bokeh output could not be shown: ' + e); });
+  } catch (e) {
+    say('This saved Bokeh output could not be shown: ' + e);
+  }
+})(document.currentScript);`;
+
+/** An output's `text/html`: fallback text, and the snapshot with its loader (and the
+ * BokehJS bundles, for the notebook's first snapshot) when there is one. */
+export function snapshotHtml(
+  meta: IOutputMeta,
+  snapshot: string | null,
+  bundles: string[]
+): string {
+  const scripts = bundles
+    .map(src => `<script data-bokeh-nb-bundle>${src.replace(/<\/script/gi, '<\\/script')}</script>`)
+    .join('\n');
+  const note = meta.note ? `${meta.note} ` : '';
+  const body = snapshot === null ? '' : `${OPEN}${snapshot}</script><script>${LOADER}</script>`;
+  return (
+    scripts +
+    `<div class="bokeh-nb-snapshot" data-bokeh-version="${escapeHtml(meta.bokeh_version)}">` +
+    `<div class="bokeh-nb-fallback">${escapeHtml(note + SNAPSHOT_FALLBACK)}</div>${body}</div>`
+  );
+}
+
+/** The names of the models in a snapshot's text. */
+function modelNames(snapshot: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of snapshot.matchAll(/"type":"object","name":"([\w.]+)"/g)) {
+    names.add(match[1]);
+  }
+  return names;
+}
+
+/** The BokehJS bundles a set of snapshots needs, in load order. */
+export function bundlesFor(bk: IBokehJS, snapshots: string[]): string[] {
+  const names = new Set(snapshots.flatMap(s => [...modelNames(s)]));
+  const needs = (bundle: string): boolean => {
+    if (bundle === 'bokeh') {
+      return true;
+    }
+    if (bundle === 'bokeh-gl') {
+      return snapshots.some(s => s.includes('"output_backend":"webgl"'));
+    }
+    const defined = bk.modelsOf(bundle);
+    return [...names].some(name => defined.has(name));
+  };
+  return CORE_BUNDLES.filter(needs);
+}
+
+/** Model types whose code or HTML runs when the document renders or is used. */
+const SCRIPTED = /CustomJS|^Custom|HTML|Template|StyleSheet|^Div$|^Tooltip$|^Dialog$/;
+
+/** What in a snapshot would run code or HTML: shown only in a trusted notebook. */
+export function scriptedParts(json: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) {
+      if (key === 'stylesheets' && value.some(v => typeof v === 'string')) {
+        found.add('stylesheets');
+      }
+      for (const item of value) {
+        visit(item, key);
+      }
+      return;
+    }
+    if (typeof value === 'string') {
+      if (key === 'tooltips' && value.includes('<')) {
+        found.add('HTML tooltips');
+      }
+      return;
+    }
+    if (value === null || typeof value !== 'object') {
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    if (obj.type === 'object' && typeof obj.name === 'string' && SCRIPTED.test(obj.name)) {
+      found.add(obj.name);
+    }
+    if (obj.type === 'bytes' || obj.type === 'ndarray') {
+      return; // array data: nothing that runs
+    }
+    for (const [k, v] of Object.entries(obj)) {
+      visit(v, k);
+    }
+  };
+  visit(json, '');
+  return [...found].sort();
+}
+
+/** An output's bundle as a notebook stores it (nbformat's `display_data`). */
+export interface IStoredOutput {
+  output_type: string;
+  data?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The outputs of one code cell (JupyterLab's IOutputAreaModel, as far as used here). */
+export interface IOutputList {
+  readonly length: number;
+  get(index: number): { toJSON(): IStoredOutput };
+  set(index: number, value: IStoredOutput): void;
+}
+
+interface IEntry {
+  modelId: string;
+  outputs: IOutputList;
+  index: number;
+  stored: IStoredOutput;
+  data: Record<string, unknown>;
+  meta: IOutputMeta;
+  snapshot: string | null;
+  note: string;
+}
+
+/** Where snapshots come from: the live document of an output's model in this page, or
+ * the last state of one that ended here; null when this page has neither. */
+export type SnapshotSource = (modelId: string) => string | null;
+
+function mb(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+function entryFor(outputs: IOutputList, index: number, source: SnapshotSource): IEntry | null {
+  const stored = outputs.get(index).toJSON();
+  const data = stored.data;
+  const meta = data?.[OUTPUT_MIME] as IOutputMeta | undefined;
+  if (data === undefined || meta === undefined || meta.format !== SNAPSHOT_FORMAT) {
+    return null;
+  }
+  const modelId = (data[WIDGET_VIEW_MIME] as { model_id?: string } | undefined)?.model_id ?? '';
+  const current = source(modelId);
+  let snapshot = current ?? readSnapshot(data['text/html']);
+  let note = current === null ? (meta.note ?? '') : '';
+  if (snapshot !== null && snapshot.length > meta.max_bytes) {
+    note =
+      meta.max_bytes === 0
+        ? 'Snapshots are off for this output (bokeh_nb.snapshot_limit(0)): it is empty ' +
+          'without its kernel.'
+        : `The document (${mb(snapshot.length)}) is over this output's snapshot bound ` +
+          `(${mb(meta.max_bytes)}): no snapshot was saved, so it is empty without its ` +
+          'kernel. bokeh_nb.snapshot_limit(n_bytes) sets the bound for outputs shown after it.';
+    snapshot = null;
+  }
+  return { modelId, outputs, index, stored, data, meta, snapshot, note };
+}
+
+/** Rewrite every bokeh_nb output whose snapshot changed; the first snapshot of each BokehJS
+ * version carries the bundles. Synchronous: it runs as the save starts, before the
+ * notebook is serialized. Outputs of a version whose bundles this page never loaded are
+ * left as they are. */
+export function saveSnapshots(
+  areas: Iterable<IOutputList>,
+  source: SnapshotSource,
+  bokehjs: (version: string) => IBokehJS | undefined
+): { rewritten: number; modelIds: Set<string> } {
+  const entries: IEntry[] = [];
+  for (const outputs of areas) {
+    for (let i = 0; i < outputs.length; i++) {
+      const entry = entryFor(outputs, i, source);
+      if (entry !== null) {
+        entries.push(entry);
+      }
+    }
+  }
+  let rewritten = 0;
+  const modelIds = new Set(entries.map(e => e.modelId));
+  const versions = new Set(entries.map(e => e.meta.bokeh_version));
+  for (const version of versions) {
+    const mine = entries.filter(e => e.meta.bokeh_version === version);
+    const snapshots = mine.flatMap(e => (e.snapshot === null ? [] : [e.snapshot]));
+    const bk = bokehjs(version);
+    if (bk === undefined && snapshots.length > 0) {
+      continue;
+    }
+    const names = bk === undefined ? [] : bundlesFor(bk, snapshots);
+    const sources = names.map(name => bundleSource(version, name));
+    if (sources.some(s => s === undefined)) {
+      continue;
+    }
+    let carrier = true;
+    for (const entry of mine) {
+      const meta: IOutputMeta = { ...entry.meta, note: entry.note };
+      meta.snapshot_bytes = entry.snapshot?.length ?? 0;
+      const withBundles: boolean = carrier && entry.snapshot !== null;
+      carrier = carrier && !withBundles;
+      const html = snapshotHtml(meta, entry.snapshot, withBundles ? (sources as string[]) : []);
+      if (html === entry.data['text/html']) {
+        continue;
+      }
+      meta.saved = new Date().toISOString();
+      const data = { ...entry.data, 'text/html': html, [OUTPUT_MIME]: meta };
+      entry.outputs.set(entry.index, { ...entry.stored, data });
+      rewritten += 1;
+    }
+  }
+  return { rewritten, modelIds };
+}

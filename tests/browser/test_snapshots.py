@@ -1,0 +1,338 @@
+"""Outputs outlive their kernel: the snapshot saved with the notebook shows the document's
+state at save time after the kernel is gone or restarted, in an nbconvert export opened
+offline, and never runs a snapshot's code in an untrusted notebook (docs/snapshots.md)."""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bokeh.core.json_encoder import serialize_json
+from bokeh.document import Document
+from bokeh.models import Paragraph
+from playwright.sync_api import Locator, Page, expect
+
+from .bokeh import bokeh_output, kernel_json, wait_kernel
+from .jupyter import (
+    JupyterServer,
+    assert_no_console_errors,
+    cell_output,
+    open_notebook,
+    read_notebook,
+    reload_page,
+    run_all_cells,
+    run_cell,
+    save_notebook,
+    trust_notebook,
+    write_notebook,
+)
+
+OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+
+APP = """\
+import bokeh_nb
+from bokeh.plotting import figure
+from bokeh.models import Button, Div, Range1d, Slider
+from bokeh.layouts import column
+p = figure(x_range=Range1d(0, 10, name="xr"), width=400, height=300,
+           tools="pan,wheel_zoom,reset", active_drag="pan")
+r = p.scatter([1, 2, 3], [1, 4, 9], size=12)
+s = Slider(start=1, end=10, value=2, step=1, title="power", name="s")
+b = Button(label="press"); d = Div(text="0", name="d")
+s.on_change("value", lambda attr, old, new: r.data_source.data.update(y=[x ** new for x in [1, 2, 3]]))
+b.on_click(lambda: setattr(d, "text", str(int(d.text) + 1)))
+bokeh_nb.show(column(s, b, d, p))
+"""
+
+#: A second output whose Div holds text that would end a <script> if saved unescaped.
+SECOND = """\
+from bokeh.models import Div as _Div
+bokeh_nb.show(_Div(text="</script><b>bold</b> & <i>still one output</i>", name="tricky"))
+"""
+
+SET_SLIDER = """(el, value) => {
+  const doc = el.bokehNbModel.document;
+  [...doc._all_models.values()].find(m => m.name === 's').value = value;
+}"""
+
+STATIC_STATE = """(el) => {
+  const doc = el.bokehNbStatic;
+  const models = [...doc._all_models.values()];
+  const xr = models.find(m => m.name === 'xr');
+  const source = models.find(m => m.data !== undefined && m.data.y !== undefined);
+  return {start: xr.start, y: Array.from(source.data.y)};
+}"""
+
+
+def static_output(page: Page, cell: int) -> Locator:
+    """The cell's output rendered from its snapshot."""
+    out = cell_output(page, cell).locator(".bokeh-nb-static").first
+    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    return out
+
+
+def kernel_id(page: Page) -> str:
+    return str(kernel_json(page, "__import__('bokeh_nb.kernel.app').kernel.app.kernel_id()"))
+
+
+def drag(page: Page, target: Locator, dx: float) -> None:
+    """Drag dx pixels across the plot at the bottom left of target."""
+    box = target.bounding_box()
+    assert box is not None
+    x, y = box["x"] + 200, box["y"] + box["height"] - 120
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 9):
+        page.mouse.move(x + dx * step / 8, y)
+    page.mouse.up()
+
+
+def change_state(page: Page) -> None:
+    out = bokeh_output(page, 0)
+    for _ in range(2):
+        out.get_by_role("button", name="press").click()
+    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    out.evaluate(SET_SLIDER, 3)
+    wait_kernel(page, "list(r.data_source.data['y'])", [1, 8, 27])
+    wait_kernel(page, "d.text", "2")
+
+
+def export_html(server: JupyterServer, name: str, out_dir: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(out_dir),
+         str(server.root_dir / name)],
+        env=server.env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return out_dir / (Path(name).stem + ".html")
+
+
+def open_offline(browser: Any, path: Path) -> tuple[Any, Page, list[str], list[str]]:
+    """Open a file in a fresh context where every request but file:// fails."""
+    context = browser.new_context()
+    refused: list[str] = []
+    errors: list[str] = []
+
+    def only_files(route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_files)
+    page = context.new_page()
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(path.as_uri())
+    return context, page, refused, errors
+
+
+def test_saved_state_outlives_the_kernel_and_exports_offline(
+    lab_server, browser, page, page_log, nb_name, tmp_path
+):
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [APP, SECOND])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    change_state(page)
+    kid = kernel_id(page)
+    save_notebook(page)
+    server.api("DELETE", f"api/kernels/{kid}")
+
+    reload_page(page)
+    out = static_output(page, 0)
+    expect(out.locator(".bokeh-nb-badge")).to_contain_text("Static snapshot")
+    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(".bk-slider-title").first).to_contain_text("3")
+    assert out.evaluate(STATIC_STATE) == {"start": 0, "y": [1, 8, 27]}
+    drag(page, out, -120)  # the pan tool works without a kernel
+    page.wait_for_function("(el) => el.bokehNbStatic.get_model_by_name('xr').start > 0.5",
+                           arg=out.element_handle(), timeout=10_000)  # fmt: skip
+    tricky = static_output(page, 1)
+    expect(tricky.locator(".bk-clearfix").first).to_contain_text("still one output")
+    assert_no_console_errors(page_log)
+
+    saved = read_notebook(server.root_dir, nb_name)
+    htmls = [o["data"]["text/html"] for c in saved.cells for o in c.get("outputs", [])
+             if OUTPUT_MIME in o.get("data", {})]  # fmt: skip
+    assert len(htmls) == 2
+    assert htmls[0].count("<script data-bokeh-nb-bundle>") == 2, "bokeh + widgets, once"
+    assert "data-bokeh-nb-bundle" not in htmls[1], "BokehJS only in the first output"
+
+    exported = export_html(server, nb_name, tmp_path)
+    context, offline, refused, errors = open_offline(browser, exported)
+    try:
+        boxes = offline.locator(".bokeh-nb-snapshot[data-bokeh-nb-rendered='true']")
+        expect(boxes).to_have_count(2, timeout=60_000)
+        expect(boxes.nth(0).locator(".bk-clearfix").first).to_have_text("2")
+        expect(boxes.nth(1).locator(".bk-clearfix").first).to_contain_text("still one output")
+        assert offline.locator("script[data-bokeh-nb-bundle]").count() == 2
+        assert errors == []
+        assert all(not url.startswith("http://127.0.0.1") for url in refused), refused
+    finally:
+        context.close()
+
+
+def test_a_restart_leaves_the_last_state_and_rerunning_reconnects(
+    jupyter_frontend, page, page_log, nb_name
+):
+    server = jupyter_frontend
+    write_notebook(server.root_dir, nb_name, [APP])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    change_state(page)
+    # as Kernel > Restart Kernel does once confirmed
+    page.evaluate("() => window.__harness.panel().sessionContext.session.kernel.restart()")
+    output = cell_output(page, 0)
+    expect(output.locator(".bokeh-nb-badge").first).to_contain_text(
+        "re-run the cell to reconnect", timeout=60_000
+    )
+    expect(output.locator(".bk-clearfix").first).to_have_text("2")
+    save_notebook(page)
+
+    reload_page(page)
+    out = static_output(page, 0)
+    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    assert out.evaluate(STATIC_STATE)["y"] == [1, 8, 27]
+
+    assert run_cell(page, 0)
+    live = bokeh_output(page, 0)
+    expect(live.locator(".bk-clearfix").first).to_have_text("0")
+    expect(cell_output(page, 0).locator(".bokeh-nb-badge")).to_have_count(0)
+    live.get_by_role("button", name="press").click()
+    expect(live.locator(".bk-clearfix").first).to_have_text("1")
+    assert_no_console_errors(page_log)
+
+
+CUSTOM_JS = """\
+import bokeh_nb
+from bokeh.models import Button, CustomJS
+b = Button(label="run js")
+b.js_on_click(CustomJS(code="window.__bokeh_nb_ran = (window.__bokeh_nb_ran || 0) + 1"))
+bokeh_nb.show(b)
+"""
+
+
+def test_an_untrusted_notebook_never_runs_a_snapshots_code(lab_server, page, nb_name):
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [CUSTOM_JS])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    bokeh_output(page, 0)
+    kid = kernel_id(page)
+    save_notebook(page)
+    server.api("DELETE", f"api/kernels/{kid}")
+    path = server.root_dir / nb_name
+    nb = json.loads(path.read_text())
+    nb["metadata"]["edited_elsewhere"] = True  # a notebook from someone else: not signed here
+    path.write_text(json.dumps(nb))
+
+    reload_page(page)
+    alert = cell_output(page, 0).get_by_role("alert")
+    expect(alert).to_contain_text("CustomJS", timeout=60_000)
+    expect(alert).to_contain_text("runs only in a trusted notebook")
+    expect(cell_output(page, 0).locator(".bk-btn")).to_have_count(0)
+    assert page.evaluate("() => window.__bokeh_nb_ran") is None
+
+    trust_notebook(server, nb_name)
+    reload_page(page)
+    out = static_output(page, 0)
+    out.get_by_role("button", name="run js").click()
+    page.wait_for_function("() => window.__bokeh_nb_ran === 1", timeout=10_000)
+
+
+def saved_output(snapshot: str, version: str, fmt: str = "1") -> dict[str, Any]:
+    bundles = ["bokeh", "bokeh-widgets"]
+    meta = {"format": fmt, "bokeh_version": version, "bundles": bundles, "max_bytes": 2**20}
+    body = (
+        f'<div class="bokeh-nb-snapshot" data-bokeh-version="{html.escape(version)}">'
+        f'<script type="application/vnd.bokeh-nb.snapshot+json">{snapshot}</script></div>'
+    )
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {OUTPUT_MIME: meta, "text/html": body, "text/plain": "a bokeh_nb output"},
+    }
+
+
+def test_a_bad_snapshot_says_so_and_the_notebook_opens(lab_server, page, page_log, nb_name):
+    from bokeh import __version__ as version
+
+    doc = Document()
+    doc.add_root(Paragraph(text="plain text, safe untrusted"))
+    good = serialize_json(doc.to_json(deferred=False)).replace("<", "\\u003c")
+    cells: list[Any] = [
+        {"cell_type": "markdown", "source": "# still opens"},
+        {"source": "corrupted", "outputs": [saved_output('{"roots": [tru', version)]},
+        {"source": "other bokeh", "outputs": [saved_output(good, "0.0.1")]},
+        {"source": "future format", "outputs": [saved_output(good, version, "99")]},
+        {"source": "fine", "outputs": [saved_output(good, version)]},
+    ]
+    write_notebook(server_root := lab_server.root_dir, nb_name, cells)
+    assert server_root.exists()
+    open_notebook(page, lab_server, nb_name)
+    expect(cell_output(page, 1).get_by_role("alert")).to_contain_text(
+        "could not be read", timeout=60_000
+    )
+    expect(cell_output(page, 2).get_by_role("alert")).to_contain_text("saved with bokeh 0.0.1")
+    expect(cell_output(page, 3).get_by_role("alert")).to_contain_text("snapshot format 99")
+    for cell in (1, 2, 3):
+        expect(cell_output(page, cell).locator(".bk-clearfix")).to_have_count(0)
+    fine = static_output(page, 4)
+    expect(fine).to_contain_text("plain text, safe untrusted")
+    expect(page.locator(".jp-MarkdownOutput h1")).to_contain_text("still opens")
+    assert_no_console_errors(page_log, ignore=["0.0.1", "404"])
+
+
+SIZES = """\
+import bokeh_nb, numpy as np
+from bokeh.plotting import figure
+def plot(n):
+    p = figure(width=300, height=200)
+    p.scatter(np.arange(n, dtype=float), np.random.default_rng(0).random(n))
+    return p
+"""
+
+
+def test_snapshot_sizes_and_the_bound(lab_server, page, nb_name, report_figure):
+    server = lab_server
+    cells = [
+        SIZES,
+        "bokeh_nb.show(plot(10_000))",
+        "bokeh_nb.show(plot(1_000_000))",
+        "bokeh_nb.snapshot_limit(1_000_000)\nbokeh_nb.show(plot(1_000_000))",
+    ]
+    write_notebook(server.root_dir, nb_name, cells)
+    open_notebook(page, server, nb_name)
+    path = server.root_dir / nb_name
+    kid = kernel_id(page)
+    sizes = []
+    for cell in range(4):
+        assert run_cell(page, cell)
+        if cell:
+            bokeh_output(page, cell)
+        save_notebook(page)
+        sizes.append(path.stat().st_size)
+    outputs = [c.outputs[0] for c in read_notebook(server.root_dir, nb_name).cells[1:4]]
+    metas = [o["data"][OUTPUT_MIME] for o in outputs]
+    bundles = outputs[0]["data"]["text/html"].split('<div class="bokeh-nb-snapshot"')[0]
+    raw_mb = 2 * 8 * 1_000_000 / 1e6
+    assert metas[1]["snapshot_bytes"] > 8e6, "kept: its 10^6 random float64 alone are 8 MB"
+    assert (
+        metas[2]["snapshot_bytes"] == 0 and "over this output's snapshot bound" in metas[2]["note"]
+    )
+    assert sizes[3] - sizes[2] < 50_000, "over the bound: no snapshot"
+    report_figure(
+        f"notebook growth per output: 10^4 points +{(sizes[1] - sizes[0] - len(bundles)) / 1e6:.2f} MB "
+        f"(+ BokehJS {len(bundles) / 1e6:.2f} MB once per notebook); 10^6 points "
+        f"+{(sizes[2] - sizes[1]) / 1e6:.1f} MB (snapshot {metas[1]['snapshot_bytes'] / 1e6:.1f} MB, "
+        f"{raw_mb:.0f} MB of float64); 10^6 points over "
+        f"a 1 MB bound +{(sizes[3] - sizes[2]) / 1e3:.1f} kB, saved without a snapshot"
+    )
+    server.api("DELETE", f"api/kernels/{kid}")
+    reload_page(page)
+    static_output(page, 2)
+    expect(cell_output(page, 3).locator(".bokeh-nb-badge")).to_contain_text("snapshot bound")
