@@ -11,6 +11,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import optimiser  # noqa: F401 - see below
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
@@ -35,6 +36,10 @@ header = st.one_of(
 fragment = st.one_of(
     st.text(max_size=60), json_values(True).map(json.dumps), st.binary(max_size=40)
 )
+# Hypothesis imports its optimiser lazily, which here would be on the executor thread of
+# the test's loop while the main thread runs Playwright: CPython 3.11's parser is not safe
+# for that ("AST constructor recursion depth mismatch"). Imported above, on the main thread.
+
 #: a connection's traffic: a (maybe broken) header, then whatever follows
 traffic = st.tuples(header, st.lists(fragment, max_size=5))
 
@@ -46,10 +51,12 @@ async def send_traffic(url: str, origin: str, first: str, rest: list[Any]) -> st
     try:
         return await exchange(conn, first, rest)
     finally:
-        conn.close()
-        with contextlib.suppress(TimeoutError):  # until the close handshake ends
-            while await asyncio.wait_for(conn.read_message(), 5) is not None:
-                pass
+        still_open = conn.close_code is None
+        conn.close()  # also when the server closed it: tornado warns of a connection never closed
+        if still_open:  # wait for the close handshake's end
+            with contextlib.suppress(TimeoutError):
+                while await asyncio.wait_for(conn.read_message(), 5) is not None:
+                    pass
 
 
 async def exchange(conn: WebSocketClientConnection, first: str, rest: list[Any]) -> str:
