@@ -5,6 +5,7 @@ memory per session and the update latency (kernel change -> visitor's socket).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from typing import Any
@@ -44,19 +45,28 @@ async def visit(ws_url: str, origin: str, stop: asyncio.Event, out: dict[str, An
     out["connected"] = True
     ticks: list[int] = out.setdefault("ticks", [])
     latencies: list[float] = out.setdefault("latencies", [])
-    while not stop.is_set():
-        try:
-            msgtype, msg = await asyncio.wait_for(sock.next(), 0.5)
-        except TimeoutError:
-            continue
-        if msgtype != "PATCH-DOC":
-            continue
-        for event in msg.content["events"]:
-            if event.get("kind") == "ModelChanged" and event.get("attr") == "text":
-                i, stamp = event["new"].split()
-                ticks.append(int(i))
-                latencies.append((time.time() - float(stamp)) * 1000)
-    await sock.close()
+    # one read in flight across the 0.5 s polls: a timeout that cancelled sock.next() in the
+    # middle of a message would lose its other fragments
+    pending = asyncio.ensure_future(sock.next())
+    try:
+        while not stop.is_set():
+            try:
+                msgtype, msg = await asyncio.wait_for(asyncio.shield(pending), 0.5)
+            except TimeoutError:
+                continue
+            pending = asyncio.ensure_future(sock.next())
+            if msgtype != "PATCH-DOC":
+                continue
+            for event in msg.content["events"]:
+                if event.get("kind") == "ModelChanged" and event.get("attr") == "text":
+                    i, stamp = event["new"].split()
+                    ticks.append(int(i))
+                    latencies.append((time.time() - float(stamp)) * 1000)
+    finally:
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await pending
+        await sock.close()
 
 
 def run_visitors(ws_url: str, origin: str, results: list[dict[str, Any]]) -> threading.Thread:
