@@ -32,6 +32,9 @@ from .relay import KernelRelay, RelayError, relay_for
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
 
+#: Bytes a websocket frame adds to its payload (header and length), at most.
+FRAME_OVERHEAD = 14
+
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
 
@@ -216,13 +219,14 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             return
         if kind != KIND_BOKEH:
             return
+        texts = [json.dumps(frame["header"]), json.dumps(frame["metadata"]), frame["content"]]
+        parts = [(t.encode(), False) for t in texts]
+        for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
+            parts += [(json.dumps({"id": buffer_id}).encode(), False), (bytes(payload), True)]
+        self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
-            self.write_message(json.dumps(frame["header"]))
-            self.write_message(json.dumps(frame["metadata"]))
-            self.write_message(frame["content"])
-            for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
-                self.write_message(json.dumps({"id": buffer_id}))
-                self.write_message(bytes(payload), binary=True)
+            for data, binary in parts:
+                self.write_message(data, binary=binary)
         except (WebSocketClosedError, StreamClosedError):
             pass
         except StreamBufferFullError:
@@ -233,6 +237,14 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
                 mib,
             )
             self._drop()
+
+    def _make_room(self, nbytes: int) -> None:
+        """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped
+        for not reading (``max_pending_bytes`` already waiting), never for sending one
+        message larger than that (a column of 10^7 float64 is 80 MB)."""
+        stream = self.ws_connection.stream if self.ws_connection is not None else None
+        if stream is not None:
+            stream.max_write_buffer_size = self.max_pending_bytes + nbytes
 
     def _drop(self) -> None:
         """End a connection whose peer stopped reading: no close frame can reach it."""

@@ -1,0 +1,99 @@
+"""The transport floor: the bytes of a kernel -> browser transfer over a bare tornado
+websocket into the same Chromium, in the same run. No system that delivers into BokehJS
+over a websocket can be faster than this; it puts the throughput ratios in context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from playwright.sync_api import Browser
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.web import Application, RequestHandler
+from tornado.websocket import WebSocketHandler
+
+from tests.browser.jupyter import HOST
+
+from .servers import free_port
+
+__all__ = ("floor_server", "measure_floor")
+
+PAGE_JS = """async ([url, sizes]) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const out = [];
+  for (const n of sizes) {
+    const t0 = performance.now();
+    const got = new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data.byteLength); });
+    ws.send(String(n));
+    const bytes = await got;
+    out.push([n, bytes, performance.now() - t0]);
+  }
+  ws.close();
+  return out;
+}"""
+
+
+class _Bytes(WebSocketHandler):
+    """Answers "n" with one binary frame of the 16·n bytes of two float64 columns."""
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self.set_nodelay(True)
+
+    def on_message(self, message: str | bytes) -> None:
+        self.write_message(bytes(16 * int(message)), binary=True)
+
+
+class _Page(RequestHandler):
+    def get(self) -> None:
+        self.write("<!DOCTYPE html><title>floor</title>")
+
+
+@contextlib.contextmanager
+def floor_server() -> Iterator[str]:
+    """A tornado server on 127.0.0.1 in a thread of its own; yields its origin."""
+    port = free_port()
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        app = Application([("/", _Page), ("/ws", _Bytes)], log_function=lambda _handler: None)
+        server = HTTPServer(app)
+        server.listen(port, HOST)
+        state["loop"], state["server"] = IOLoop.current(), server
+        ready.set()
+        IOLoop.current().start()
+
+    thread = threading.Thread(target=serve, name="floor", daemon=True)
+    thread.start()
+    ready.wait(30)
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        loop: IOLoop = state["loop"]
+        loop.add_callback(state["server"].stop)
+        loop.add_callback(loop.stop)
+        thread.join(10)
+
+
+def measure_floor(browser: Browser, origin: str, sizes: list[int]) -> dict[str, list[float]]:
+    """Milliseconds per transfer, by values per column, timed in the page."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(origin + "/")
+        url = origin.replace("http://", "ws://") + "/ws"
+        rows = page.evaluate(PAGE_JS, [url, sizes])
+    finally:
+        context.close()
+    out: dict[str, list[float]] = {}
+    for n, nbytes, ms in rows:
+        assert nbytes == 16 * n, (n, nbytes)
+        out.setdefault(str(n), []).append(ms)
+    return out

@@ -1,0 +1,331 @@
+"""The seven measurements, each run over every system in turn, interleaved (the order
+rotates from one round to the next) so that drift of the machine hits all systems alike.
+A system that fails a measurement gets its error recorded, and the run goes on."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from .systems import BENCH, System
+
+__all__ = ("FULL", "QUICK", "Plan", "Recorder", "run_all")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and counts of one run."""
+
+    name: str
+    events: int  # round trips per system, in `event_rounds` interleaved rounds
+    event_rounds: int
+    push_reps: dict[int, int]  # values per column -> repetitions (two float64 columns)
+    wire_n: int
+    upload_n: int
+    upload_reps: int
+    stream_seconds: float
+    grid_plots: int
+    render_reps: int
+    sessions: int
+    warm_cycles: int
+    cycles: int
+    settle: bool  # wait for sessions to end on their own before each memory reading
+    stream_rows: int = 100
+    stream_period_ms: float = 5.0
+    warmup_events: int = 10
+
+
+FULL = Plan(
+    name="full",
+    events=300,
+    event_rounds=6,
+    push_reps={10**4: 5, 10**5: 5, 10**6: 3, 10**7: 1},
+    wire_n=10**6,
+    upload_n=10**6,
+    upload_reps=3,
+    stream_seconds=60.0,
+    grid_plots=100,
+    render_reps=3,
+    sessions=10,
+    warm_cycles=5,
+    cycles=200,
+    settle=True,
+)
+QUICK = Plan(
+    name="quick",
+    events=20,
+    event_rounds=2,
+    push_reps={10**4: 1, 10**5: 1},
+    wire_n=10**5,
+    upload_n=10**5,
+    upload_reps=1,
+    stream_seconds=3.0,
+    grid_plots=10,
+    render_reps=1,
+    sessions=2,
+    warm_cycles=1,
+    cycles=3,
+    settle=False,
+)
+
+
+@dataclass
+class Recorder:
+    """Per metric and system: what was measured, or the error that stopped it."""
+
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, dict[str, str]] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+    #: the transport floor (floor.py): milliseconds per size, for sizes in values per column
+    floor: Callable[[list[int]], dict[str, list[float]]] | None = None
+
+    def attempt(self, metric: str, system: System, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except Exception as e:
+            text = f"{type(e).__name__}: {e}".strip()
+            self.errors.setdefault(metric, {})[system.key] = text[:2000]
+            self.log(f"  {system.key}: {metric} failed: {text.splitlines()[0][:300]}")
+            self.log(traceback.format_exc(limit=3))
+            return None
+
+    def put(self, metric: str, system: System, value: Any) -> None:
+        self.metrics.setdefault(metric, {})[system.key] = value
+
+    def get(self, metric: str, system: System) -> Any:
+        return self.metrics.setdefault(metric, {}).get(system.key)
+
+
+def rotated(systems: list[System], round_: int) -> Iterator[System]:
+    k = round_ % len(systems)
+    yield from systems[k:] + systems[:k]
+
+
+def timeout_for_bytes(nbytes: int) -> int:
+    """Milliseconds allowed for a transfer: a minute, plus a second per MB."""
+    return 60_000 + nbytes // 1000
+
+
+# ---- 1. event round trip ------------------------------------------------------------------
+
+
+def round_trips(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    per_round = plan.events // plan.event_rounds
+    for system in systems:  # warm-up, not recorded
+        rec.attempt(
+            "round_trip",
+            system,
+            partial(system.call, "roundTrips", BENCH, plan.warmup_events, 0, 30_000),
+        )
+    for r in range(plan.event_rounds):
+        for system in rotated(systems, r):
+            if system.key in rec.errors.get("round_trip", {}):
+                continue
+            start = (r + 1) * 10_000
+            times = rec.attempt(
+                "round_trip",
+                system,
+                partial(system.call, "roundTrips", BENCH, per_round, start, 30_000),
+            )
+            if times is not None:
+                prior = rec.get("round_trip", system) or {"samples_ms": []}
+                prior["samples_ms"] += times
+                rec.put("round_trip", system, prior)
+        rec.log(f"  round trips: round {r + 1}/{plan.event_rounds} done")
+
+
+# ---- 2. kernel -> browser -----------------------------------------------------------------
+
+
+def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    most = max(plan.push_reps.values())
+    for rep in range(most):
+        for n, reps in sorted(plan.push_reps.items()):
+            if rep >= reps:
+                continue
+            for system in rotated(systems, rep):
+                failed = [m for m in rec.errors if m.startswith("kernel_to_browser_")]
+                if any(system.key in rec.errors[m] for m in failed):
+                    continue  # a system that failed at one size is not tried at larger ones
+                ms = rec.attempt(
+                    f"kernel_to_browser_{n}",
+                    system,
+                    partial(system.call, "push", BENCH, n, timeout_for_bytes(16 * n)),
+                )
+                if ms is not None:
+                    by_size = rec.get("kernel_to_browser", system) or {}
+                    by_size.setdefault(str(n), []).append(ms)
+                    rec.put("kernel_to_browser", system, by_size)
+        if rec.floor is not None:
+            sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
+            floor = rec.metrics.setdefault("transport_floor", {}).setdefault("websocket", {})
+            for size, ms in rec.floor(sizes).items():
+                floor.setdefault(size, []).extend(ms)
+        rec.log(f"  kernel -> browser: repetition {rep + 1}/{most} done")
+    for system in systems:
+        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+
+
+# ---- 3. browser -> kernel -----------------------------------------------------------------
+
+
+def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    n = plan.upload_n
+    for rep in range(plan.upload_reps):
+        for system in rotated(systems, rep):
+            if system.key in rec.errors.get("browser_to_kernel", {}):
+                continue
+            ms = rec.attempt(
+                "browser_to_kernel",
+                system,
+                partial(system.call, "upload", BENCH, n, timeout_for_bytes(8 * n)),
+            )
+            if ms is not None:
+                prior = rec.get("browser_to_kernel", system) or {"n": n, "ms": []}
+                prior["ms"].append(ms)
+                rec.put("browser_to_kernel", system, prior)
+    for system in systems:
+        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+
+
+# ---- 4. sustained streaming ---------------------------------------------------------------
+
+
+def streaming(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    timeout = int(plan.stream_seconds * 1000) + 90_000
+    for system in systems:
+        result = rec.attempt(
+            "streaming",
+            system,
+            partial(
+                system.call,
+                "stream",
+                BENCH,
+                plan.stream_rows,
+                plan.stream_period_ms,
+                plan.stream_seconds,
+                timeout,
+            ),
+        )
+        if result is not None and result["sent"] is None:
+            result["sent"] = rec.attempt("streaming", system, system.rows_streamed)
+            result["sent_asked_in_a_cell"] = True
+        if result is None:
+            continue
+        if result["sent"] is None:
+            rec.errors.setdefault("streaming", {})[system.key] = (
+                f"the kernel's count of rows sent never came back: {result['report_lost']}"
+            )
+            continue
+        rec.put("streaming", system, result)
+        rec.log(f"  streaming: {system.key}: {result['received']}/{result['sent']} rows")
+
+
+# ---- 5. first render ----------------------------------------------------------------------
+
+
+def first_render(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    for rep in range(plan.render_reps):
+        for system in rotated(systems, rep):
+            if system.key in rec.errors.get("first_render", {}):
+                continue
+            name = f"grid-{rep + 1}"
+            ms = rec.attempt(
+                "first_render",
+                system,
+                partial(system.render, plan.grid_plots, name, 180_000),
+            )
+            if ms is not None:
+                prior = rec.get("first_render", system) or {"plots": plan.grid_plots, "ms": []}
+                prior["ms"].append(ms)
+                rec.put("first_render", system, prior)
+
+
+# ---- 6. wire efficiency -------------------------------------------------------------------
+
+
+def wire(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    n = plan.wire_n
+    for system in systems:
+        counted = rec.attempt(
+            "wire",
+            system,
+            partial(system.call, "pushWire", BENCH, n, timeout_for_bytes(16 * n)),
+        )
+        if counted is not None:
+            rec.put("wire", system, {"n": n, "raw_bytes": 16 * n, **counted})
+        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+
+
+# ---- 7. memory ----------------------------------------------------------------------------
+
+
+def _rss(system: System) -> int:
+    reply = system.call("command", BENCH, "rss", {}, 60_000)["reply"]
+    return int(reply["rss"])
+
+
+def _settle(system: System, plan: Plan) -> None:
+    time.sleep(system.settle if plan.settle else 1.0)
+
+
+def _memory_of(system: System, plan: Plan, rec: Recorder) -> dict[str, Any]:
+    timeout = 120_000
+    base = _rss(system)
+    system.show_sessions([f"sess-{i + 1}" for i in range(plan.sessions)], timeout)
+    shown = _rss(system)
+    system.hide_sessions()
+    names = [f"cycle-{i + 1}" for i in range(plan.warm_cycles + plan.cycles)]
+    system.cycles(names[: plan.warm_cycles], timeout)
+    _settle(system, plan)
+    warm = _rss(system)
+    seconds = system.cycles(names[plan.warm_cycles :], timeout)
+    _settle(system, plan)
+    after = _rss(system)
+    rec.log(f"  memory: {system.key}: {plan.cycles} cycles in {seconds:.0f} s")
+    return {
+        "sessions": plan.sessions,
+        "rss_before_bytes": base,
+        "rss_sessions_open_bytes": shown,
+        "cycles": plan.cycles,
+        "cycle_seconds": seconds,
+        "rss_warm_bytes": warm,
+        "rss_after_cycles_bytes": after,
+        "settle_seconds": system.settle if plan.settle else 1.0,
+    }
+
+
+def memory(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    for system in systems:
+        result = rec.attempt("memory", system, partial(_memory_of, system, plan, rec))
+        if result is not None:
+            rec.put("memory", system, result)
+
+
+#: In the order they run: the cheap, latency-sensitive ones first, memory before the big
+#: transfers leave large arrays in the kernels, streaming last.
+PHASES: list[tuple[str, Callable[[list[System], Plan, Recorder], None]]] = [
+    ("event round trip", round_trips),
+    ("first render", first_render),
+    ("memory", memory),
+    ("kernel -> browser", kernel_to_browser),
+    ("wire efficiency", wire),
+    ("browser -> kernel", browser_to_kernel),
+    ("sustained streaming", streaming),
+]
+
+
+def run_all(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    if not systems:
+        return
+    for title, phase in PHASES:
+        t0 = time.monotonic()
+        rec.log(f"== {title}")
+        phase(systems, plan, rec)
+        rec.log(f"   ({time.monotonic() - t0:.0f} s)")

@@ -1,0 +1,295 @@
+"""From raw measurements to the summary, the targets of issue #7 and a markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ("ANCHORS", "OURS", "markdown", "summarize", "targets")
+
+#: bokeh_nb's two systems, and the anchors they are compared with
+OURS = ("bokeh_nb", "bokeh_nb_standalone")
+ANCHORS = ("jupyter_bokeh", "panel", "show_app", "bokeh_serve")
+MB = 1e6
+MIB = 2**20
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _round_trip(raw: dict[str, Any]) -> dict[str, Any]:
+    ms = raw["samples_ms"]
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 0.5),
+        "p95_ms": percentile(ms, 0.95),
+        "min_ms": min(ms),
+    }
+
+
+def _kernel_to_browser(raw: dict[str, list[float]]) -> dict[str, Any]:
+    out = {}
+    for n, ms in raw.items():
+        median = statistics.median(ms)
+        out[n] = {
+            "reps": len(ms),
+            "median_ms": median,
+            "mb_per_s": 16 * int(n) / MB / (median / 1e3),
+        }
+    return out
+
+
+def _browser_to_kernel(raw: dict[str, Any]) -> dict[str, Any]:
+    median = statistics.median(raw["ms"])
+    return {
+        "n": raw["n"],
+        "reps": len(raw["ms"]),
+        "median_ms": median,
+        "mb_per_s": 8 * raw["n"] / MB / (median / 1e3),
+    }
+
+
+def _streaming(raw: dict[str, Any]) -> dict[str, Any]:
+    sent = raw.get("sent") or 0
+    return {**raw, "lost": sent - raw["received"]}
+
+
+def _first_render(raw: dict[str, Any], models: dict[int, int]) -> dict[str, Any]:
+    return {
+        "plots": raw["plots"],
+        "models": models.get(raw["plots"]),
+        "reps": len(raw["ms"]),
+        "median_ms": statistics.median(raw["ms"]),
+    }
+
+
+def _wire(raw: dict[str, Any]) -> dict[str, Any]:
+    raw_bytes = raw["raw_bytes"]
+    return {
+        **raw,
+        # the window holds exactly one Bokeh message (one PATCH-DOC of bulk's data)
+        "kernel_messages_per_bokeh_message": raw["kernel"]["messages"],
+        "browser_messages_per_bokeh_message": raw["browser"]["messages"],
+        "kernel_bytes_per_raw_byte": raw["kernel"]["bytes"] / raw_bytes,
+        "browser_bytes_per_raw_byte": raw["browser"]["bytes"] / raw_bytes,
+    }
+
+
+def _memory(raw: dict[str, Any]) -> dict[str, Any]:
+    per_session = (raw["rss_sessions_open_bytes"] - raw["rss_before_bytes"]) / raw["sessions"]
+    growth = raw["rss_after_cycles_bytes"] - raw["rss_warm_bytes"]
+    return {**raw, "per_session_mb": per_session / MIB, "growth_mb": growth / MIB}
+
+
+def summarize(metrics: dict[str, dict[str, Any]], models: dict[int, int]) -> dict[str, Any]:
+    """Per metric and system, the figures the table and the targets use."""
+    makers: dict[str, Any] = {
+        "round_trip": _round_trip,
+        "kernel_to_browser": _kernel_to_browser,
+        "browser_to_kernel": _browser_to_kernel,
+        "streaming": _streaming,
+        "first_render": lambda raw: _first_render(raw, models),
+        "wire": _wire,
+        "memory": _memory,
+    }
+    makers["transport_floor"] = _kernel_to_browser
+    return {
+        metric: {key: make(raw) for key, raw in metrics.get(metric, {}).items()}
+        for metric, make in makers.items()
+    }
+
+
+# ---- targets ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    system: str
+    value: float | None
+    limit: float | None
+    met: bool | None  # None: not measurable in this run
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "system": self.system,
+            "value": self.value,
+            "limit": self.limit,
+            "met": self.met,
+        }
+
+
+def _get(summary: dict[str, Any], metric: str, key: str, *path: str) -> float | None:
+    node: Any = summary.get(metric, {}).get(key)
+    for step in path:
+        if not isinstance(node, dict) or step not in node:
+            return None
+        node = node[step]
+    return float(node) if isinstance(node, int | float) else None
+
+
+def _best(values: list[float | None], low: bool) -> float | None:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return min(present) if low else max(present)
+
+
+def _check(what: str, system: str, value: float | None, limit: float | None, below: bool) -> Target:
+    if value is None or limit is None:
+        return Target(what, system, value, limit, None)
+    return Target(what, system, value, limit, value <= limit if below else value >= limit)
+
+
+def targets(summary: dict[str, Any], big: int = 10**6) -> list[Target]:
+    """Issue #7's targets, each a ratio to the best anchor of the same run where it is one."""
+    out: list[Target] = []
+    for pct in ("p50_ms", "p95_ms"):
+        best = _best([_get(summary, "round_trip", a, pct) for a in ANCHORS], low=True)
+        for key, factor in (("bokeh_nb", 0.25), ("bokeh_nb_standalone", 0.2)):
+            value = _get(summary, "round_trip", key, pct)
+            limit = None if best is None else factor * best
+            out.append(
+                _check(f"round trip {pct[:3]} <= {factor} x best anchor", key, value, limit, True)
+            )
+    n = str(big)
+    best_mbs = _best([_get(summary, "kernel_to_browser", a, n, "mb_per_s") for a in ANCHORS], False)
+    for key in OURS:
+        value = _get(summary, "kernel_to_browser", key, n, "mb_per_s")
+        limit = None if best_mbs is None else 4 * best_mbs
+        out.append(
+            _check(
+                f"{big:.0e} x 2 float64 kernel -> browser MB/s >= 4 x best anchor",
+                key,
+                value,
+                limit,
+                False,
+            )
+        )
+    for side in ("kernel", "browser"):
+        value = _get(summary, "wire", "bokeh_nb", f"{side}_bytes_per_raw_byte")
+        out.append(
+            _check(f"wire bytes / raw bytes at the {side} <= 1.05", "bokeh_nb", value, 1.05, True)
+        )
+        messages = _get(summary, "wire", "bokeh_nb", f"{side}_messages_per_bokeh_message")
+        out.append(
+            Target(
+                f"messages per Bokeh message at the {side} == 1",
+                "bokeh_nb",
+                messages,
+                1.0,
+                None if messages is None else messages == 1,
+            )
+        )
+    best_rows = _best([_get(summary, "streaming", a, "rows_per_s") for a in ANCHORS], low=False)
+    for key in OURS:
+        out.append(
+            _check(
+                "streaming: rows lost == 0", key, _get(summary, "streaming", key, "lost"), 0.0, True
+            )
+        )
+        out.append(
+            _check(
+                "streaming: delivered rows/s >= every anchor's",
+                key,
+                _get(summary, "streaming", key, "rows_per_s"),
+                best_rows,
+                False,
+            )
+        )
+        out.append(
+            _check(
+                "memory growth after the cycles <= 10 MB",
+                key,
+                _get(summary, "memory", key, "growth_mb"),
+                10.0,
+                True,
+            )
+        )
+    return out
+
+
+# ---- the table ----------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        digits = 0
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _rows(summary: dict[str, Any], sizes: list[str]) -> list[tuple[str, str, list[str]]]:
+    """(label, metric, path) rows of the table."""
+    rows: list[tuple[str, str, list[str]]] = [
+        ("event round trip p50 (ms)", "round_trip", ["p50_ms"]),
+        ("event round trip p95 (ms)", "round_trip", ["p95_ms"]),
+    ]
+    for n in sizes:
+        rows.append(
+            (
+                f"kernel → browser, {int(n):.0e} x 2 float64 (MB/s)",
+                "kernel_to_browser",
+                [n, "mb_per_s"],
+            )
+        )
+    rows += [
+        ("browser → kernel, float64 column (MB/s)", "browser_to_kernel", ["mb_per_s"]),
+        ("streaming: rows sent", "streaming", ["sent"]),
+        ("streaming: rows lost", "streaming", ["lost"]),
+        ("streaming: delivered rows/s", "streaming", ["rows_per_s"]),
+        ("streaming: patches/s", "streaming", ["patches_per_s"]),
+        ("streaming: browser frames/s", "streaming", ["frames_per_s"]),
+        ("first render of the grid (ms)", "first_render", ["median_ms"]),
+        ("wire: kernel messages per Bokeh message", "wire", ["kernel_messages_per_bokeh_message"]),
+        (
+            "wire: browser messages per Bokeh message",
+            "wire",
+            ["browser_messages_per_bokeh_message"],
+        ),
+        ("wire: kernel bytes / raw bytes", "wire", ["kernel_bytes_per_raw_byte"]),
+        ("wire: browser bytes / raw bytes", "wire", ["browser_bytes_per_raw_byte"]),
+        ("memory: kernel RSS per open session (MB)", "memory", ["per_session_mb"]),
+        ("memory: growth after the cycles (MB)", "memory", ["growth_mb"]),
+    ]
+    return rows
+
+
+def markdown(result: dict[str, Any]) -> str:
+    summary, labels = result["summary"], result["systems"]
+    keys = list(labels)
+    sizes = sorted({n for v in summary["kernel_to_browser"].values() for n in v}, key=int)
+    head = "| metric | " + " | ".join(labels[k]["label"] for k in keys) + " |"
+    lines = [head, "|---|" + "---:|" * len(keys)]
+    for label, metric, path in _rows(summary, sizes):
+        digits = 2 if "bytes / raw" in label else 1
+        if "messages per" in label or "rows sent" in label or "rows lost" in label:
+            digits = 0
+        cells = []
+        for key in keys:
+            error = result["errors"].get(metric, {}).get(key)
+            value = _get(summary, metric, key, *path)
+            cells.append("error" if value is None and error else _fmt(value, digits))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    floor = summary.get("transport_floor", {}).get("websocket", {})
+    if floor:
+        figures = ", ".join(
+            f"{int(n):.0e} x 2: {_fmt(v['mb_per_s'])} MB/s"
+            for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
+        )
+        lines += [
+            "",
+            "Transport floor (the same bytes over a bare tornado websocket into the same "
+            f"Chromium, same run): {figures}.",
+        ]
+    lines += ["", "| target | system | measured | limit | met |", "|---|---|---:|---:|---|"]
+    for t in result["targets"]:
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        shown = f"{_fmt(t['value'], 2)} | {_fmt(t['limit'], 2)}"
+        lines.append(f"| {t['what']} | {t['system']} | {shown} | {met} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,49 @@
+"""The benchmarks' quick mode (``python -m benchmarks.run --quick``): every system still
+starts and yields every metric, and the table is printed. It creates the anchors' virtual
+environment on first use (benchmarks/.venvs, reused afterwards). No timing is asserted:
+the figures of a 2-core CI machine are for benchmarks/results, not for a pass or a fail."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSTEMS = ("bokeh_nb", "bokeh_nb_standalone", "jupyter_bokeh", "panel", "show_app", "bokeh_serve")
+METRICS = (
+    "round_trip",
+    "kernel_to_browser",
+    "browser_to_kernel",
+    "streaming",
+    "first_render",
+    "wire",
+    "memory",
+)
+
+
+@pytest.mark.timeout(1200)
+def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
+    out = tmp_path / "results"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1100,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    assert "| metric |" in run.stdout and "| target |" in run.stdout, run.stdout[-4000:]
+    result = json.loads((out / "latest.json").read_text())
+    assert not any(result["errors"].values()), result["errors"]
+    for metric in METRICS:
+        missing = [s for s in SYSTEMS if s not in result["summary"][metric]]
+        assert not missing, f"{metric}: no figures for {missing}"
+    for key, system in result["systems"].items():
+        assert system["foreign_requests"] == [], f"{key} left 127.0.0.1"
+    assert (out / "latest.md").read_text().count("| metric |") == 1
+    assert (out / "latest.png").stat().st_size > 10_000
+    report_figure(f"benchmarks quick mode: {result['wall_seconds']} s")
