@@ -201,7 +201,12 @@ def check_upload_process_download(page: Page, server: JupyterServer) -> None:
         assert browser_column_length(page, "points", "x") == 44, "the plot keeps the good upload"
     assert kernel_json(page, "len(uploads)") == 1
 
-    # the session ends once its output is gone (after bokeh_nb's linger): its upload is freed
+    clear_and_wait_upload_freed(page, index)
+
+
+def clear_and_wait_upload_freed(page: Page, index: int) -> None:
+    """Clear notebook 05's upload output: the session ends once its output is gone (after
+    bokeh_nb's linger), and its uploaded table must be freed."""
     select_cell(page, index)
     execute_command(page, "notebook:clear-cell-output")
     deadline = time.monotonic() + 60

@@ -22,14 +22,12 @@ from .bokeh import bokeh_output, kernel_json
 from .jupyter import (
     JupyterServer,
     add_and_run_cell,
-    execute_command,
     open_notebook,
     run_all_cells,
-    select_cell,
     start_jupyter_server,
     stop_jupyter_server,
 )
-from .test_notebooks import NOTEBOOKS_DIR, cell_with
+from .test_notebooks import NOTEBOOKS_DIR, cell_with, clear_and_wait_upload_freed
 
 #: Records file writes of the process it runs in, from a file opened before the hook.
 AUDIT = """\
@@ -141,12 +139,7 @@ def test_uploads_stay_in_memory_and_are_freed(audited_lab, page, report_figure):
     on_disk = [p for p in files_containing(roots, marker.encode(), start) if "playwright" not in p]
     assert on_disk == [], on_disk
 
-    select_cell(page, index)
-    execute_command(page, "notebook:clear-cell-output")
-    deadline = time.monotonic() + 60
-    while kernel_json(page, "[gc.collect(), len(uploads)][1]") != 0:
-        assert time.monotonic() < deadline, "the uploaded table outlived its session"
-        page.wait_for_timeout(1000)
+    clear_and_wait_upload_freed(page, index)
     rss_after = kernel_json(page, "_rss_mb()")
     # what glibc still keeps of the freed memory goes back to the system
     rss_trimmed = kernel_json(
