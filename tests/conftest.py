@@ -6,11 +6,13 @@ import gc
 
 import pytest
 
+from tests.browser.plugin import is_browser_test
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def slowness(item: pytest.Item) -> int:
         path = str(item.path)
-        if "/tests/browser/" in path:
+        if is_browser_test(item):
             return 2
         if "/tests/kernel/" in path or path.endswith(".ipynb"):
             return 1

@@ -19,7 +19,7 @@ _SHARE = SHARE_ROUTE.format(token=r"(?P<token>[^/]+)")
 _BUNDLE = r"/(?P<version>[^/]+)/(?P<filename>[^/]+)"
 _FILE = FILES_ROUTE.format(path=r"(?P<path>.+)")
 
-#: (pattern below the base URL, handler). ``tests/browser/test_route_auth.py`` walks this
+#: (pattern below the base URL, handler). ``tests/security/test_route_auth.py`` walks this
 #: table: every route must refuse a request without valid credentials.
 ROUTES: list[tuple[str, type[Any]]] = [
     (STATIC_ROUTE + _BUNDLE, BokehJSHandler),

@@ -1,1 +1,1 @@
-"""Browser tests (real Jupyter server + headless Chromium); see conftest.py."""
+"""Browser tests (real Jupyter server + headless Chromium); fixtures in plugin.py."""

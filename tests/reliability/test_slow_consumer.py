@@ -11,8 +11,8 @@ from typing import Any
 
 from bokeh_nb.server.live import AppSocket
 
-from .bokeh import kernel_json, shared_app
-from .wsclient import BokehSocket, in_thread
+from tests.browser.bokeh import kernel_json, shared_app
+from tests.browser.wsclient import BokehSocket, in_thread
 
 APP = """\
 import numpy as np

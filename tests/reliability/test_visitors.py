@@ -10,8 +10,8 @@ import threading
 import time
 from typing import Any
 
-from .bokeh import kernel_json, shared_app
-from .wsclient import BokehSocket
+from tests.browser.bokeh import kernel_json, shared_app
+from tests.browser.wsclient import BokehSocket
 
 VISITORS = 20
 SECONDS = 15

@@ -9,8 +9,8 @@ import time
 
 from playwright.sync_api import Locator, Page, expect
 
-from .bokeh import bokeh_output, kernel_json
-from .jupyter import cell_output, open_notebook, run_all_cells, write_notebook
+from tests.browser.bokeh import bokeh_output, kernel_json
+from tests.browser.jupyter import cell_output, open_notebook, run_all_cells, write_notebook
 
 STREAM = """\
 import os

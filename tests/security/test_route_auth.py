@@ -19,8 +19,8 @@ from tornado.websocket import WebSocketHandler, websocket_connect
 
 from bokeh_nb.server.urls import ROUTES
 
-from .bokeh import create_share
-from .wsclient import in_thread
+from tests.browser.bokeh import create_share
+from tests.browser.wsclient import in_thread
 
 SAMPLES = {
     "version": bokeh_version,

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .bokeh import bokeh_output, kernel_json
-from .jupyter import (
+from tests.browser.bokeh import bokeh_output, kernel_json
+from tests.browser.jupyter import (
     JupyterServer,
     add_and_run_cell,
     open_notebook,
@@ -27,7 +27,7 @@ from .jupyter import (
     start_jupyter_server,
     stop_jupyter_server,
 )
-from .test_notebooks import NOTEBOOKS_DIR, cell_with, clear_and_wait_upload_freed
+from tests.browser.test_notebooks import NOTEBOOKS_DIR, cell_with, clear_and_wait_upload_freed
 
 #: Records file writes of the process it runs in, from a file opened before the hook.
 AUDIT = """\

@@ -17,9 +17,9 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from tests.reliability.test_fuzz import json_values
 
-from .bokeh import kernel_json, shared_app
-from .test_standalone import APP_CELL
-from .wsclient import BokehSocket, in_thread
+from tests.browser.bokeh import kernel_json, shared_app
+from tests.browser.test_standalone import APP_CELL
+from tests.browser.wsclient import BokehSocket, in_thread
 
 EXAMPLES = 600
 

@@ -1,5 +1,9 @@
 """Fixtures for browser tests: real Jupyter servers + headless Chromium (Playwright).
 
+A pytest plugin (``-p tests.browser.plugin`` in pyproject's addopts), so that the
+browser tests in ``tests/browser/``, ``tests/reliability/``, ``tests/security/`` and
+``tests/deploy/`` share one Chromium and one JupyterLab / Notebook 7 server per run.
+
 Fixtures
 --------
 lab_server (session)         running ``jupyter lab``; a :class:`JupyterServer`
@@ -12,7 +16,8 @@ page_log (function)          :class:`PageLog` with console messages, page errors
                              request / websocket URLs of ``context``
 nb_name (function)           a unique notebook file name for the test
 
-Every test in this directory gets the ``browser`` marker and a 180 s timeout
+Every test that uses one of these fixtures (and every test in ``tests/browser/``)
+gets the ``browser`` marker and a 180 s timeout
 (override with ``@pytest.mark.timeout(...)``). On failure the tail of the
 server log(s) the test used, the page log and the path of a screenshot
 (``<tmp_path>/failure.png``) are attached to the report. Kernels are shut down
@@ -38,7 +43,7 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter import (
+from tests.browser.jupyter import (
     TIMEOUT_SCALE,
     JupyterServer,
     PageLog,
@@ -81,9 +86,21 @@ def pytest_configure(config: pytest.Config) -> None:
         expect.set_options(timeout=30_000 * TIMEOUT_SCALE)
 
 
+#: Using any of these makes a test a browser test.
+BROWSER_FIXTURES = frozenset(
+    {"lab_server", "notebook_server", "jupyter_frontend", "browser", "context", "page"}
+)
+
+
+def is_browser_test(item: pytest.Item) -> bool:
+    """A test in ``tests/browser/`` or one that uses a browser fixture."""
+    in_dir = HERE in Path(str(item.path)).resolve().parents
+    return in_dir or not BROWSER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE not in Path(str(item.path)).resolve().parents:
+        if not is_browser_test(item):
             continue
         item.add_marker(pytest.mark.browser)
         if item.get_closest_marker("timeout") is None:

@@ -1,0 +1,1 @@
+"""Security tests: routes, credentials, origins, share pages (see docs/security.md)."""
