@@ -13,9 +13,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt() {
-  # Debian packages the tests need: chromium for the browser tests.
+  # Debian packages the tests need: chromium for the browser tests, nginx for the
+  # deployment tests (run as a plain process; the package's service is not used).
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing ${missing[*]} (apt)"
     as_root apt-get update -qq

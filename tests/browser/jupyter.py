@@ -94,25 +94,31 @@ class JupyterServer:
     marker: str
     proc: subprocess.Popen | None = None
     _log_file: Any = field(default=None, repr=False)
+    #: the server's ``base_url`` (``--ServerApp.base_url``), with both slashes
+    prefix: str = "/"
+    #: the origin browsers use when it is not the server's own (e.g. a reverse proxy's);
+    #: ``dataclasses.replace(server, public="http://127.0.0.1:PORT")`` is the server as
+    #: seen through that proxy, for every helper here
+    public: str | None = None
 
     @property
     def origin(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://{HOST}:{self.port}"
+        """``http://127.0.0.1:PORT`` (no trailing slash): the public origin if one is set."""
+        return self.public or f"http://{HOST}:{self.port}"
 
     @property
     def ws_origin(self) -> str:
-        return f"ws://{HOST}:{self.port}"
+        return "ws" + self.origin.removeprefix("http")
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/`` (the server's base URL, trailing slash)."""
-        return self.origin + "/"
+        """``http://127.0.0.1:PORT/prefix/`` (the server's base URL, trailing slash)."""
+        return self.origin + self.prefix
 
     def url(self, path: str = "", **query: str) -> str:
-        """Absolute URL for ``path`` with ``?token=...`` (plus ``query``) appended."""
+        """Absolute URL for ``path`` (below the base URL) with ``?token=...`` appended."""
         params = {**query, "token": self.token}
-        return f"{self.origin}/{path.lstrip('/')}?{urllib.parse.urlencode(params)}"
+        return f"{self.base_url}{path.lstrip('/')}?{urllib.parse.urlencode(params)}"
 
     def is_same_origin(self, url: str) -> bool:
         """True for URLs on this server (http or ws) and for data:/blob:/about: URLs."""
@@ -127,7 +133,7 @@ class JupyterServer:
         """Call the server's REST API (``path`` like ``api/sessions``) with the token."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            f"{self.origin}/{path.lstrip('/')}",
+            f"{self.base_url}{path.lstrip('/')}",
             data=data,
             method=method,
             headers={
@@ -291,8 +297,10 @@ def start_jupyter_server(
     *,
     extra_args: Sequence[str] = (),
     timeout: float = SERVER_START_TIMEOUT,
+    prefix: str = "/",
 ) -> JupyterServer:
-    """Start ``jupyter lab`` (kind="lab") or ``jupyter notebook`` (kind="notebook").
+    """Start ``jupyter lab`` (kind="lab") or ``jupyter notebook`` (kind="notebook"),
+    at ``prefix`` (its ``base_url``, e.g. ``/jupyter/``) below its origin.
 
     Returns once ``/api/status`` answers. Raises :class:`JupyterServerError`
     (with the server log) if it exits or does not answer within ``timeout``.
@@ -321,6 +329,7 @@ def start_jupyter_server(
             f"--ServerApp.root_dir={root_dir}",
             "--ServerApp.open_browser=False",
             "--ServerApp.log_level=INFO",
+            f"--ServerApp.base_url={prefix}",
             *extra_args,
         ]
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed in stop_jupyter_server
@@ -347,6 +356,7 @@ def start_jupyter_server(
             marker=marker,
             proc=proc,
             _log_file=log_file,
+            prefix=prefix,
         )
         try:
             _wait_for_status(server, timeout)

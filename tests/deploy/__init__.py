@@ -1,0 +1,1 @@
+"""Deployment tests: nginx, load balancing, JupyterHub, kernel gateway, Dask (docs/deploying.md)."""
