@@ -1,9 +1,14 @@
 """The anchors' virtual environment, made from ``requirements-anchors.txt`` by the
-benchmark command itself and reused while that file is unchanged."""
+benchmark command itself and reused while that file is unchanged.
+
+It lives in the user's cache (``$BOKEH_NB_BENCH_VENVS``, default
+``~/.cache/bokeh_nb/venvs/anchors-<digest of the requirements>``), outside the checkout,
+so a fresh clone of the same requirements does not install the anchors again."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +19,8 @@ __all__ = ("ANCHORS_REQUIREMENTS", "anchors_python")
 
 HERE = Path(__file__).resolve().parent
 ANCHORS_REQUIREMENTS = HERE / "requirements-anchors.txt"
-VENVS = HERE / ".venvs"
+_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+VENVS = Path(os.environ.get("BOKEH_NB_BENCH_VENVS") or _CACHE / "bokeh_nb" / "venvs")
 INSTALL_TIMEOUT = 1800
 
 
@@ -23,11 +29,11 @@ def _digest(path: Path) -> str:
 
 
 def anchors_python(log: Callable[[str], None] = print) -> Path:
-    """The Python of ``.venvs/anchors``, created or brought up to date first."""
-    venv = VENVS / "anchors"
+    """The Python of the anchors' venv, created first if these requirements have none."""
+    wanted = _digest(ANCHORS_REQUIREMENTS)
+    venv = VENVS / f"anchors-{wanted[:16]}"
     python = venv / "bin" / "python"
     stamp = venv / "requirements.sha256"
-    wanted = _digest(ANCHORS_REQUIREMENTS)
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
     t0 = time.monotonic()

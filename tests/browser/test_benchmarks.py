@@ -1,6 +1,6 @@
 """The benchmarks' quick mode (``python -m benchmarks.run --quick``): every system still
 starts and yields every metric, and the table is printed. It creates the anchors' virtual
-environment on first use (benchmarks/.venvs, reused afterwards). No timing is asserted:
+environment on first use (in the user cache, reused afterwards). No timing is asserted:
 the figures of a 2-core CI machine are for benchmarks/results, not for a pass or a fail."""
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ checked in the page too (see ``EXTRA_CHECKS``).
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import time
 import uuid
@@ -18,6 +20,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.conftest import FIGURES
 
 from .bokeh import bokeh_output, kernel_json
 from .jupyter import (
@@ -244,7 +248,7 @@ def check_million_points_round_trip(page: Page, server: JupyterServer) -> None:
     expect(shown).to_be_visible(timeout=90_000)
     assert browser_column_length(page, "points", "x") == 1_000_000
     kernel_side = cell_text(page, cell_with(page, "took = send(seed=1)"))
-    print(f"\n10_large_data: {kernel_side.splitlines()[0]}; {shown.inner_text()}")
+    FIGURES.append(f"10_large_data.ipynb: {kernel_side.splitlines()[0]}; {shown.inner_text()}")
 
 
 def browser_titles(page: Page) -> list[str]:
@@ -274,12 +278,50 @@ def check_ipywidgets_drive_bokeh(page: Page, server: JupyterServer) -> None:
     assert kernel_json(page, "[frequency.value, plot.title.text]") == [4, "cos(4·x)"]
 
 
+def check_dask_keeps_sessions_responsive(page: Page, server: JupyterServer) -> None:
+    """11: the button's async callback runs the tasks on the Dask cluster; its session shows
+    the progress task by task while the app's other session still answers at once."""
+    first = bokeh_output(page, cell_with(page, 'app = bokeh_nb.App(estimator, name="dask-pi")'))
+    second = bokeh_output(
+        page, next(i for i in code_cells(page) if get_cell_source(page, i) == "app")
+    )
+    progress = first.get_by_text(re.compile(r"tasks done|^idle$"))
+    first.get_by_role("button", name="Estimate π on the cluster").click()
+    expect(progress).to_contain_text("of 32 tasks done")
+    seen: list[str] = []
+    echo_ms: list[float] = []
+    handle = second.locator(".noUi-handle").nth(1)  # the echo slider (tasks is the first)
+    deadline = time.monotonic() + 120
+    while not (text := progress.inner_text()).startswith("32 of 32"):
+        assert time.monotonic() < deadline, f"progress seen: {seen}"
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        if len(echo_ms) < 3 and not text.startswith("0 of"):
+            # while the cluster works, the other session's Python callback answers
+            handle.focus()
+            t0 = time.perf_counter()
+            handle.press("ArrowRight")
+            expect(second.get_by_text(f"echo: {len(echo_ms) + 1}", exact=True)).to_be_visible()
+            echo_ms.append((time.perf_counter() - t0) * 1000)
+        page.wait_for_timeout(50)
+    done = [t for t in seen if not t.startswith("0 of")]
+    assert len(done) >= 3, f"the progress should show tasks finishing one by one: {seen}"
+    assert len(echo_ms) == 3, f"the echo slider was only moved {len(echo_ms)}x during the run"
+    estimate = float(text.rsplit("≈", 1)[1])
+    assert abs(estimate - math.pi) < 0.01, text
+    FIGURES.append(
+        f"11_dask.ipynb: {len(seen)} progress states seen in the page; the other session's echo "
+        f"answered in {', '.join(f'{ms:.0f}' for ms in echo_ms)} ms during the run; {text}"
+    )
+
+
 EXTRA_CHECKS: dict[str, Callable[[Page, JupyterServer], Any]] = {
     "03_streaming.ipynb": check_streaming_loop_is_live,
     "05_upload_process_download.ipynb": check_upload_process_download,
     "07_client_api.ipynb": check_client_ran,
     "09_ipywidgets.ipynb": check_ipywidgets_drive_bokeh,
     "10_large_data.ipynb": check_million_points_round_trip,
+    "11_dask.ipynb": check_dask_keeps_sessions_responsive,
 }
 
 
