@@ -25,7 +25,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.plugin import CHROMIUM, CHROMIUM_ARGS
 
 from . import machine, report
 from .floor import floor_server, measure_floor
