@@ -48,22 +48,83 @@ PAGE = """<!DOCTYPE html>
 <body>
 <div id="bokeh-nb-root"></div>
 <script type="application/json" id="bokeh-nb-item">{item}</script>
-<p id="bokeh-nb-problem" role="alert" hidden>This app could not be opened: the notebook
-kernel may have been restarted, or it has no live app of this name. Run the notebook cells
-that make the app, then reload this page.</p>
+<div id="bokeh-nb-problem" role="alert" hidden><p></p>
+<button type="button" hidden>Reload to reconnect</button></div>
 <script nonce="{nonce}">
 (function () {{
   const item = JSON.parse(document.getElementById("bokeh-nb-item").textContent);
-  const bk = window.Bokeh[item.version];
-  const failed = () => {{ document.getElementById("bokeh-nb-problem").hidden = false; }};
+  const problem = document.getElementById("bokeh-nb-problem");
+  const reload = problem.querySelector("button");
+  reload.addEventListener("click", () => location.reload());
+  // what went wrong, in the words of PROBLEMS (data-problem says which, for tests and styles)
+  const show = (kind, ...parts) => {{
+    problem.dataset.problem = kind;
+    problem.querySelector("p").textContent = parts.join(" ");
+    reload.hidden = kind !== "lost";
+    problem.hidden = false;
+  }};
+  // a share link's path is its credential: never part of a message
+  const shown = (url) => url.replace(/\\/bokeh-nb\\/s\\/[^/?#]+/, "/bokeh-nb/s/[link]");
+  const bk = window.Bokeh && window.Bokeh[item.version];
+  if (!bk) {{
+    show("bokehjs", item.problems.bokehjs, shown(new URL(item.bokehjs, location.href).href) + ".",
+         item.problems.proxy);
+    return;
+  }}
+  const ws = new URL(item.app_path + "/ws", location.href);
+  ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
+  // Did BokehJS's websocket ever open? If not, the app was never asked: the way there is
+  // what failed (BokehJS reports both cases alike).
+  let opened = false;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {{
+    constructor(url, protocols) {{
+      super(url, protocols);
+      this.addEventListener("open", () => {{ opened = true; }});
+    }}
+  }};
+  const failed = () => {{
+    if (!opened) {{
+      show("websocket", item.problems.websocket, shown(ws.href) + ".", item.problems.proxy);
+    }} else {{
+      show("app", item.problems.app);
+    }}
+  }};
+  const before = new Set(bk.documents);
   bk.embed.embed_items({{}}, [item.render_item], item.app_path).then((views) => {{
-    if (!views || views.length === 0) failed();
+    if (!views || views.length === 0) {{
+      failed();
+      return;
+    }}
+    for (const doc of bk.documents) {{
+      if (!before.has(doc)) doc.on_event("connection_lost", () => show("lost", item.problems.lost));
+    }}
   }}, failed);
 }})();
 </script>
 </body>
 </html>
 """
+
+#: What an app page says when it cannot show its app (``data-problem`` of the alert).
+PROBLEMS = {
+    "app": (
+        "This app could not be opened: the notebook kernel may have been restarted, or it "
+        "has no live app of this name. Run the notebook cells that make the app, then "
+        "reload this page."
+    ),
+    "bokehjs": "BokehJS could not be loaded from",
+    "websocket": "This page could not open its WebSocket connection to",
+    "proxy": (
+        "If Jupyter is behind a reverse proxy, the proxy may not forward WebSocket upgrades "
+        "or its path prefix may differ from the Jupyter server's base_url: see "
+        '"Reverse proxy (nginx)" in bokeh_nb\'s docs/deploying.md.'
+    ),
+    "lost": (
+        "The connection to this app was lost: the Jupyter server, the app's kernel or the "
+        "network went away. Reload the page to reconnect (a new session of the app)."
+    ),
+}
 
 
 #: An app page loads scripts and styles from this server only and talks to it only; its
@@ -90,6 +151,8 @@ def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: 
     item = {
         "version": bokeh_version,
         "app_path": app_path,
+        "bokehjs": url_path_join(bundles, bokeh_version, "bokeh.min.js"),
+        "problems": PROBLEMS,
         "render_item": {
             "token": _bokeh.new_session_token(),
             "elementid": "bokeh-nb-root",

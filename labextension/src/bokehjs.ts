@@ -82,7 +82,11 @@ function bokehGlobal(): IBokehGlobal | undefined {
   return (window as unknown as { Bokeh?: IBokehGlobal }).Bokeh;
 }
 
-async function explanation(response: Response, version: string): Promise<string> {
+async function explanation(
+  response: Response,
+  version: string,
+  url: string
+): Promise<string> {
   try {
     const body = (await response.json()) as { message?: unknown };
     if (typeof body.message === 'string') {
@@ -92,9 +96,11 @@ async function explanation(response: Response, version: string): Promise<string>
     // not our JSON answer: the route itself is missing
   }
   return (
-    `BokehJS ${version} could not be loaded from this Jupyter server (HTTP ` +
-    `${response.status}): is bokeh_nb installed and enabled in the environment that runs ` +
-    'JupyterLab? pip install bokeh_nb there, restart the server and reload the page.'
+    `BokehJS ${version} could not be loaded from ${url} (HTTP ${response.status}): is ` +
+    'bokeh_nb installed and enabled in the environment that runs JupyterLab? pip install ' +
+    'bokeh_nb there, restart the server and reload the page. Behind a reverse proxy, the ' +
+    "proxy must forward every path below the Jupyter server's base URL (see " +
+    '"Reverse proxy" in bokeh_nb\'s docs/deploying.md).'
   );
 }
 
@@ -104,10 +110,10 @@ async function addScript(url: string, version: string, bundle: string): Promise<
   try {
     response = await fetch(url, { credentials: 'same-origin' });
   } catch (err) {
-    throw new BokehJSLoadError(`BokehJS ${version} could not be fetched: ${err}`);
+    throw new BokehJSLoadError(`BokehJS ${version} could not be fetched from ${url}: ${err}`);
   }
   if (!response.ok) {
-    throw new BokehJSLoadError(await explanation(response, version));
+    throw new BokehJSLoadError(await explanation(response, version, url));
   }
   const text = await response.text();
   let texts = sources.get(version);

@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 
 from tests.browser.bokeh import drag_handle
 from tests.browser.jupyter import assert_no_console_errors, assert_no_foreign_requests, wait_for_app
-from tests.security.test_route_auth import login_cookie
 from tests.browser.wsclient import BokehSocket, in_thread
+from tests.security.test_route_auth import login_cookie
 
 APP = """\
 import os

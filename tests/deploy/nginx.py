@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ("DEPLOY", "NGINX", "Nginx", "NginxError", "free_port", "render_site", "start_nginx", "stop_nginx")
+__all__ = (
+    "DEPLOY",
+    "NGINX",
+    "Nginx",
+    "NginxError",
+    "free_port",
+    "render_site",
+    "start_nginx",
+    "stop_nginx",
+)
 
 NGINX = os.environ.get("BOKEH_NB_TEST_NGINX", "/usr/sbin/nginx")
 HOST = "127.0.0.1"
@@ -137,7 +146,9 @@ def start_nginx(
             return server
         time.sleep(0.1)
     stop_nginx(server)
-    raise NginxError(f"nginx did not listen on {server.port} in {timeout:.0f}s:\n{server.error_log()}")
+    raise NginxError(
+        f"nginx did not listen on {server.port} in {timeout:.0f}s:\n{server.error_log()}"
+    )
 
 
 def stop_nginx(server: Nginx) -> None:

@@ -15,11 +15,10 @@ from hypothesis.internal.conjecture import optimiser  # noqa: F401 - see below
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from tests.reliability.test_fuzz import json_values
-
 from tests.browser.bokeh import kernel_json, shared_app
 from tests.browser.test_standalone import APP_CELL
 from tests.browser.wsclient import BokehSocket, in_thread
+from tests.reliability.test_fuzz import json_values
 
 EXAMPLES = 600
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bokeh_nb.server.live import AppSocket
-
 from tests.browser.bokeh import kernel_json, shared_app
 from tests.browser.wsclient import BokehSocket, in_thread
 

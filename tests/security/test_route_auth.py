@@ -18,7 +18,6 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketHandler, websocket_connect
 
 from bokeh_nb.server.urls import ROUTES
-
 from tests.browser.bokeh import create_share
 from tests.browser.wsclient import in_thread
 
