@@ -6,6 +6,12 @@ For users who want a long-running, multi-session Bokeh server next to their note
 socket (no extra port), and puts Jupyter's login in front of it. The apps are the
 scripts, notebooks and app directories in ``$BOKEH_NB_APPS_DIR`` (default: ``apps`` in
 the Jupyter server's working directory), found when the Bokeh server starts.
+
+The same command runs the apps folder as a plain ``bokeh serve`` process on a TCP port,
+for a load balancer in front of several of them (see "Load balancing" in
+docs/deploying.md): ``python -m bokeh_nb.serverproxy 5006 /apps``. Then the process
+listens on 127.0.0.1 only, trusts the proxy's ``X-Forwarded-*`` headers, and accepts
+websockets only from the origins in ``$BOKEH_ALLOW_WS_ORIGIN`` (bokeh's own setting).
 """
 
 from __future__ import annotations
@@ -48,11 +54,14 @@ def app_paths(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bokeh_nb.serverproxy <unix socket> <base url>``: exec bokeh serve."""
+    """``python -m bokeh_nb.serverproxy <unix socket | port> <base url>``: exec bokeh serve."""
     if len(argv) != 3:
-        print("usage: python -m bokeh_nb.serverproxy <unix socket> <base url>", file=sys.stderr)
+        print(
+            "usage: python -m bokeh_nb.serverproxy <unix socket | TCP port> <base url>",
+            file=sys.stderr,
+        )
         return 2
-    socket, base_url = argv[1], argv[2]
+    where, base_url = argv[1], argv[2]
     folder = Path(os.environ.get(APPS_DIR_ENV, "apps")).resolve()
     apps = app_paths(folder) if folder.is_dir() else []
     if not apps:
@@ -62,12 +71,26 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    prefix = "/" + "/".join(p for p in (*base_url.split("/"), ROUTE) if p)
-    args = [sys.executable, "-m", "bokeh", "serve", "--unix-socket", socket, "--prefix", prefix]
-    # Only jupyter-server-proxy reaches the socket, and it has checked the login and the
-    # websocket's origin against the Jupyter server's own rules.
-    args += ["--allow-websocket-origin", "*", *map(str, apps)]
-    os.execv(sys.executable, args)
+    args = [sys.executable, "-m", "bokeh", "serve"]
+    if where.isdigit():
+        # behind a load balancer: its origins are the only ones bokeh accepts
+        if not os.environ.get("BOKEH_ALLOW_WS_ORIGIN"):
+            print(
+                "bokeh_nb: set BOKEH_ALLOW_WS_ORIGIN to the host:port browsers use to reach "
+                "the load balancer (e.g. apps.example.org or 127.0.0.1:8080)",
+                file=sys.stderr,
+            )
+            return 2
+        prefix = "/" + "/".join(p for p in base_url.split("/") if p)
+        args += ["--address", "127.0.0.1", "--port", where, "--use-xheaders"]
+        args += ["--prefix", prefix] if prefix != "/" else []
+    else:
+        prefix = "/" + "/".join(p for p in (*base_url.split("/"), ROUTE) if p)
+        args += ["--unix-socket", where, "--prefix", prefix]
+        # Only jupyter-server-proxy reaches the socket, and it has checked the login and
+        # the websocket's origin against the Jupyter server's own rules.
+        args += ["--allow-websocket-origin", "*"]
+    os.execv(sys.executable, [*args, *map(str, apps)])
     return 0  # not reached
 
 
