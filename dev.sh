@@ -36,6 +36,12 @@ setup() {
   "$VENV/bin/jupyter" server extension enable --sys-prefix bokeh_nb >/dev/null
 }
 
+setup_test_tools() {
+  # configurable-http-proxy (npm) for the JupyterHub tests, inside the venv
+  [ -x "$VENV/chp/node_modules/.bin/configurable-http-proxy" ] ||
+    npm install --silent --no-audit --no-fund --prefix "$VENV/chp" configurable-http-proxy@5 >/dev/null
+}
+
 case "${1:-}" in
   lab)
     setup
@@ -49,6 +55,7 @@ case "${1:-}" in
   test)
     need_apt
     setup
+    setup_test_tools
     shift
     set +e
     "$VENV/bin/python" -m pytest "$@"

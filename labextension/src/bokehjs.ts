@@ -2,6 +2,8 @@
 // server (never from a CDN, never bundled into this extension). BokehJS registers each
 // version it loads under window.Bokeh[version], so several versions can coexist.
 
+import { ServerConnection } from '@jupyterlab/services';
+
 import { bokehjsUrlPath } from './protocol';
 
 /** The parts of BokehJS's API that bokeh_nb uses. */
@@ -108,7 +110,9 @@ async function explanation(
 async function addScript(url: string, version: string, bundle: string): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(url, { credentials: 'same-origin' });
+    // with the server's credentials as JupyterLab sends them (token header, XSRF header):
+    // JupyterHub's single-user servers accept a cookie from fetch() only with the latter
+    response = await ServerConnection.makeRequest(url, {}, ServerConnection.makeSettings());
   } catch (err) {
     throw new BokehJSLoadError(`BokehJS ${version} could not be fetched from ${url}: ${err}`);
   }
