@@ -45,12 +45,17 @@ class BokehSocket:
             if msg is not None:
                 return msg.header["msgtype"], msg
 
-    async def request(self, msgtype: str, content: Any) -> tuple[str, Any]:
+    async def send(self, msgtype: str, content: Any) -> str:
+        """Send a message without waiting for its reply; returns its msgid."""
         self.count += 1
         msgid = f"t{self.count}"
         await self.conn.write_message(json.dumps({"msgid": msgid, "msgtype": msgtype}))
         await self.conn.write_message("{}")
         await self.conn.write_message(json.dumps(content))
+        return msgid
+
+    async def request(self, msgtype: str, content: Any) -> tuple[str, Any]:
+        msgid = await self.send(msgtype, content)
         while True:
             reply_type, msg = await self.next()
             if msg.header.get("reqid") == msgid:
