@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Bool, Float, Int
 from traitlets.config import Configurable
 
 from . import files, relay
 from .base import redact
+from .gateway import binary_gateway_connection
 from .nodelay import with_nodelay
 from .shares import SETTINGS_KEY, new_registry
 from .urls import handlers
@@ -97,10 +99,14 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         schema_id=relay.KERNEL_ACTIONS, listener=relay.kernel_action
     )
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
-    if settings.tcp_nodelay:
-        base = web_app.settings.get("kernel_websocket_connection_class")
-        if base is not None:
-            web_app.settings["kernel_websocket_connection_class"] = with_nodelay(base)
+    base = web_app.settings.get("kernel_websocket_connection_class")
+    if base is not None and GatewayClient.instance().gateway_enabled:
+        # remote kernels: their messages with binary buffers must pass the proxy unchanged
+        base = binary_gateway_connection(base)
+    if base is not None and settings.tcp_nodelay:
+        base = with_nodelay(base)
+    if base is not None:
+        web_app.settings["kernel_websocket_connection_class"] = base
     serverapp.log.info(
         "bokeh_nb: serving BokehJS at %sbokeh-nb/ (kernel websocket TCP_NODELAY %s)",
         web_app.settings["base_url"],

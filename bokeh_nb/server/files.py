@@ -32,7 +32,7 @@ from tornado.ioloop import IOLoop
 from ..protocol import FILE_APP_START, FILES_ROUTE, STATIC_ROUTE
 from .base import BokehNbHandler, may, refuse, shown
 from .live import AppSocket, write_app_page
-from .relay import KernelRelay, RelayError
+from .relay import KernelRelay, RelayError, ZmqTransport
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
@@ -107,7 +107,9 @@ class FileAppPool:
         except Exception:
             await manager.shutdown_kernel(now=True)
             raise
-        return PooledKernel(manager, KernelRelay(client, manager.kernel_id or uuid.uuid4().hex))
+        return PooledKernel(
+            manager, KernelRelay(ZmqTransport(client), manager.kernel_id or uuid.uuid4().hex)
+        )
 
     def warm(self) -> None:
         """Start kernels in the background until ``size`` are waiting."""

@@ -15,12 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_server.gateway.gateway_client import GatewayClient
+
 from ..protocol import SESSION_TARGET
+from .gateway import GatewayTransport
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("KernelRelay", "RelayError", "kernel_action", "relay_for")
+__all__ = ("KernelRelay", "RelayError", "ZmqTransport", "kernel_action", "relay_for")
 
 OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
 
@@ -35,21 +38,45 @@ class _Route:
     on_close: Callable[[str], None]
 
 
-class KernelRelay:
-    """Sessions of one kernel, through ``client`` (a jupyter_client kernel client)."""
+class ZmqTransport:
+    """A local kernel's shell (out) and iopub (in), through a jupyter_client kernel client."""
 
-    def __init__(self, client: Any, kernel_id: str) -> None:
-        self.kernel_id = kernel_id
+    def __init__(self, client: Any) -> None:
         self._client = client
         if not client.channels_running:
             client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+
+    async def connect(self) -> None:
+        """The channels are open already."""
+
+    def send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
+        session = self._client.session
+        session.send(
+            self._client.shell_channel.socket, session.msg(msg_type, content), buffers=buffers
+        )
+
+    async def next_iopub(self) -> dict[str, Any]:
+        return await self._client.get_iopub_msg()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._client.stop_channels()
+
+
+class KernelRelay:
+    """Sessions of one kernel, through ``transport`` (``ZmqTransport`` for a local kernel,
+    ``gateway.GatewayTransport`` for one on a kernel gateway)."""
+
+    def __init__(self, transport: Any, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        self._transport = transport
         self._routes: dict[str, _Route] = {}
         self._pump = asyncio.ensure_future(self._read_iopub())
 
     async def _read_iopub(self) -> None:
         try:
+            await self._transport.connect()
             while True:
-                msg = await self._client.get_iopub_msg()
+                msg = await self._transport.next_iopub()
                 content = msg.get("content", {})
                 route = self._routes.get(content.get("comm_id", ""))
                 if route is None:
@@ -83,10 +110,7 @@ class KernelRelay:
             route.on_close(reason)
 
     def _send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
-        session = self._client.session
-        session.send(
-            self._client.shell_channel.socket, session.msg(msg_type, content), buffers=buffers
-        )
+        self._transport.send(msg_type, content, buffers)
 
     def open(
         self,
@@ -120,7 +144,7 @@ class KernelRelay:
     def stop(self) -> None:
         self._pump.cancel()
         with contextlib.suppress(Exception):
-            self._client.stop_channels()
+            self._transport.stop()
 
 
 _relays: dict[str, KernelRelay] = {}
@@ -132,8 +156,11 @@ def relay_for(kernel_manager: Any, kernel_id: str) -> KernelRelay:
         raise RelayError(f"no running kernel {kernel_id}")
     relay = _relays.get(kernel_id)
     if relay is None or relay._pump.done():
-        client = kernel_manager.get_kernel(kernel_id).client()
-        relay = _relays[kernel_id] = KernelRelay(client, kernel_id)
+        if GatewayClient.instance().gateway_enabled:  # the kernel runs on a kernel gateway
+            transport: Any = GatewayTransport(kernel_id)
+        else:
+            transport = ZmqTransport(kernel_manager.get_kernel(kernel_id).client())
+        relay = _relays[kernel_id] = KernelRelay(transport, kernel_id)
     return relay
 
 

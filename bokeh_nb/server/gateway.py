@@ -1,0 +1,135 @@
+"""Kernels on a Jupyter Kernel Gateway (``--gateway-url``): binary frames kept, and a relay
+transport over the gateway's kernel websocket.
+
+jupyter_server proxies a page's kernel websocket to the gateway as text: it decodes every
+frame from the gateway as UTF-8, so a message with binary buffers (bokeh_nb's arrays)
+ends the connection. ``binary_gateway_connection`` passes binary frames through unchanged,
+both ways. (Jupyter's websocket protocol sends messages with buffers as binary frames;
+see ``serialize_binary_message``.)
+
+Standalone sessions reach a kernel through ``relay.KernelRelay``, which needs a kernel's
+shell and iopub channels. jupyter_server's own client for gateway kernels carries JSON
+only; ``GatewayTransport`` opens the gateway's kernel websocket itself, with the server's
+gateway credentials, and speaks the same protocol, buffers included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from jupyter_client.session import Session
+from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    serialize_binary_message,
+)
+from jupyter_server.utils import url_escape, url_path_join
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+from traitlets import Any as AnyTrait
+
+__all__ = ("GatewayTransport", "binary_gateway_connection")
+
+
+class _Frames:
+    """The gateway websocket as the proxy reads it: binary frames as ``bytearray``, which
+    the proxy passes on instead of decoding them as text."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self._ws = ws
+
+    async def read_message(self) -> str | bytearray | None:
+        message = await self._ws.read_message()
+        return bytearray(message) if isinstance(message, bytes) else message
+
+    def write_message(self, message: str | bytes) -> Any:
+        return self._ws.write_message(message, binary=isinstance(message, bytes | bytearray))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ws, name)
+
+
+def binary_gateway_connection(base: type[Any]) -> type[Any]:
+    """A subclass of jupyter_server's gateway websocket connection that keeps binary frames."""
+    if getattr(base, "_bokeh_nb_binary", False):
+        return base
+
+    class BinaryGatewayConnection(base):  # type: ignore[misc]
+        _bokeh_nb_binary = True
+        ws = AnyTrait(allow_none=True)
+
+        def _connection_done(self, fut: Any) -> None:
+            super()._connection_done(fut)
+            if self.ws is not None and not isinstance(self.ws, _Frames):
+                self.ws = _Frames(self.ws)
+
+        def handle_outgoing_message(self, incoming_msg: Any, *args: Any) -> None:
+            if isinstance(incoming_msg, bytearray):
+                try:
+                    self.websocket_handler.write_message(bytes(incoming_msg), binary=True)
+                except Exception:  # the page went away: as the text path does, drop it
+                    self.log.debug("bokeh_nb: page closed, binary kernel message dropped")
+                return
+            super().handle_outgoing_message(incoming_msg, *args)
+
+    BinaryGatewayConnection.__name__ = f"Binary{base.__name__}"
+    BinaryGatewayConnection.__qualname__ = BinaryGatewayConnection.__name__
+    return BinaryGatewayConnection
+
+
+class GatewayTransport:
+    """A gateway kernel's shell (out) and iopub (in), over the gateway's kernel websocket."""
+
+    def __init__(self, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        self.session = Session(key=b"")  # the gateway signs for its kernel
+        self._ws: WebSocketClientConnection | None = None
+        self._connecting: asyncio.Future[WebSocketClientConnection] | None = None
+        self._pending: list[str | bytes] = []
+
+    async def connect(self) -> None:
+        gateway = GatewayClient.instance()
+        url = url_path_join(
+            gateway.ws_url or "", gateway.kernels_endpoint, url_escape(self.kernel_id), "channels"
+        )
+        request = HTTPRequest(url, **gateway.load_connection_args())  # type: ignore[no-untyped-call]
+        self._ws = await websocket_connect(request, max_message_size=2**31 - 1)
+        for frame in self._pending:
+            await self._ws.write_message(frame, binary=isinstance(frame, bytes))
+        self._pending.clear()
+
+    def send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
+        msg = self.session.msg(msg_type, content)
+        msg["channel"] = "shell"
+        msg["buffers"] = [bytes(b) for b in buffers]
+        frame: str | bytes
+        if buffers:
+            frame = serialize_binary_message(msg)  # type: ignore[no-untyped-call]
+        else:
+            msg.pop("buffers")
+            frame = json.dumps(msg, default=str)
+        if self._ws is None:
+            self._pending.append(frame)
+        else:
+            self._ws.write_message(frame, binary=isinstance(frame, bytes))
+
+    async def next_iopub(self) -> dict[str, Any]:
+        """The next iopub message (ConnectionError once the gateway closed the socket)."""
+        while True:
+            assert self._ws is not None
+            frame = await self._ws.read_message()
+            if frame is None:
+                raise ConnectionError(f"the gateway closed kernel {self.kernel_id}'s websocket")
+            if isinstance(frame, bytes):
+                msg = deserialize_binary_message(frame)  # type: ignore[no-untyped-call]
+            else:
+                msg = json.loads(frame)
+            if msg.get("channel") == "iopub":
+                return msg  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self._ws is not None:
+            self._ws.close()

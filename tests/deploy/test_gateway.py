@@ -1,0 +1,151 @@
+"""Remote kernels: JupyterLab with ``--gateway-url`` to a Jupyter Kernel Gateway, with
+``deploy/gateway/*.py`` as documented (only the port changed, the token from the
+environment). The notebook's kernel runs under the gateway; its outputs work both ways,
+arrays included (binary frames), and so does its live app's URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.bokeh import bokeh_output, drag_handle, kernel_json, run_notebook
+from tests.browser.jupyter import (
+    JupyterServer,
+    assert_no_console_errors,
+    assert_no_foreign_requests,
+    prepare_environment,
+    start_jupyter_server,
+    stop_jupyter_server,
+)
+from tests.browser.test_standalone import APP_CELL
+from tests.deploy.nginx import DEPLOY, HOST, free_port, render_site
+
+GATEWAY_CONF = DEPLOY / "gateway" / "kernel_gateway_config.py"
+SERVER_CONF = DEPLOY / "gateway" / "jupyter_server_config.py"
+ARRAY_CELL = """\
+import numpy as np
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+src = ColumnDataSource(data=dict(x=np.arange(100_000.0), y=np.zeros(100_000)), name="arr")
+p = figure(height=200)
+p.line("x", "y", source=src)
+bokeh_nb.show(p)
+"""
+
+
+@dataclass
+class Gateway:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+
+@pytest.fixture(scope="module")
+def gateway_lab(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[JupyterServer, Gateway]]:
+    base = tmp_path_factory.mktemp("gateway")
+    token = secrets.token_hex(16)
+    ports = {8889: free_port()}
+    for conf in (GATEWAY_CONF, SERVER_CONF):
+        (base / conf.name).write_text(render_site(conf.read_text(), ports))
+    env = {**prepare_environment(base / "kg", "kernel-gateway"), "KG_AUTH_TOKEN": token}
+    log_path = base / "kernelgateway.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kernel_gateway", f"--config={base / GATEWAY_CONF.name}"],
+            cwd=base,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    gateway = Gateway(proc, ports[8889], log_path)
+    server = None
+    os.environ["KG_AUTH_TOKEN"] = token  # the Jupyter server's config reads it
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log_path.read_text()[-3000:]
+            with contextlib.suppress(OSError), socket.create_connection((HOST, gateway.port), 0.5):
+                break
+            assert time.monotonic() < deadline, "the kernel gateway did not listen"
+            time.sleep(0.2)
+        server = start_jupyter_server(
+            "lab", base / "lab", extra_args=[f"--config={base / SERVER_CONF.name}"]
+        )
+        yield server, gateway
+    finally:
+        os.environ.pop("KG_AUTH_TOKEN", None)
+        if server is not None:
+            stop_jupyter_server(server)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the gateway shuts its kernels down
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_outputs_and_apps_with_kernels_on_a_gateway(
+    gateway_lab, page, page_log, nb_name, report_figure
+):
+    server, gateway = gateway_lab
+    out = run_notebook(server, page, nb_name, [APP_CELL, ARRAY_CELL])
+    # the kernel is the gateway's child, not the Jupyter server's
+    parent = kernel_json(page, "__import__('os').getppid()")
+    assert parent == gateway.proc.pid, (parent, gateway.proc.pid, server.proc and server.proc.pid)
+
+    drag_handle(page, out, 120)
+    expect(out.locator(".bk-clearfix").first).to_contain_text("- value=")
+    # arrays travel as binary buffers, through the server's proxy to the gateway and back
+    bokeh_output(page, 1)
+    length = page.evaluate(
+        """() => { for (const el of document.querySelectorAll('.bokeh-nb-output')) {
+             const doc = el.bokehNbModel && el.bokehNbModel.document;
+             const src = doc && [...doc._all_models.values()].find(m => m.name === 'arr');
+             if (src) return src.get_column('y').length; } return null; }"""
+    )
+    assert length == 100_000
+    kernel_json(page, "[src.patch({'y': [(0, 5.0)]}), src.data.update(y=np.ones(100_000))][0]")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.bokeh-nb-output')].some(el => {
+             const doc = el.bokehNbModel && el.bokehNbModel.document;
+             const src = doc && [...doc._all_models.values()].find(m => m.name === 'arr');
+             return src && src.get_column('y')[99_999] === 1; })""",
+        timeout=60_000,
+    )
+
+    # the live app's URL: a standalone session through the relay, over the gateway
+    url = kernel_json(page, "app.url")
+    app_page = page.context.new_page()
+    t0 = time.monotonic()
+    app_page.goto(url + "?who=ann")
+    div = app_page.locator(".bk-clearfix").first
+    expect(div).to_have_text("who=ann", timeout=60_000)
+    opened = time.monotonic() - t0
+    drag_handle(app_page, app_page.locator("body"), 120)
+    expect(div).to_contain_text("ann value=")
+    app_page.close()
+    report_figure(
+        f"kernel on the gateway (pid {parent}, the gateway's child): outputs both ways, "
+        f"10^5-point columns as binary buffers; app page opened in {opened:.1f} s"
+    )
+    assert_no_foreign_requests(page_log, server)
+    # JupyterLab asks for the v1 kernel protocol first; a server whose kernels are on a
+    # gateway answers without one, and Chromium reports that attempt before the fallback
+    assert_no_console_errors(page_log, ignore=["Sent non-empty 'Sec-WebSocket-Protocol'"])
