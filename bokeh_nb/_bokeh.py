@@ -224,6 +224,22 @@ def websocket_receiver() -> Any:
     return Receiver(_protocol)
 
 
+def page_session_id(subprotocols: str | None) -> str | None:
+    """The session id named by the token of a BokehJS websocket's subprotocol header
+    (``bokeh, <token>``); None if there is none or it is not one. Only ever a key: a page
+    that reconnects with it finds its session again."""
+    from bokeh.util.token import get_session_id
+
+    parts = [p.strip() for p in (subprotocols or "").split(",")]
+    if len(parts) != 2 or parts[0] != "bokeh":
+        return None
+    try:
+        session_id = get_session_id(parts[1])
+    except Exception:  # not a token: the page simply cannot reconnect to its session
+        return None
+    return session_id if isinstance(session_id, str) else None
+
+
 def new_session_token() -> str:
     """A token for BokehJS's websocket subprotocol naming a new session id (unsigned:
     the websocket itself is authenticated by the Jupyter server)."""

@@ -3,12 +3,20 @@
 The server extension opens a comm to ``SESSION_TARGET`` for every full-page visitor or
 ``bokeh.client`` connection of ``bokeh-nb/kernels/{kernel_id}/apps/{name}``; each comm is
 one new session of the named ``App`` (a new Document, as every visit to a ``bokeh serve``
-app), carrying the frames of ``docs/protocol.md``. Closing the comm ends the session.
+app), carrying the frames of ``docs/protocol.md``.
+
+Closing the comm (the visitor's websocket went away) ends the session. A session whose
+comm named its page (``session_id``, the Bokeh session id of the page's token) is only
+detached: it ends ``KernelSession.linger`` seconds later, unless a new comm naming the same
+page, app and visitor mode takes it over first, as BokehJS's reconnect finds its session
+again under ``bokeh serve``. That page then pulls the session's current document.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from .. import _bokeh
@@ -25,14 +33,19 @@ __all__ = ("CommTransport", "register_session_target")
 
 
 class CommTransport:
-    """A session's messages over a plain comm (no widget)."""
+    """A session's messages over a plain comm (no widget). ``comm`` is None while the
+    session is detached: what it sends then is dropped, the page that reattaches pulls the
+    whole document."""
 
     def __init__(self, comm: Any) -> None:
-        self.comm = comm
+        self.comm: Any = comm
 
     def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        comm = self.comm
+        if comm is None:
+            return
         frame, payloads = encode(msg)
-        self.comm.send(frame, buffers=payloads)
+        comm.send(frame, buffers=payloads)
 
     def send_error(self, text: str, traceback: str) -> None:
         # a standalone visitor never sees a traceback: it goes to the kernel's log
@@ -43,6 +56,64 @@ def _refuse(comm: Any, text: str) -> None:
     # The server closes the visitor's websocket and then this comm. (A close from here
     # would reach every notebook page on iopub, which would each log an unknown comm.)
     comm.send({"kind": KIND_ERROR, "text": text, "traceback": ""})
+
+
+#: A page's Bokeh session id, as the server passes it (never used as anything but a key).
+_PAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+@dataclass
+class _Standalone:
+    """A standalone session and what a reconnecting page must match to take it over."""
+
+    session: KernelSession
+    transport: CommTransport
+    app: Any
+    visitor: str | None
+
+
+#: Standalone sessions by the page that opened them, while they live.
+_pages: dict[str, _Standalone] = {}
+
+
+def _page_id(data: dict[str, Any]) -> str | None:
+    page = data.get("session_id")
+    return page if isinstance(page, str) and _PAGE_ID.fullmatch(page) else None
+
+
+def _wire(comm: Any, entry: _Standalone, page: str | None) -> None:
+    """Route comm's frames to the session. Its close detaches a session that its page may
+    take over again, and ends one that nothing could find again."""
+    session, transport = entry.session, entry.transport
+    transport.comm = comm
+    comm.on_msg(
+        lambda msg: dispatch(
+            msg["content"]["data"], msg.get("buffers") or [], session, transport.send_message
+        )
+    )
+
+    def closed(_msg: Any) -> None:
+        if transport.comm is not comm:
+            return
+        transport.comm = None
+        if page is not None and _pages.get(page) is entry:
+            session.detached()
+        else:
+            session.destroy()
+
+    comm.on_close(closed)
+
+
+def _reattach(comm: Any, page: str | None, app: Any, visitor: str | None) -> bool:
+    """Give a reconnecting page its detached session back; False if there is none."""
+    entry = _pages.get(page) if page is not None else None
+    if entry is None or entry.transport.comm is not None or entry.session.destroyed:
+        return False
+    if entry.app is not app or entry.visitor != visitor:
+        return False
+    entry.session.reattached()
+    _wire(comm, entry, page)
+    return True
 
 
 def _open(comm: Any, open_msg: dict[str, Any]) -> None:
@@ -67,6 +138,9 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
     if app is None:
         _refuse(comm, f"this kernel has no live app named {name!r}")
         return
+    page = _page_id(data)
+    if _reattach(comm, page, app, visitor):
+        return
     raw = data.get("arguments") or {}
     arguments = {
         str(k): [str(v).encode() for v in vs]
@@ -82,12 +156,16 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
     transport = CommTransport(comm)
     session = KernelSession(document, transport, session_id=session_id, visitor=visitor)
     app.context.attach(session_id, session)
-    comm.on_msg(
-        lambda msg: dispatch(
-            msg["content"]["data"], msg.get("buffers") or [], session, transport.send_message
-        )
-    )
-    comm.on_close(lambda _msg: session.destroy())
+    entry = _Standalone(session, transport, app, visitor)
+    if page is not None and page not in _pages:
+        _pages[page] = entry
+
+        def forget() -> None:
+            if _pages.get(page) is entry:
+                del _pages[page]
+
+        session.add_destroy_hook(forget)
+    _wire(comm, entry, page)
 
 
 _registered = False

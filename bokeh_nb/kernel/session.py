@@ -14,8 +14,9 @@ server-extension relay). It
 - runs browser patches, periodic / timeout / next-tick and async callbacks under one
   document lock, with ``curdoc()`` set, and reports a user exception to the output
   instead of letting it kill anything;
-- ends when its last view has been gone for ``linger`` seconds, or when destroyed:
-  callbacks stop, ``on_session_destroyed`` runs, the document is freed.
+- ends when its last view has been gone for ``linger`` seconds (a standalone session: when
+  its websocket has been gone that long), or when destroyed: callbacks stop,
+  ``on_session_destroyed`` runs, the document is freed.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ Run = tuple[str | None, list["DocumentPatchedEvent"]]
 
 
 class KernelSession:
-    linger: float = 10.0  # seconds a session without views is kept before it ends
+    #: seconds a session without views (a standalone one: without its websocket) is kept
+    #: before it ends
+    linger: float = 10.0
     #: Changes made outside any callback (a cell) go out at once, unless something went
     #: out less than this long ago: then they wait for the loop turn (or the next change),
     #: merged. A cell that sleeps between changes updates live; a burst becomes one patch.
@@ -247,6 +250,25 @@ class KernelSession:
 
     def client_gone(self, client: str) -> None:
         self.clients.pop(client, None)
+
+    def detached(self) -> None:
+        """The session's one connection went away (a standalone page's websocket): it ends
+        in ``linger`` seconds unless ``reattached`` first, as a ``bokeh serve`` session
+        outlives a dropped websocket so that the page's reconnect finds it again."""
+        if self.hand_to_loop(self.detached):
+            return
+        if not self.destroyed and self._linger_handle is None:
+            self._linger_handle = self._loop.call_later(self.linger, self._detached_expired)
+
+    def reattached(self) -> None:
+        """A new connection took over a detached session: it goes on."""
+        if self.hand_to_loop(self.reattached):
+            return
+        self._cancel_linger()
+
+    def _detached_expired(self) -> None:
+        self._linger_handle = None
+        self.destroy()
 
     @property
     def view_count(self) -> int:

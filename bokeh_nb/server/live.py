@@ -97,7 +97,15 @@ PAGE = """<!DOCTYPE html>
       return;
     }}
     for (const doc of bk.documents) {{
-      if (!before.has(doc)) doc.on_event("connection_lost", () => show("lost", item.problems.lost));
+      if (before.has(doc)) continue;
+      doc.on_event("connection_lost", () => show("lost", item.problems.lost));
+      // BokehJS reconnected by itself (within the linger: to the same session)
+      doc.on_event("client_reconnected", () => {{
+        if (problem.dataset.problem === "lost") {{
+          problem.hidden = true;
+          delete problem.dataset.problem;
+        }}
+      }});
     }}
   }}, failed);
 }})();
@@ -122,7 +130,9 @@ PROBLEMS = {
     ),
     "lost": (
         "The connection to this app was lost: the Jupyter server, the app's kernel or the "
-        "network went away. Reload the page to reconnect (a new session of the app)."
+        "network went away. This page tries to reconnect by itself and, back within the "
+        "session's linger, finds its session as it left it. Reload the page to reconnect "
+        "(a new session of the app) if it does not."
     ),
 }
 
@@ -242,6 +252,8 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             self._kernel_closed,
             self.visitor,
             self.file,
+            # BokehJS reconnects with the same token: the kernel gives it its session back
+            _bokeh.page_session_id(self.request.headers.get("Sec-WebSocket-Protocol")),
         )
 
     async def connect_relay(self) -> KernelRelay:

@@ -120,10 +120,12 @@ class KernelRelay:
         on_close: Callable[[str], None],
         visitor: str | None = None,
         file: str | None = None,
+        page: str | None = None,
     ) -> str:
         """Start a new session of the kernel's live app; returns its comm id. ``visitor``
         is a share link's mode: the kernel then limits what the session's browser may
-        change (``kernel/visitor.py``)."""
+        change (``kernel/visitor.py``). ``page`` is the Bokeh session id the page asked
+        for: a page that reconnects within the linger gets its detached session back."""
         comm_id = uuid.uuid4().hex
         self._routes[comm_id] = _Route(on_frame, on_close)
         data: dict[str, Any] = {"app": app, "arguments": arguments}
@@ -131,6 +133,8 @@ class KernelRelay:
             data["visitor"] = visitor
         if file is not None:  # a file-app kernel: the app file this session runs
             data["file"] = file
+        if page is not None:
+            data["session_id"] = page
         self._send("comm_open", {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data})
         return comm_id
 

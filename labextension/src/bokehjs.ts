@@ -33,6 +33,8 @@ export interface IBkDocument {
   remove_on_change(cb: (event: IBkEvent) => void): void;
   apply_json_patch(patch: unknown, buffers?: Map<string, ArrayBuffer>): void;
   create_json_patch(events: IBkEvent[]): unknown;
+  /** Moves this document's roots into ``dest``, replacing its content. */
+  destructively_move(dest: IBkDocument): void;
   views_manager: IBkViewManager | null;
 }
 

@@ -15,7 +15,8 @@ import { IOutputMeta, readSnapshot, scriptedParts, WIDGET_VIEW_MIME } from './sn
 import { errorBox, statusBadge } from './ui';
 
 const ENDED =
-  "Not connected: this output's kernel session ended (the kernel restarted or stopped). " +
+  "Not connected: this output's kernel session ended (the kernel restarted or stopped, or " +
+  'the Jupyter server did). ' +
   'This is its last state; re-run the cell to reconnect.';
 
 function savedText(meta: IOutputMeta): string {

@@ -12,6 +12,7 @@ import {
   WidgetModel
 } from '@jupyter-widgets/base';
 import { PageConfig } from '@jupyterlab/coreutils';
+import type { Kernel } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 
 import {
@@ -40,7 +41,7 @@ import {
 } from './protocol';
 import { modelAdded, modelEnded } from './registry';
 import { appUrl, createShare } from './shares';
-import { errorBox } from './ui';
+import { errorBox, statusBadge } from './ui';
 import { decodeFrame, encodeMessage, IIncoming, uniqueId } from './wire';
 
 interface IReply {
@@ -66,10 +67,15 @@ export class BokehModel extends DOMWidgetModel {
   private _replies = new Map<string, IReply>();
   private _queue: IBkEvent[] = [];
   private _inFlight: string | null = null;
+  /** True while a pulled document replaces this one's content (not a user change). */
+  private _replacing = false;
   private _views = 0;
   private _viewsSent = -1;
   private _errorListeners = new Set<(text: string, tb: string) => void>();
   private _onPageHide = () => this._sendBye();
+  private _unwatchKernel: (() => void) | null = null;
+  /** True while this page's connection to the kernel is down and being retried. */
+  reconnecting = false;
 
   defaults(): Record<string, unknown> {
     return {
@@ -100,6 +106,54 @@ export class BokehModel extends DOMWidgetModel {
         modelEnded(this); // kernel restarted or stopped: its output keeps this state
       }
     });
+    this._watchKernel();
+  }
+
+  /** Follow the connection to this model's kernel. ipywidgets ends a model only when its
+   * kernel restarts; a kernel that died with its Jupyter server (or that this page could
+   * not reach again) closes no comm, so without this the output would stay "live" on a
+   * session that is gone. While the connection is being retried, views say so. */
+  private _watchKernel(): void {
+    const manager = this.widget_manager as unknown as { kernel?: Kernel.IKernelConnection | null };
+    const kernel = manager.kernel;
+    if (!kernel) {
+      return;
+    }
+    const onStatus = () => {
+      if (kernel.isDisposed || kernel.status === 'dead') {
+        this._kernelGone();
+      }
+    };
+    const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
+      const reconnecting = status === 'connecting';
+      if (reconnecting !== this.reconnecting) {
+        this.reconnecting = reconnecting;
+        this.trigger('bokeh_nb:reconnecting', reconnecting);
+        if (!reconnecting && status === 'connected') {
+          void this._resync();
+        }
+      }
+    };
+    kernel.statusChanged.connect(onStatus);
+    kernel.disposed.connect(onStatus);
+    kernel.connectionStatusChanged.connect(onConnection);
+    this._unwatchKernel = () => {
+      kernel.statusChanged.disconnect(onStatus);
+      kernel.disposed.disconnect(onStatus);
+      kernel.connectionStatusChanged.disconnect(onConnection);
+    };
+  }
+
+  private _kernelGone(): void {
+    this._unwatchKernel?.();
+    this._unwatchKernel = null;
+    if (this.reconnecting) {
+      this.reconnecting = false;
+      this.trigger('bokeh_nb:reconnecting', false);
+    }
+    if (this.comm_live) {
+      this.comm_live = false; // as ipywidgets does on a restart: the output keeps this state
+    }
   }
 
   /** The live document, pulled from the kernel once per page. */
@@ -131,6 +185,33 @@ export class BokehModel extends DOMWidgetModel {
     doc.on_change(event => this._documentChanged(event), true);
     this.document = doc;
     return doc;
+  }
+
+  /** After the connection to the kernel came back: what was on the wire when it dropped
+   * may be lost (the server replays only what it had not yet written), so pull the
+   * kernel's document again and show it. Changes made here meanwhile were queued by
+   * JupyterLab and reach the kernel before this request, so the reply includes them. */
+  private async _resync(): Promise<void> {
+    const doc = this.document;
+    const bk = this.bk;
+    if (doc === null || bk === null || !this.comm_live) {
+      return;
+    }
+    this._inFlight = null; // its OK may have been lost with the connection
+    let reply: IIncoming;
+    try {
+      reply = await this._request('PULL-DOC-REQ', {});
+    } catch {
+      return; // the session ended meanwhile: the output says so
+    }
+    const fresh = bk.Document.from_json(reply.content.doc, undefined, reply.buffers);
+    this._replacing = true;
+    try {
+      fresh.destructively_move(doc); // views re-render the new roots
+    } finally {
+      this._replacing = false;
+    }
+    this._flush();
   }
 
   private _send(msgtype: string, content: unknown): string | null {
@@ -211,6 +292,9 @@ export class BokehModel extends DOMWidgetModel {
   // ---- browser -> kernel: one PATCH-DOC in flight, property changes coalesced ----------
 
   private _documentChanged(event: IBkEvent): void {
+    if (this._replacing) {
+      return; // the kernel's own state, pulled after a reconnect
+    }
     const events = event.events !== undefined ? (event.sync ? event.events : []) : [event];
     for (const ev of events) {
       if (!ev.sync) {
@@ -282,6 +366,8 @@ export class BokehModel extends DOMWidgetModel {
 
   close(comm_closed?: boolean): Promise<void> {
     window.removeEventListener('pagehide', this._onPageHide);
+    this._unwatchKernel?.();
+    this._unwatchKernel = null;
     modelEnded(this);
     for (const pending of this._replies.values()) {
       pending.reject(new Error('the output was closed'));
@@ -290,6 +376,10 @@ export class BokehModel extends DOMWidgetModel {
     return super.close(comm_closed);
   }
 }
+
+const RECONNECTING =
+  'Reconnecting to the kernel: this output shows its state from before the connection ' +
+  "dropped and catches up with the kernel's changes once it is back.";
 
 function isA(value: unknown, cls: abstract new (...args: never[]) => unknown): boolean {
   return value instanceof cls;
@@ -371,6 +461,8 @@ export class BokehView extends DOMWidgetView {
     this._unlisten = this.model.onError((text, tb) =>
       this._errors.appendChild(errorBox(text, tb))
     );
+    this.listenTo(this.model, 'bokeh_nb:reconnecting', () => this._showReconnecting());
+    this._showReconnecting();
     this.model.viewAdded();
     void this._render(root);
   }
@@ -412,6 +504,19 @@ export class BokehView extends DOMWidgetView {
     };
     doc.on_change(this._listener, true);
     this.el.dataset.bokehNbRendered = 'true';
+  }
+
+  /** While the page's connection to the kernel is retried, the output says that what it
+   * shows may be behind; the kernel's changes meanwhile arrive once it is back. */
+  private _showReconnecting(): void {
+    const badge = this.el.querySelector(':scope > .bokeh-nb-reconnecting');
+    if (this.model.reconnecting && badge === null) {
+      const line = statusBadge(RECONNECTING);
+      line.classList.add('bokeh-nb-reconnecting');
+      this.el.prepend(line);
+    } else if (!this.model.reconnecting && badge !== null) {
+      badge.remove();
+    }
   }
 
   remove(): void {

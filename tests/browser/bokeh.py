@@ -11,6 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from .jupyter import (
     add_and_run_cell,
     cell_output,
+    cell_outputs,
     open_notebook,
     run_all_cells,
     write_notebook,
@@ -27,7 +28,18 @@ def bokeh_output(page: Page, cell: int = 0, view: int = 0, timeout: float = 90_0
 def kernel_json(page: Page, expr: str) -> Any:
     """A Python expression's value, evaluated in the notebook's kernel by a new cell."""
     i = add_and_run_cell(page, f"import json as _j; print(_j.dumps({expr}))")
-    return json.loads(cell_output(page, i).inner_text())
+    # read the cell's outputs from the notebook model, not the DOM (a dialog, e.g. the
+    # server connection error, may cover it); the execute reply (shell) can overtake the
+    # printed line (iopub), so wait for it
+    deadline = time.monotonic() + 30
+    while not (outputs := cell_outputs(page, i)) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    texts = [o.get("text", "") for o in outputs if o.get("name") == "stdout"]
+    text = "".join("".join(t) if isinstance(t, list) else t for t in texts)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise AssertionError(f"cell {i} ({expr}) gave {outputs!r}") from None
 
 
 def wait_kernel(page: Page, expr: str, expected: Any, timeout: float = 30) -> None:
