@@ -10,7 +10,7 @@ from bokeh.model import Model
 
 from .. import _bokeh
 
-__all__ = ("as_document", "ShowError")
+__all__ = ("array_bytes", "as_document", "ShowError")
 
 
 class ShowError(TypeError):
@@ -39,3 +39,20 @@ def as_document(obj: Any) -> Document:
 
 
 ModifyDoc = Callable[[Document], None]
+
+
+def array_bytes(document: Document) -> int:
+    """About how many bytes of column data ``document`` holds (its ColumnDataSources'
+    arrays; 8 bytes per item of a list): what a page must receive to show it."""
+    from bokeh.models import ColumnDataSource
+
+    total = 0
+    for model in document.models:
+        if isinstance(model, ColumnDataSource):
+            for value in model.data.values():
+                nbytes = getattr(value, "nbytes", None)
+                if isinstance(nbytes, int):
+                    total += nbytes
+                elif hasattr(value, "__len__"):
+                    total += 8 * len(value)
+    return total

@@ -13,7 +13,7 @@ from typing import Any
 
 from bokeh.document import Document
 from ipywidgets import DOMWidget
-from traitlets import List, Unicode
+from traitlets import Int, List, Unicode
 
 from .. import _bokeh
 from ..protocol import (
@@ -26,7 +26,7 @@ from ..protocol import (
     WIDGET_VIEW,
 )
 from .app import app_for, kernel_id
-from .documents import as_document
+from .documents import array_bytes, as_document
 from .frames import dispatch, encode
 from .session import KernelSession
 from .snapshot import output_entries
@@ -70,6 +70,10 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     #: "Open in new tab" and "Copy share link" (empty for a plain document).
     app_name = Unicode("", read_only=True).tag(sync=True)
     kernel_id = Unicode("", read_only=True).tag(sync=True)
+    #: The document's column data when shown, in bytes: above ``LARGE_OUTPUT_BYTES`` of the
+    #: frontend, a page asks before it pulls and draws it.
+    #: (In the widget's first state, so no view renders before it knows.)
+    data_bytes = Int(0).tag(sync=True)
 
     def __init__(self, obj: Any, **kwargs: Any) -> None:
         from bokeh.model import Model
@@ -81,7 +85,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         else:  # an App, Application, modify_doc function or app path: a new session
             app = app_for(obj)
             session_id, document = app.new_session_document()
-        super().__init__(**kwargs)
+        super().__init__(data_bytes=array_bytes(document), **kwargs)
         if _bokeh.needs_mathjax(list(document.roots)):
             self.bundles = [*CORE_BUNDLES, "bokeh-mathjax"]
         #: Wire counters (comm messages and bytes each way), for tests and benchmarks.

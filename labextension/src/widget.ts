@@ -90,7 +90,8 @@ export class BokehModel extends DOMWidgetModel {
       protocol_version: '',
       bundles: [],
       app_name: '',
-      kernel_id: ''
+      kernel_id: '',
+      data_bytes: 0
     };
   }
 
@@ -154,6 +155,11 @@ export class BokehModel extends DOMWidgetModel {
     if (this.comm_live) {
       this.comm_live = false; // as ipywidgets does on a restart: the output keeps this state
     }
+  }
+
+  /** Whether this page asked the kernel for the document already. */
+  get pulled(): boolean {
+    return this._ready !== null;
   }
 
   /** The live document, pulled from the kernel once per page. */
@@ -377,6 +383,20 @@ export class BokehModel extends DOMWidgetModel {
   }
 }
 
+/** Above this much column data, an output asks before it pulls and draws its document:
+ * BokehJS indexes and draws every point on the page's one thread, which can keep the tab
+ * busy for seconds. */
+export const LARGE_OUTPUT_BYTES = 64 * 1048576;
+
+function largeOutputText(bytes: number): string {
+  const mb = (bytes / 1e6).toFixed(0);
+  return (
+    `This output holds ${mb} MB of data. Showing it means receiving all of it and ` +
+    'drawing every point, which can keep this tab busy for a while. ' +
+    'Reduce the data in the kernel (decimate, aggregate) or show it anyway.'
+  );
+}
+
 const RECONNECTING =
   'Reconnecting to the kernel: this output shows its state from before the connection ' +
   "dropped and catches up with the kernel's changes once it is back.";
@@ -464,7 +484,35 @@ export class BokehView extends DOMWidgetView {
     this.listenTo(this.model, 'bokeh_nb:reconnecting', () => this._showReconnecting());
     this._showReconnecting();
     this.model.viewAdded();
-    void this._render(root);
+    const bytes = Number(this.model.get('data_bytes')) || 0;
+    if (bytes > LARGE_OUTPUT_BYTES && !this.model.pulled) {
+      this._askFirst(root, bytes);
+    } else {
+      void this._render(root);
+    }
+  }
+
+  /** A large document is pulled only once someone asks for it, in any view. */
+  private _askFirst(root: HTMLElement, bytes: number): void {
+    const box = document.createElement('div');
+    box.className = 'bokeh-nb-large';
+    box.setAttribute('role', 'status');
+    box.style.cssText =
+      'border-left:4px solid var(--jp-warn-color1,#f57c00);padding:6px 10px;margin:4px 0;' +
+      'background:var(--jp-layout-color2,#eee);font-size:var(--jp-ui-font-size1,13px);';
+    const text = document.createElement('div');
+    text.textContent = largeOutputText(bytes);
+    const show = document.createElement('button');
+    show.textContent = 'Show it';
+    box.append(text, show);
+    root.appendChild(box);
+    const go = () => {
+      this.stopListening(this.model, 'bokeh_nb:pulling', go);
+      box.remove();
+      void this._render(root);
+    };
+    show.onclick = () => this.model.trigger('bokeh_nb:pulling');
+    this.listenTo(this.model, 'bokeh_nb:pulling', go);
   }
 
   private async _render(root: HTMLElement): Promise<void> {
