@@ -14,10 +14,12 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt() {
   # Debian packages the tests need: chromium for the browser tests, nginx for the
-  # deployment tests (run as a plain process; the package's service is not used).
+  # deployment tests (run as a plain process; the package's service is not used), and
+  # systemd for systemd-analyze (nothing is started with it).
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)  # checks the unit file
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing ${missing[*]} (apt)"
     as_root apt-get update -qq

@@ -57,6 +57,11 @@ FRONTEND_TARGET = "bokeh_nb.frontend"
 #: Comm target of the server relay: each comm is one standalone session of a live app
 #: (a full page at ``LIVE_APP_ROUTE``, or a ``bokeh.client`` connection).
 SESSION_TARGET = "bokeh_nb.session"
+#: Metadata of every iopub message of a standalone session (``RELAY_METADATA``): the
+#: server's relay takes them, the kernel websockets of notebook pages skip them (no page
+#: knows those comms; ``server/pagefilter.py``).
+RELAY_MARK = "bokeh_nb.relay"
+RELAY_METADATA = {RELAY_MARK: True}
 #: Comm target the side panel opens on a kernel to list its live apps (the kernel answers
 #: ``{"apps": [{"name", "sessions"}]}``; the panel closes the comm).
 APPS_TARGET = "bokeh_nb.apps"

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import _bokeh
 from ..apps import AppError
-from ..protocol import APPS_TARGET, KIND_ERROR, SESSION_TARGET
+from ..protocol import APPS_TARGET, KIND_ERROR, RELAY_METADATA, SESSION_TARGET
 from . import fileapp
 from .frames import dispatch, encode
 from .session import KernelSession
@@ -45,7 +45,7 @@ class CommTransport:
         if comm is None:
             return
         frame, payloads = encode(msg)
-        comm.send(frame, buffers=payloads)
+        comm.send(frame, metadata=RELAY_METADATA, buffers=payloads)
 
     def send_error(self, text: str, traceback: str) -> None:
         # a standalone visitor never sees a traceback: it goes to the kernel's log
@@ -55,7 +55,7 @@ class CommTransport:
 def _refuse(comm: Any, text: str) -> None:
     # The server closes the visitor's websocket and then this comm. (A close from here
     # would reach every notebook page on iopub, which would each log an unknown comm.)
-    comm.send({"kind": KIND_ERROR, "text": text, "traceback": ""})
+    comm.send({"kind": KIND_ERROR, "text": text, "traceback": ""}, metadata=RELAY_METADATA)
 
 
 #: A page's Bokeh session id, as the server passes it (never used as anything but a key).

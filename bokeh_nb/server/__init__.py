@@ -15,6 +15,7 @@ from . import files, relay
 from .base import redact
 from .gateway import binary_gateway_connection
 from .nodelay import with_nodelay
+from .pagefilter import without_relay_traffic
 from .shares import SETTINGS_KEY, new_registry
 from .urls import handlers
 
@@ -103,6 +104,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     if base is not None and GatewayClient.instance().gateway_enabled:
         # remote kernels: their messages with binary buffers must pass the proxy unchanged
         base = binary_gateway_connection(base)
+    elif base is not None and hasattr(base, "handle_outgoing_message"):
+        # local kernels: notebook pages skip the standalone sessions' iopub traffic
+        base = without_relay_traffic(base)
     if base is not None and settings.tcp_nodelay:
         base = with_nodelay(base)
     if base is not None:

@@ -108,3 +108,46 @@ def test_kernel_restart_ends_standalone_sessions(lab_server, page, page_log, nb_
         "Comm not found",
     ]
     assert_no_console_errors(page_log, ignore=refused)
+
+
+TICKER = """\
+import bokeh_nb
+from bokeh.models import Div
+def modify_doc(doc):
+    d = Div(text="0", name="count")
+    doc.add_root(d)
+    doc.add_periodic_callback(lambda: setattr(d, "text", str(int(d.text) + 1)), 50)
+app = bokeh_nb.App(modify_doc, name="ticker")
+app
+"""
+
+
+def test_notebook_pages_skip_the_traffic_of_standalone_sessions(lab_server, page, nb_name):
+    """A visitor's updates go to the visitor only: the kernel websocket of the notebook
+    page (which knows nothing of that session's comm) does not carry them, while the
+    notebook's own output of the app keeps updating."""
+    frames: list[bytes] = []  # what the notebook page's kernel websocket receives
+
+    def watch(ws) -> None:  # type: ignore[no-untyped-def]
+        if "/api/kernels/" in ws.url:
+            ws.on(
+                "framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode())
+            )
+
+    page.on("websocket", watch)
+    notebook_view = run_notebook(lab_server, page, nb_name, [TICKER])
+    url = kernel_json(page, "app.url")
+    visitor = page.context.new_page()
+    visitor.goto(url)
+    count = visitor.locator(".bk-clearfix").first
+    expect(count).not_to_have_text("0", timeout=60_000)
+    deadline = time.monotonic() + 60
+    while int(count.inner_text()) < 40:  # 40 updates of the visitor's session, at least
+        assert time.monotonic() < deadline
+        visitor.wait_for_timeout(200)
+    ours = notebook_view.locator(".bk-clearfix").first
+    before = int(ours.inner_text())
+    expect(ours).not_to_have_text(str(before), timeout=10_000)  # the notebook's own goes on
+    visitor.close()
+    assert frames, "the notebook page's kernel websocket was watched"
+    assert not [f for f in frames if b"bokeh_nb.relay" in f], "a visitor's update reached it"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -149,3 +150,40 @@ def test_outputs_and_apps_with_kernels_on_a_gateway(
     # JupyterLab asks for the v1 kernel protocol first; a server whose kernels are on a
     # gateway answers without one, and Chromium reports that attempt before the fallback
     assert_no_console_errors(page_log, ignore=["Sent non-empty 'Sec-WebSocket-Protocol'"])
+
+
+def test_a_gateway_that_goes_away(gateway_lab, page, nb_name, report_figure):
+    """The gateway dies (its kernels with it) while an app page is open: the page says its
+    connection was lost; a new visit says the app could not be opened, instead of waiting
+    forever; the Jupyter server goes on and logs why. (Last in this module: the gateway
+    stays dead.)"""
+    server, gateway = gateway_lab
+    run_notebook(server, page, nb_name, [APP_CELL])
+    url = kernel_json(page, "app.url")
+    app_page = page.context.new_page()
+    app_page.goto(url)
+    expect(app_page.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+
+    os.killpg(gateway.proc.pid, signal.SIGKILL)
+    gateway.proc.wait(timeout=30)
+    killed = time.monotonic()
+    problem = app_page.locator("#bokeh-nb-problem")
+    expect(problem).to_have_attribute("data-problem", "lost", timeout=60_000)
+    told = time.monotonic() - killed
+
+    again = page.context.new_page()
+    t0 = time.monotonic()
+    again.goto(url)
+    problem = again.locator("#bokeh-nb-problem")
+    expect(problem).to_be_visible(timeout=90_000)
+    expect(problem).to_have_attribute("data-problem", re.compile("app|lost"))
+    refused = time.monotonic() - t0
+    assert server.proc is not None and server.proc.poll() is None, "the Jupyter server goes on"
+    assert "version" in server.api("GET", "api")  # answering
+    report_figure(
+        f"gateway killed: the open app page said 'connection lost' {told:.1f} s after; a "
+        f"new visit was told the app could not be opened in {refused:.1f} s; the Jupyter "
+        "server stayed up"
+    )
+    for p in (app_page, again):
+        p.close()

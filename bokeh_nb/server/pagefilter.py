@@ -1,0 +1,55 @@
+"""Notebook pages do not receive the traffic of standalone sessions.
+
+A standalone session (an app page, a share link, a ``bokeh.client`` connection) talks to
+its kernel over a comm, and the kernel publishes comm messages on iopub, which the Jupyter
+server forwards to every kernel websocket of that kernel: each notebook page open on it
+would receive, decode and drop every visitor's updates (no page knows those comms), and
+they would count against that page's iopub rate limit. The kernel marks those messages
+(``RELAY_MARK`` in their metadata); the server extension wraps the configured kernel
+websocket connection class (jupyter_server's ZMQ one) so that it skips them. The server's
+relay reads the kernel's iopub itself and is not affected.
+
+(The ``status`` busy / idle the kernel publishes around each visitor event still reach
+the pages: JupyterLab takes a kernel's state from any of them, and after a restart waits
+for one.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..protocol import RELAY_MARK
+
+__all__ = ("without_relay_traffic",)
+
+_MARK = f'"{RELAY_MARK}"'.encode()
+
+
+def is_relay_traffic(parts: list[Any]) -> bool:
+    """Whether a kernel message (``[header, parent, metadata, content, *buffers]``) is a
+    standalone session's, from its metadata alone (small; never the content)."""
+    if len(parts) < 4:
+        return False
+    raw = getattr(parts[2], "bytes", parts[2])  # a zmq Frame, or bytes
+    return isinstance(raw, bytes) and _MARK in raw
+
+
+def without_relay_traffic(base: type[Any]) -> type[Any]:
+    """A subclass of jupyter_server's ZMQ kernel websocket connection class that does not
+    forward the iopub messages of standalone sessions to the page."""
+    if getattr(base, "_bokeh_nb_page_filter", False):
+        return base
+
+    class PageConnection(base):  # type: ignore[misc]
+        _bokeh_nb_page_filter = True
+
+        def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
+            channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+            if channel == "iopub":
+                _, parts = self.session.feed_identities(outgoing_msg)
+                if is_relay_traffic(parts[1:]):  # after the signature
+                    return
+            super().handle_outgoing_message(stream, outgoing_msg)
+
+    PageConnection.__name__ = PageConnection.__qualname__ = f"BokehNbPage{base.__name__}"
+    return PageConnection
