@@ -1,6 +1,5 @@
 """Shared by the reliability tests: a Jupyter server that restarts in place, process
-memory, percentiles, and websocket visitors of a live app that count every update they
-receive (``test_visitors.py``, ``test_load.py``)."""
+memory, percentiles, and the named Divs an app page shows."""
 
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ import contextlib
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ import pytest
 from tests.browser.bokeh import kernel_json, shared_app
 from tests.browser.test_share import changed, model_id
 from tests.browser.wsclient import BokehSocket
+from tests.reliability.helpers import pct, rss_mb
 
 VISITORS = int(os.environ.get("BOKEH_NB_LOAD_VISITORS", "50"))
 SECONDS = float(os.environ.get("BOKEH_NB_LOAD_SECONDS", "300"))
@@ -54,13 +54,6 @@ def rss_mb():
             return int(line.split()[1]) / 1024
 app
 """
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def columns(data: dict[str, Any]) -> dict[str, list[Any]]:
@@ -146,11 +139,6 @@ def run_visitors(ws_url: str, origin: str, results: list[dict[str, Any]]) -> thr
     thread = threading.Thread(target=lambda: asyncio.run(main()))
     thread.start()
     return thread
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 @pytest.mark.timeout(SECONDS + 300)
