@@ -298,9 +298,11 @@ def start_jupyter_server(
     extra_args: Sequence[str] = (),
     timeout: float = SERVER_START_TIMEOUT,
     prefix: str = "/",
+    token: str | None = None,
 ) -> JupyterServer:
     """Start ``jupyter lab`` (kind="lab") or ``jupyter notebook`` (kind="notebook"),
-    at ``prefix`` (its ``base_url``, e.g. ``/jupyter/``) below its origin.
+    at ``prefix`` (its ``base_url``, e.g. ``/jupyter/``) below its origin, with ``token``
+    (a new random one by default).
 
     Returns once ``/api/status`` answers. Raises :class:`JupyterServerError`
     (with the server log) if it exits or does not answer within ``timeout``.
@@ -309,7 +311,7 @@ def start_jupyter_server(
     base_dir.mkdir(parents=True, exist_ok=True)
     root_dir = base_dir / "root"
     root_dir.mkdir(exist_ok=True)
-    token = secrets.token_hex(24)
+    token = token or secrets.token_hex(24)
     marker = f"{kind}-{uuid.uuid4().hex}"
     env = prepare_environment(base_dir, marker)
     log_path = base_dir / f"jupyter-{kind}.log"
