@@ -128,7 +128,11 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
     file = data.get("file")
     if isinstance(file, str) and fileapp.active():
         try:
-            app = fileapp.app_for_file(file)
+            files = data.get("files")
+            if isinstance(files, list):  # the app itself: this kernel is on a gateway
+                app = fileapp.app_for_bundle(file, files, open_msg.get("buffers") or [])
+            else:
+                app = fileapp.app_for_file(file)
         except Exception as e:  # whatever the file's code raised
             log.error("bokeh_nb: %s", e)
             _refuse(comm, f"the app file {name!r} could not be loaded")

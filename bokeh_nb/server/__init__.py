@@ -92,6 +92,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         serverapp.contents_manager.root_dir,
         settings.file_app_pool_size,
         settings.file_app_max_per_user,
+        remote=GatewayClient.instance().gateway_enabled,
     )
     web_app.settings[files.SETTINGS_KEY] = pool
     web_app.settings["bokeh_nb_file_idle_timeout"] = settings.file_app_idle_timeout

@@ -9,6 +9,11 @@ such sessions at once. The kernels are not the notebook's: they run nothing but 
 the server's kernels. The path comes from the request, so it is checked to name an app
 inside the server's root (no ``..``, no absolute path, no symlink out, no hidden file
 unless the server shows them) before any kernel is used; it reaches the kernel as data.
+
+With a kernel gateway (``--gateway-url``) the pool's kernels start on the gateway, where
+the server's files are out of reach: each session's comm-open then carries the app itself
+(``bundle``: the script or notebook, or the app directory's files), at most
+``BUNDLE_MAX_BYTES``, and the kernel loads it from a private copy.
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ from tornado.ioloop import IOLoop
 
 from ..protocol import FILE_APP_START, FILES_ROUTE, STATIC_ROUTE
 from .base import BokehNbHandler, may, refuse, shown
+from .gateway import GatewayKernel, GatewayTransport
 from .live import AppSocket, write_app_page
-from .relay import KernelRelay, RelayError, ZmqTransport
+from .relay import Bundle, KernelRelay, RelayError, ZmqTransport
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("FileAppPage", "FileAppPool", "FileAppWebSocket", "app_file")
+__all__ = ("FileAppPage", "FileAppPool", "FileAppWebSocket", "app_file", "bundle")
 
 SETTINGS_KEY = "bokeh_nb_files"
+#: The most of an app sent to a kernel on a gateway, whose websocket takes 10 MiB at most.
+BUNDLE_MAX_BYTES = 8 * 2**20
 
 
 def app_file(root: str | Path, path: str, allow_hidden: bool = False) -> Path:
@@ -68,9 +76,39 @@ def app_file(root: str | Path, path: str, allow_hidden: bool = False) -> Path:
     return full
 
 
+def _left_out(part: str) -> bool:
+    return part.startswith(".") or part == "__pycache__"
+
+
+def bundle(full: Path) -> Bundle:
+    """The app at ``full`` as files for a kernel that cannot read them: the script or
+    notebook alone, or every file of the app directory (hidden files, ``__pycache__`` and
+    links out of the directory left out). Names are relative, under the app's own name.
+    HTTPError 413 beyond ``BUNDLE_MAX_BYTES``."""
+    if full.is_dir():
+        paths = sorted(
+            p
+            for p in full.rglob("*")
+            if p.is_file()
+            and not any(_left_out(part) for part in p.relative_to(full).parts)
+            and p.resolve().is_relative_to(full)
+        )
+        names = [f"{full.name}/{p.relative_to(full).as_posix()}" for p in paths]
+    else:
+        paths, names = [full], [full.name]
+    size = sum(p.stat().st_size for p in paths)
+    if size > BUNDLE_MAX_BYTES:
+        raise refuse(
+            413,
+            f"{shown(full.name)} is {size / 2**20:.1f} MiB: at most "
+            f"{BUNDLE_MAX_BYTES / 2**20:g} MiB of an app can be sent to a kernel on the gateway",
+        )
+    return Bundle(full.name, [(name, p.read_bytes()) for name, p in zip(names, paths, strict=True)])
+
+
 @dataclass
 class PooledKernel:
-    manager: AsyncKernelManager
+    manager: AsyncKernelManager | GatewayKernel
     relay: KernelRelay
     user: str = ""
 
@@ -79,8 +117,16 @@ class FileAppPool:
     """Kernels for file-app sessions: ``size`` kept warm, one per session, shut down after."""
 
     def __init__(
-        self, kernel_spec_manager: Any, kernel_name: str, cwd: str, size: int, max_per_user: int
+        self,
+        kernel_spec_manager: Any,
+        kernel_name: str,
+        cwd: str,
+        size: int,
+        max_per_user: int,
+        remote: bool = False,
     ) -> None:
+        #: kernels on the kernel gateway (then sessions carry their app, see ``bundle``)
+        self.remote = remote
         self._ksm = kernel_spec_manager
         self._kernel_name = kernel_name
         self._cwd = cwd
@@ -95,6 +141,8 @@ class FileAppPool:
         return self.active.get(user, 0)
 
     async def _start(self) -> PooledKernel:
+        if self.remote:
+            return await self._start_on_gateway()
         manager = AsyncKernelManager(kernel_name=self._kernel_name, kernel_spec_manager=self._ksm)
         self.started += 1
         await manager.start_kernel(
@@ -110,6 +158,18 @@ class FileAppPool:
         return PooledKernel(
             manager, KernelRelay(ZmqTransport(client), manager.kernel_id or uuid.uuid4().hex)
         )
+
+    async def _start_on_gateway(self) -> PooledKernel:
+        kernel = await GatewayKernel.start(self._kernel_name)
+        self.started += 1
+        transport = GatewayTransport(kernel.kernel_id)
+        try:  # what --IPKernelApp.exec_lines does for a local kernel
+            await transport.execute(FILE_APP_START)
+        except Exception:
+            transport.stop()
+            await _shutdown(kernel)
+            raise
+        return PooledKernel(kernel, KernelRelay(transport, kernel.kernel_id))
 
     def warm(self) -> None:
         """Start kernels in the background until ``size`` are waiting."""
@@ -156,7 +216,7 @@ class FileAppPool:
         await asyncio.gather(*(_shutdown(k.manager) for k in warm))
 
 
-async def _shutdown(manager: AsyncKernelManager) -> None:
+async def _shutdown(manager: AsyncKernelManager | GatewayKernel) -> None:
     with contextlib.suppress(Exception):
         await manager.shutdown_kernel(now=True)
 
@@ -166,11 +226,13 @@ def _pool(handler: JupyterHandler) -> FileAppPool:
     return pool
 
 
-def _check(handler: JupyterHandler, path: str) -> Path:
+def _check(handler: JupyterHandler, path: str) -> tuple[Path, Bundle | None]:
+    """The app file, and the app as files when its kernel will be on a gateway."""
     if not (may(handler, "execute", "kernels") and may(handler, "read", "contents")):
         raise refuse(403, "not allowed to run code or read files on this server")
     cm = handler.contents_manager
-    return app_file(cm.root_dir, path, bool(getattr(cm, "allow_hidden", False)))
+    full = app_file(cm.root_dir, path, bool(getattr(cm, "allow_hidden", False)))
+    return full, bundle(full) if _pool(handler).remote else None
 
 
 class FileAppPage(BokehNbHandler):
@@ -178,7 +240,7 @@ class FileAppPage(BokehNbHandler):
 
     @web.authenticated
     def get(self, path: str) -> None:
-        full = _check(self, path)
+        full, _ = _check(self, path)
         _pool(self).warm()  # the session's kernel starts while the page loads
         app_path = url_path_join(self.base_url, FILES_ROUTE.format(path=quote(path)))
         write_app_page(self, full.stem, app_path, url_path_join(self.base_url, STATIC_ROUTE))
@@ -191,7 +253,7 @@ class FileAppWebSocket(AppSocket):
 
     @ws_authenticated
     async def get(self, path: str) -> None:
-        full = _check(self, path)
+        full, self.bundle = _check(self, path)
         pool = _pool(self)
         self.user_name = getattr(self.current_user, "username", "") or "?"
         if pool.in_use(self.user_name) >= pool.max_per_user:

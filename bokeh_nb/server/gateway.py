@@ -11,6 +11,9 @@ Standalone sessions reach a kernel through ``relay.KernelRelay``, which needs a 
 shell and iopub channels. jupyter_server's own client for gateway kernels carries JSON
 only; ``GatewayTransport`` opens the gateway's kernel websocket itself, with the server's
 gateway credentials, and speaks the same protocol, buffers included.
+
+``GatewayKernel`` is a kernel of the file-app pool started on the gateway (REST, with the
+same credentials): it is the server's own, never listed among the notebook kernels.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jupyter_client.session import Session
-from jupyter_server.gateway.gateway_client import GatewayClient
+from jupyter_server.gateway.gateway_client import GatewayClient, gateway_request
 from jupyter_server.services.kernels.connection.base import (
     deserialize_binary_message,
     serialize_binary_message,
@@ -31,7 +34,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 from traitlets import Any as AnyTrait
 
-__all__ = ("GatewayTransport", "binary_gateway_connection")
+__all__ = ("GatewayKernel", "GatewayTransport", "binary_gateway_connection")
 
 
 class _Frames:
@@ -91,6 +94,8 @@ class GatewayTransport:
         self._pending: list[str | bytes] = []
 
     async def connect(self) -> None:
+        if self._ws is not None:
+            return
         gateway = GatewayClient.instance()
         url = url_path_join(
             gateway.ws_url or "", gateway.kernels_endpoint, url_escape(self.kernel_id), "channels"
@@ -116,6 +121,29 @@ class GatewayTransport:
         else:
             self._ws.write_message(frame, binary=isinstance(frame, bytes))
 
+    async def execute(self, code: str, timeout: float = 120.0) -> None:
+        """Run ``code`` in the kernel before any session (RuntimeError if it fails)."""
+        await self.connect()
+        assert self._ws is not None
+        msg = self.session.msg("execute_request", {"code": code, "silent": True})
+        msg["channel"] = "shell"
+        await self._ws.write_message(json.dumps(msg, default=str))
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self._ws.read_message()
+                if frame is None:
+                    raise ConnectionError(f"the gateway closed kernel {self.kernel_id}")
+                reply = json.loads(frame) if isinstance(frame, str) else None
+                if (
+                    reply is not None
+                    and reply.get("msg_type") == "execute_reply"
+                    and reply.get("parent_header", {}).get("msg_id") == msg["header"]["msg_id"]
+                ):
+                    break
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(f"{content.get('ename')}: {content.get('evalue')}")
+
     async def next_iopub(self) -> dict[str, Any]:
         """The next iopub message (ConnectionError once the gateway closed the socket)."""
         while True:
@@ -133,3 +161,26 @@ class GatewayTransport:
     def stop(self) -> None:
         if self._ws is not None:
             self._ws.close()
+
+
+class GatewayKernel:
+    """A kernel started on the gateway for the server itself (the file-app pool's)."""
+
+    def __init__(self, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+
+    @classmethod
+    async def start(cls, kernel_name: str) -> GatewayKernel:
+        gateway = GatewayClient.instance()
+        response = await gateway_request(
+            url_path_join(gateway.url or "", gateway.kernels_endpoint),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"name": kernel_name, "env": {}}),
+        )
+        return cls(str(json.loads(response.body)["id"]))
+
+    async def shutdown_kernel(self, now: bool = True) -> None:
+        gateway = GatewayClient.instance()
+        url = url_path_join(gateway.url or "", gateway.kernels_endpoint, url_escape(self.kernel_id))
+        await gateway_request(url, method="DELETE")

@@ -28,7 +28,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
 from .base import BokehNbHandler, may, refuse
-from .relay import KernelRelay, RelayError, relay_for
+from .relay import Bundle, KernelRelay, RelayError, relay_for
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
 
@@ -213,6 +213,7 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
     app_name = ""
     visitor: str | None = None
     file: str | None = None  # an app file, for a file-app kernel
+    bundle: Bundle | None = None  # the app file's content, for a file-app kernel on a gateway
     #: What may wait to be sent to a peer that does not read; beyond it, it is dropped.
     max_pending_bytes = 64 * 2**20
     _comm: str | None = None
@@ -254,6 +255,7 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             self.file,
             # BokehJS reconnects with the same token: the kernel gives it its session back
             _bokeh.page_session_id(self.request.headers.get("Sec-WebSocket-Protocol")),
+            self.bundle,
         )
 
     async def connect_relay(self) -> KernelRelay:

@@ -23,13 +23,22 @@ from .gateway import GatewayTransport
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("KernelRelay", "RelayError", "ZmqTransport", "kernel_action", "relay_for")
+__all__ = ("Bundle", "KernelRelay", "RelayError", "ZmqTransport", "kernel_action", "relay_for")
 
 OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
 
 
 class RelayError(RuntimeError):
     """The kernel cannot be reached (unknown, dead or restarting)."""
+
+
+@dataclass
+class Bundle:
+    """An app as files, for a kernel that cannot read the server's: ``entry`` (the script,
+    notebook or directory) and every file as (relative name, content)."""
+
+    entry: str
+    files: list[tuple[str, bytes]]
 
 
 @dataclass
@@ -121,11 +130,13 @@ class KernelRelay:
         visitor: str | None = None,
         file: str | None = None,
         page: str | None = None,
+        bundle: Bundle | None = None,
     ) -> str:
         """Start a new session of the kernel's live app; returns its comm id. ``visitor``
         is a share link's mode: the kernel then limits what the session's browser may
         change (``kernel/visitor.py``). ``page`` is the Bokeh session id the page asked
-        for: a page that reconnects within the linger gets its detached session back."""
+        for: a page that reconnects within the linger gets its detached session back.
+        ``bundle`` is the app file itself, for a file-app kernel on a gateway."""
         comm_id = uuid.uuid4().hex
         self._routes[comm_id] = _Route(on_frame, on_close)
         data: dict[str, Any] = {"app": app, "arguments": arguments}
@@ -135,7 +146,16 @@ class KernelRelay:
             data["file"] = file
         if page is not None:
             data["session_id"] = page
-        self._send("comm_open", {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data})
+        buffers: list[bytes] = []
+        if bundle is not None:  # the kernel is on a gateway: it gets the app, one buffer a file
+            data["file"] = bundle.entry
+            data["files"] = [name for name, _ in bundle.files]
+            buffers = [content for _, content in bundle.files]
+        self._send(
+            "comm_open",
+            {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data},
+            buffers,
+        )
         return comm_id
 
     def send(self, comm_id: str, frame: dict[str, Any], buffers: Sequence[Any]) -> None:

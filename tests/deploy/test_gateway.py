@@ -1,7 +1,8 @@
 """Remote kernels: JupyterLab with ``--gateway-url`` to a Jupyter Kernel Gateway, with
 ``deploy/gateway/*.py`` as documented (only the port changed, the token from the
 environment). The notebook's kernel runs under the gateway; its outputs work both ways,
-arrays included (binary frames), and so does its live app's URL.
+arrays included (binary frames), and so does its live app's URL. App files run in kernels
+the server's pool starts on the gateway, which get the app sent along.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.browser.jupyter import (
     start_jupyter_server,
     stop_jupyter_server,
 )
+from tests.browser.test_files import APP, alive, status_and_body
 from tests.browser.test_standalone import APP_CELL
 from tests.deploy.nginx import DEPLOY, HOST, free_port, render_site
 
@@ -44,6 +46,18 @@ src = ColumnDataSource(data=dict(x=np.arange(100_000.0), y=np.zeros(100_000)), n
 p = figure(height=200)
 p.line("x", "y", source=src)
 bokeh_nb.show(p)
+"""
+
+#: a script app that says where it runs: its kernel's parent process and its own path
+WHERE_APP = APP + ("curdoc().add_root(Div(text=f'{os.getppid()} {__file__}', name='where'))\n")
+#: an app directory whose data is read relative to main.py; its hidden file stays behind
+DIR_MAIN = """\
+from pathlib import Path
+from bokeh.io import curdoc
+from bokeh.models import Div
+here = Path(__file__).parent
+rows = (here / "data" / "rows.txt").read_text().split()
+curdoc().add_root(Div(text=f"{len(rows)} rows, .env sent: {(here / '.env').exists()}"))
 """
 
 
@@ -150,6 +164,57 @@ def test_outputs_and_apps_with_kernels_on_a_gateway(
     # JupyterLab asks for the v1 kernel protocol first; a server whose kernels are on a
     # gateway answers without one, and Chromium reports that attempt before the fallback
     assert_no_console_errors(page_log, ignore=["Sent non-empty 'Sec-WebSocket-Protocol'"])
+
+
+def test_app_files_run_in_kernels_on_the_gateway(gateway_lab, page, page_log, report_figure):
+    """The file-app pool starts its kernels on the gateway, where the server's files are
+    out of reach: each session's kernel gets the app (a script; a directory with its data,
+    hidden files left out) and runs it from a copy of its own. A closed page's kernel ends;
+    an app too large to send is refused with a page that says so."""
+    server, gateway = gateway_lab
+    root = Path(server.root_dir)
+    (root / "gw_app.py").write_text(WHERE_APP)
+    (root / "gw_dir" / "data").mkdir(parents=True, exist_ok=True)
+    (root / "gw_dir" / "main.py").write_text(DIR_MAIN)
+    (root / "gw_dir" / "data" / "rows.txt").write_text("a b c")
+    (root / "gw_dir" / ".env").write_text("SECRET=1")
+    (root / "gw_big" / "main.py").parent.mkdir(exist_ok=True)
+    (root / "gw_big" / "main.py").write_text(DIR_MAIN)
+    (root / "gw_big" / "blob.bin").write_bytes(os.urandom(9 * 2**20))
+    notebook_kernels = {k["id"] for k in server.api("GET", "api/kernels")}
+
+    t0 = time.monotonic()
+    page.goto(server.url("/bokeh-nb/files/gw_app.py", who="ann"))
+    div = page.locator(".bk-clearfix").nth(0)
+    expect(div).to_have_text("who=ann", timeout=120_000)
+    opened = time.monotonic() - t0
+    pid = int(page.locator(".bk-clearfix").nth(1).inner_text())
+    parent, path = page.locator(".bk-clearfix").nth(2).inner_text().split(" ", 1)
+    assert int(parent) == gateway.proc.pid, (parent, gateway.proc.pid)
+    assert not Path(path).is_relative_to(root) and "bokeh-nb-app-" in path, path
+    drag_handle(page, page.locator("body"), 120)
+    expect(div).to_contain_text("ann value=")
+    # the pool's kernels are the server's own, not among the notebook kernels
+    assert {k["id"] for k in server.api("GET", "api/kernels")} == notebook_kernels
+
+    # an app directory: its files travel with it, its hidden file does not
+    page.goto(server.url("/bokeh-nb/files/gw_dir"))
+    expect(page.locator(".bk-clearfix").first).to_have_text(
+        "3 rows, .env sent: False", timeout=120_000
+    )
+    deadline = time.monotonic() + 60
+    while alive(pid):  # navigating away ended the script's session and its kernel
+        assert time.monotonic() < deadline, "the kernel of a closed session still runs"
+        time.sleep(0.5)
+
+    status, body = status_and_body(server.url("/bokeh-nb/files/gw_big"))
+    assert status == 413 and "9.0 MiB" in body, (status, body[:400])
+    report_figure(
+        f"app files on the gateway: kernel pid {pid} (the gateway's child) ran its own copy "
+        f"of the app; page to first render {opened:.1f} s; a 9 MiB app refused with 413"
+    )
+    assert_no_foreign_requests(page_log, server)
+    assert_no_console_errors(page_log)
 
 
 def test_a_gateway_that_goes_away(gateway_lab, page, nb_name, report_figure):
