@@ -62,6 +62,9 @@ SESSION_TARGET = "bokeh_nb.session"
 #: knows those comms; ``server/pagefilter.py``).
 RELAY_MARK = "bokeh_nb.relay"
 RELAY_METADATA = {RELAY_MARK: True}
+#: Start of the Jupyter session id of the server relay's requests to a local kernel: the
+#: ``status`` busy / idle the kernel publishes around them skip notebook pages too.
+RELAY_SESSION = "bokeh_nb.relay-"
 #: Comm target the side panel opens on a kernel to list its live apps (the kernel answers
 #: ``{"apps": [{"name", "sessions"}]}``; the panel closes the comm).
 APPS_TARGET = "bokeh_nb.apps"

@@ -13,6 +13,7 @@ from traitlets.config import Configurable
 
 from . import files, relay
 from .base import redact
+from .commstatus import untrack_comm_messages, with_comm_activity
 from .gateway import binary_gateway_connection
 from .nodelay import with_nodelay
 from .pagefilter import without_relay_traffic
@@ -29,6 +30,14 @@ class BokehNb(Configurable):
         True,
         config=True,
         help="Set TCP_NODELAY on kernel websockets (about 40 ms less per round trip).",
+    )
+    untrack_comm_status = Bool(
+        True,
+        config=True,
+        help="Add comm_msg to the kernel manager's untracked_message_types: pages do not "
+        "show the kernel busy, then idle, for every comm message (about 10 ms of a "
+        "JupyterLab page per BokehJS event); comm messages from pages still count as "
+        "kernel activity.",
     )
     share_max_ttl = Float(
         7 * 24 * 3600.0,
@@ -108,12 +117,17 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     elif base is not None and hasattr(base, "handle_outgoing_message"):
         # local kernels: notebook pages skip the standalone sessions' iopub traffic
         base = without_relay_traffic(base)
+        if settings.untrack_comm_status:  # what the page sends still counts as activity
+            base = with_comm_activity(base)
+    untracked = settings.untrack_comm_status and untrack_comm_messages(serverapp)
     if base is not None and settings.tcp_nodelay:
         base = with_nodelay(base)
     if base is not None:
         web_app.settings["kernel_websocket_connection_class"] = base
     serverapp.log.info(
-        "bokeh_nb: serving BokehJS at %sbokeh-nb/ (kernel websocket TCP_NODELAY %s)",
+        "bokeh_nb: serving BokehJS at %sbokeh-nb/ (kernel websocket TCP_NODELAY %s, "
+        "comm messages %s in the kernel status pages show)",
         web_app.settings["base_url"],
         "on" if settings.tcp_nodelay else "off",
+        "untracked" if untracked else "tracked",
     )

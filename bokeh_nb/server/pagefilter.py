@@ -9,29 +9,50 @@ they would count against that page's iopub rate limit. The kernel marks those me
 websocket connection class (jupyter_server's ZMQ one) so that it skips them. The server's
 relay reads the kernel's iopub itself and is not affected.
 
-(The ``status`` busy / idle the kernel publishes around each visitor event still reach
-the pages: JupyterLab takes a kernel's state from any of them, and after a restart waits
-for one.)
+The ``status`` busy / idle the kernel publishes around each of the relay's requests are
+skipped as well, known by their parent: the relay's requests carry a Jupyter session id
+of their own (``RELAY_SESSION``). Every other status still reaches the pages, those of
+jupyter_server's own requests included: JupyterLab takes the kernel's state from any
+status, and after a restart waits for one.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ..protocol import RELAY_MARK
+from ..protocol import RELAY_MARK, RELAY_SESSION
 
 __all__ = ("without_relay_traffic",)
 
 _MARK = f'"{RELAY_MARK}"'.encode()
+_SESSION = f'"{RELAY_SESSION}'.encode()
+
+
+def _bytes(frame: Any) -> bytes | None:
+    raw = getattr(frame, "bytes", frame)  # a zmq Frame, or bytes
+    return raw if isinstance(raw, bytes) else None
 
 
 def is_relay_traffic(parts: list[Any]) -> bool:
     """Whether a kernel message (``[header, parent, metadata, content, *buffers]``) is a
-    standalone session's, from its metadata alone (small; never the content)."""
+    standalone session's, from its metadata or its parent and header (small; never the
+    content)."""
     if len(parts) < 4:
         return False
-    raw = getattr(parts[2], "bytes", parts[2])  # a zmq Frame, or bytes
-    return isinstance(raw, bytes) and _MARK in raw
+    metadata = _bytes(parts[2])
+    if metadata is not None and _MARK in metadata:
+        return True
+    parent = _bytes(parts[1])  # a status caused by one of the relay's requests
+    if parent is None or _SESSION not in parent:
+        return False
+    try:
+        header = json.loads(_bytes(parts[0]) or b"")
+        return bool(json.loads(parent).get("session", "").startswith(RELAY_SESSION)) and (
+            header.get("msg_type") == "status"
+        )
+    except (ValueError, AttributeError):
+        return False
 
 
 def without_relay_traffic(base: type[Any]) -> type[Any]:

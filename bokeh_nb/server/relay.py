@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_client.session import Session
 from jupyter_server.gateway.gateway_client import GatewayClient
 
-from ..protocol import SESSION_TARGET
+from ..protocol import RELAY_SESSION, SESSION_TARGET
 from .gateway import GatewayTransport
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
@@ -45,6 +46,19 @@ class Bundle:
 class _Route:
     on_frame: OnFrame
     on_close: Callable[[str], None]
+
+
+def relay_session(kernel_session: Session) -> Session:
+    """A Jupyter session of its own for the relay's requests to a kernel (signed with the
+    kernel's key), named so that notebook pages can skip what they cause
+    (``pagefilter.py``). Not the kernel manager's: jupyter_server's own requests use that
+    one, and their replies must reach the pages."""
+    return Session(
+        key=kernel_session.key,
+        signature_scheme=kernel_session.signature_scheme,
+        session=f"{RELAY_SESSION}{uuid.uuid4().hex}",
+        username="bokeh_nb",
+    )
 
 
 class ZmqTransport:
@@ -183,7 +197,8 @@ def relay_for(kernel_manager: Any, kernel_id: str) -> KernelRelay:
         if GatewayClient.instance().gateway_enabled:  # the kernel runs on a kernel gateway
             transport: Any = GatewayTransport(kernel_id)
         else:
-            transport = ZmqTransport(kernel_manager.get_kernel(kernel_id).client())
+            km = kernel_manager.get_kernel(kernel_id)
+            transport = ZmqTransport(km.client(session=relay_session(km.session)))
         relay = _relays[kernel_id] = KernelRelay(transport, kernel_id)
     return relay
 

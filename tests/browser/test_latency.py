@@ -1,15 +1,22 @@
 """Event round trip, timed inside the page: a slider value set in BokehJS -> Python
-on_change -> a Div's text set in Python -> applied in BokehJS. Prints p50/p95 with
-TCP_NODELAY on the kernel websocket (the default) and off; asserts only that every round
-trip completed (timings on this machine are for benchmarks/, not for assertions)."""
+on_change -> a Div's text set in Python -> applied in BokehJS. Prints p50/p95 with the
+server extension's defaults, with TCP_NODELAY on the kernel websocket off, and with comm
+messages tracked in the kernel status pages show; asserts only that every round trip
+completed (timings on this machine are for benchmarks/, not for assertions).
+
+With comm messages untracked (the default), an event leaves the status JupyterLab shows
+alone (no status bar or favicon change), and still counts as the kernel's activity."""
 
 from __future__ import annotations
 
+import datetime
+import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
+from .bokeh import kernel_json
 from .jupyter import (
     JupyterServer,
     cell_output,
@@ -49,15 +56,22 @@ ROUND_TRIPS = """async (el, n) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def lab_without_nodelay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    server = start_jupyter_server(
-        "lab", tmp_path_factory.mktemp("lab-nagle"), extra_args=["--BokehNb.tcp_nodelay=False"]
-    )
+def _lab(tmp_path_factory: pytest.TempPathFactory, option: str) -> Iterator[JupyterServer]:
+    server = start_jupyter_server("lab", tmp_path_factory.mktemp("lab"), extra_args=[option])
     try:
         yield server
     finally:
         stop_jupyter_server(server)
+
+
+@pytest.fixture(scope="module")
+def lab_without_nodelay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    yield from _lab(tmp_path_factory, "--BokehNb.tcp_nodelay=False")
+
+
+@pytest.fixture(scope="module")
+def lab_tracking_comms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    yield from _lab(tmp_path_factory, "--BokehNb.untrack_comm_status=False")
 
 
 def measure(server: JupyterServer, page, nb_name: str) -> list[float]:
@@ -75,9 +89,16 @@ def pct(times: list[float], q: float) -> float:
     return times[min(len(times) - 1, int(q * len(times)))]
 
 
-def test_event_round_trip(lab_server, lab_without_nodelay, browser, nb_name, report_figure):
+def test_event_round_trip(
+    lab_server, lab_without_nodelay, lab_tracking_comms, browser, nb_name, report_figure
+):
     figures = {}
-    for label, server in (("TCP_NODELAY on", lab_server), ("TCP_NODELAY off", lab_without_nodelay)):
+    servers = (
+        ("defaults", lab_server),
+        ("TCP_NODELAY off", lab_without_nodelay),
+        ("comm messages tracked in the kernel status", lab_tracking_comms),
+    )
+    for label, server in servers:
         context = browser.new_context()
         page = context.new_page()
         try:
@@ -88,3 +109,32 @@ def test_event_round_trip(lab_server, lab_without_nodelay, browser, nb_name, rep
         report_figure(
             f"round trip, {label}: p50 {pct(times, 0.5):.1f} ms, p95 {pct(times, 0.95):.1f} ms, min {times[0]:.1f} ms"
         )
+
+
+def _last_activity(server: JupyterServer, kernel_id: str) -> datetime.datetime:
+    model = server.api("GET", f"api/kernels/{kernel_id}")
+    return datetime.datetime.fromisoformat(model["last_activity"].replace("Z", "+00:00"))
+
+
+def test_comm_events_leave_the_shown_kernel_status_alone(lab_server, page, nb_name):
+    server = lab_server
+    favicons: list[str] = []
+    page.on("request", lambda r: "favicon" in r.url and favicons.append(r.url))
+    write_notebook(server.root_dir, nb_name, [CELL])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    out = cell_output(page, 0).locator(".bokeh-nb-output").first
+    expect(out).to_have_attribute("data-bokeh-nb-rendered", "true", timeout=90_000)
+    untracked = page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+        ".untracked_message_types"
+    )
+    assert "comm_msg" in untracked
+    assert favicons, "running the cells showed the kernel busy (the favicon changed)"
+    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
+    time.sleep(1.5)
+    before, favicons[:] = _last_activity(server, kernel_id), []
+    times = out.evaluate(ROUND_TRIPS, 20)
+    assert len(times) == 20
+    assert favicons == [], "a comm event changed the kernel status the page shows"
+    assert _last_activity(server, kernel_id) > before, "comm events count as activity"

@@ -1,0 +1,85 @@
+"""Comm messages leave the kernel status that pages show alone.
+
+A kernel publishes ``status`` busy, then idle, around every message it handles, comm
+messages included: each BokehJS event in a notebook output is one ``comm_msg``, and
+JupyterLab (Notebook 7 alike) then updates its status bar, its toolbar indicator and the
+page's favicon twice. On the benchmark machine that took about 11 ms of the page's main
+thread per event, half of the event round trip (``benchmarks/results/PROFILE.md``).
+
+jupyter_server's ``MappingKernelManager.untracked_message_types`` lists the message types
+that are no user activity, and JupyterLab leaves the status it shows unchanged for a
+status whose parent is of such a type (``page_config_data``); replies still reach their
+futures. ``untrack_comm_messages`` adds ``comm_msg`` there (``BokehNb.untrack_comm_status``,
+on by default).
+
+What that would take away is given back: jupyter_server would no longer count comm
+traffic as kernel activity (kernel culling, JupyterHub's idle culler), so the kernel
+websocket connection of a page records activity for every ``comm_msg`` the page sends,
+which is the person at the page doing something.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server._tz import utcnow
+
+__all__ = ("untrack_comm_messages", "with_comm_activity")
+
+COMM_MSG = "comm_msg"
+V1 = "v1.kernel.websocket.jupyter.org"
+
+
+def untrack_comm_messages(serverapp: Any) -> bool:
+    """Add ``comm_msg`` to the kernel manager's untracked message types and to the page
+    config JupyterLab read them into; False if the kernel manager has no such list."""
+    km = serverapp.kernel_manager
+    untracked = getattr(km, "untracked_message_types", None)
+    if untracked is None:
+        return False
+    if COMM_MSG not in untracked:
+        km.untracked_message_types = [*untracked, COMM_MSG]
+    page_config = serverapp.web_app.settings.get("page_config_data")
+    if page_config is not None and "untracked_message_types" in page_config:
+        page_config["untracked_message_types"] = list(km.untracked_message_types)
+    return True
+
+
+def _header_msg_type(message: Any, subprotocol: str | None) -> str | None:
+    """The msg_type of a message from a page (None if it cannot be read cheaply)."""
+    if subprotocol != V1 or not isinstance(message, bytes | bytearray | memoryview):
+        return None
+    data = memoryview(message)
+    count = int.from_bytes(data[:8], "little")
+    if count < 3 or len(data) < 8 * (count + 1):
+        return None
+    start = int.from_bytes(data[16:24], "little")  # offsets[1]: the header
+    end = int.from_bytes(data[24:32], "little")
+    msg_type = json.loads(bytes(data[start:end])).get("msg_type")
+    return msg_type if isinstance(msg_type, str) else None
+
+
+def with_comm_activity(base: type[Any]) -> type[Any]:
+    """A subclass of jupyter_server's ZMQ kernel websocket connection class that records
+    kernel activity for each comm message the page sends."""
+    if getattr(base, "_bokeh_nb_comm_activity", False):
+        return base
+
+    class CommActivityConnection(base):  # type: ignore[misc]
+        _bokeh_nb_comm_activity = True
+
+        def handle_incoming_message(self, incoming_msg: Any) -> None:
+            try:
+                comm = _header_msg_type(incoming_msg, self.subprotocol) == COMM_MSG
+            except (ValueError, AttributeError):
+                comm = False
+            if comm or (self.subprotocol != V1 and f'"{COMM_MSG}"' in str(incoming_msg)[:2000]):
+                now = utcnow()
+                self.kernel_manager.last_activity = now
+                self.multi_kernel_manager.last_kernel_activity = now
+            super().handle_incoming_message(incoming_msg)
+
+    name = f"CommActivity{base.__name__}"
+    CommActivityConnection.__name__ = CommActivityConnection.__qualname__ = name
+    return CommActivityConnection
