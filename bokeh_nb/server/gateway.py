@@ -55,6 +55,17 @@ class _Frames:
         return getattr(self._ws, name)
 
 
+def _refused_by_the_page(handler: Any) -> bool:
+    """Whether the page will drop this websocket as soon as it opens: it offered
+    subprotocols and the proxy chose none (jupyter_server's gateway connection keeps pages
+    on the legacy protocol). JupyterLab then connects again without any. A gateway
+    connection opened for the doomed one would reach the gateway late, under the page's
+    session id, and the gateway would close the page's next connection as stale: the page
+    then waits for a kernel status that never comes."""
+    offered = handler.request.headers.get("Sec-WebSocket-Protocol")
+    return bool(offered) and not handler.selected_subprotocol
+
+
 def binary_gateway_connection(base: type[Any]) -> type[Any]:
     """A subclass of jupyter_server's gateway websocket connection that keeps binary frames."""
     if getattr(base, "_bokeh_nb_binary", False):
@@ -64,8 +75,16 @@ def binary_gateway_connection(base: type[Any]) -> type[Any]:
         _bokeh_nb_binary = True
         ws = AnyTrait(allow_none=True)
 
+        async def connect(self) -> None:
+            if _refused_by_the_page(self.websocket_handler):
+                self.log.debug("bokeh_nb: a kernel websocket without its subprotocol, skipped")
+                return
+            await super().connect()
+
         def _connection_done(self, fut: Any) -> None:
             super()._connection_done(fut)
+            if self.disconnected and not fut.cancelled() and fut.exception() is None:
+                fut.result().close()  # the page left while it connected: do not leave it open
             if self.ws is not None and not isinstance(self.ws, _Frames):
                 self.ws = _Frames(self.ws)
 

@@ -7,7 +7,9 @@ the server's pool starts on the gateway, which get the app sent along.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -21,7 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jupyter_client.session import Session
 from playwright.sync_api import expect
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 from tests.browser.bokeh import bokeh_output, drag_handle, kernel_json, run_notebook
 from tests.browser.jupyter import (
@@ -215,6 +220,50 @@ def test_app_files_run_in_kernels_on_the_gateway(gateway_lab, page, page_log, re
     )
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
+
+
+def test_a_refused_handshake_opens_no_gateway_connection(gateway_lab):
+    """JupyterLab offers the v1 kernel subprotocol first; the gateway proxy answers without
+    one, and the page drops that websocket and connects again without. The proxy opens no
+    gateway connection for the dropped one: late, under the page's session id, it would
+    make the gateway close the page's real connection as stale, and the page would wait
+    for a kernel status forever."""
+    server, gateway = gateway_lab
+    kernel = server.api("POST", "api/kernels", {"name": "python3"})
+    url = f"{server.ws_origin}{server.prefix}api/kernels/{kernel['id']}/channels"
+    session_id = secrets.token_hex(8)
+    stale_before = gateway.log_path.read_text().count("Replacing stale connection")
+
+    async def exchange() -> str:
+        headers = {"Authorization": f"token {server.token}"}
+        refused = await websocket_connect(
+            HTTPRequest(f"{url}?session_id={session_id}", headers=headers),
+            subprotocols=["v1.kernel.websocket.jupyter.org"],
+        )
+        assert refused.selected_subprotocol is None  # a browser drops this one
+        await asyncio.sleep(1.0)  # time enough for a gateway connection to open
+        ws = await websocket_connect(HTTPRequest(f"{url}?session_id={session_id}", headers=headers))
+        session = Session(key=b"", session=session_id)
+        request = session.msg("kernel_info_request", {})
+        request["channel"] = "shell"
+        await ws.write_message(json.dumps(request, default=str))
+        state = "unknown"
+        async with asyncio.timeout(60):
+            while state != "idle":
+                msg = json.loads(await ws.read_message())
+                if msg["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                    state = msg["content"].get("execution_state", state)
+        await asyncio.sleep(1.0)
+        refused.close()
+        ws.close()
+        return state
+
+    try:
+        assert asyncio.run(exchange()) == "idle"
+        stale = gateway.log_path.read_text().count("Replacing stale connection") - stale_before
+        assert stale == 0, "the gateway replaced a connection of the page's session"
+    finally:
+        server.api("DELETE", f"api/kernels/{kernel['id']}")
 
 
 def test_a_gateway_that_goes_away(gateway_lab, page, nb_name, report_figure):
