@@ -34,6 +34,20 @@ __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
 
 #: Bytes a websocket frame adds to its payload (header and length), at most.
 FRAME_OVERHEAD = 14
+#: payloads up to this size are copied into one write with the frames around them
+COALESCE_BYTES = 64 * 1024
+
+
+def frame_header(length: int, binary: bool) -> bytes:
+    """The header of one unmasked, unfragmented websocket message from a server (RFC 6455
+    section 5.2): FIN and the opcode (text 0x1, binary 0x2), then the payload length."""
+    first = 0x80 | (0x2 if binary else 0x1)
+    if length < 126:
+        return bytes((first, length))
+    if length < 1 << 16:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
@@ -302,8 +316,7 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             parts += [(json.dumps({"id": buffer_id}).encode(), False), (bytes(payload), True)]
         self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
-            for data, binary in parts:
-                self.write_message(data, binary=binary)
+            self._write_frames(parts)
         except (WebSocketClosedError, StreamClosedError):
             pass
         except StreamBufferFullError:
@@ -314,6 +327,33 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
                 mib,
             )
             self._drop()
+
+    def _write_frames(self, parts: list[tuple[bytes, bool]]) -> None:
+        """The websocket messages of one Bokeh message, in as few writes as possible: one
+        for all but the payloads over ``COALESCE_BYTES`` (each of which goes as it is).
+        tornado's ``write_message`` writes each at once (a syscall and, with
+        TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a stream
+        of small patches those writes were a quarter of the server's main thread
+        (``benchmarks/results/PROFILE.md``). With permessage-deflate, tornado frames them."""
+        conn = self.ws_connection
+        stream = getattr(conn, "stream", None)
+        if conn is None or stream is None or conn.is_closing():
+            raise WebSocketClosedError()
+        if getattr(conn, "_compressor", None) is not None:
+            for data, binary in parts:
+                self.write_message(data, binary=binary)
+            return
+        pending = bytearray()
+        for data, binary in parts:
+            pending += frame_header(len(data), binary)
+            if len(data) <= COALESCE_BYTES:
+                pending += data
+            else:
+                stream.write(bytes(pending))
+                pending.clear()
+                stream.write(data)
+        if pending:
+            stream.write(bytes(pending))
 
     def _make_room(self, nbytes: int) -> None:
         """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped

@@ -1,0 +1,63 @@
+"""The websocket frames an app page's socket writes itself (``server/live.py``): one write
+for the messages of a Bokeh message, read back by tornado's own websocket client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application
+from tornado.websocket import WebSocketHandler, websocket_connect
+
+from bokeh_nb.server.live import COALESCE_BYTES, AppSocket, frame_header
+
+
+@pytest.mark.parametrize(
+    ("length", "binary", "expected"),
+    [
+        (0, False, b"\x81\x00"),
+        (125, True, b"\x82\x7d"),
+        (126, False, b"\x81\x7e\x00\x7e"),
+        (65535, True, b"\x82\x7e\xff\xff"),
+        (65536, True, b"\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00"),
+    ],
+)
+def test_frame_header_follows_rfc_6455(length: int, binary: bool, expected: bytes) -> None:
+    assert frame_header(length, binary) == expected
+
+
+PARTS = [
+    (b'{"msgid": "1", "msgtype": "PATCH-DOC"}', False),
+    (b"{}", False),
+    ('{"events": "\u00e9"}'.encode(), False),
+    (b'{"id": "b1"}', False),
+    (bytes(range(256)) * 4, True),
+    (b'{"id": "b2"}', False),
+    (b"\x01" * (COALESCE_BYTES + 1), True),  # written on its own
+    (b"", True),
+]
+
+
+class Frames(WebSocketHandler):
+    def open(self) -> None:
+        AppSocket._write_frames(self, PARTS)  # type: ignore[arg-type]
+
+
+def test_a_client_reads_each_message_as_written() -> None:
+    async def main() -> list[str | bytes | None]:
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(Application([("/ws", Frames)]))
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        try:
+            ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
+            got = [await ws.read_message() for _ in PARTS]
+            ws.close()
+            return got
+        finally:
+            server.stop()
+
+    got = asyncio.run(main())
+    assert got == [data if binary else data.decode() for data, binary in PARTS]
