@@ -23,7 +23,7 @@ from typing import Any
 
 from ..protocol import RELAY_MARK, RELAY_SESSION
 
-__all__ = ("without_relay_traffic",)
+__all__ = ("is_marked", "without_relay_traffic")
 
 _MARK = f'"{RELAY_MARK}"'.encode()
 _SESSION = f'"{RELAY_SESSION}'.encode()
@@ -34,14 +34,20 @@ def _bytes(frame: Any) -> bytes | None:
     return raw if isinstance(raw, bytes) else None
 
 
+def is_marked(parts: list[Any]) -> bool:
+    """Whether a kernel message (``[header, parent, metadata, content, *buffers]``) has
+    ``RELAY_MARK`` in its metadata: a standalone session's frame."""
+    metadata = _bytes(parts[2]) if len(parts) > 2 else None
+    return metadata is not None and _MARK in metadata
+
+
 def is_relay_traffic(parts: list[Any]) -> bool:
     """Whether a kernel message (``[header, parent, metadata, content, *buffers]``) is a
     standalone session's, from its metadata or its parent and header (small; never the
     content)."""
     if len(parts) < 4:
         return False
-    metadata = _bytes(parts[2])
-    if metadata is not None and _MARK in metadata:
+    if is_marked(parts):
         return True
     parent = _bytes(parts[1])  # a status caused by one of the relay's requests
     if parent is None or _SESSION not in parent:

@@ -20,11 +20,22 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 
 from ..protocol import RELAY_SESSION, SESSION_TARGET
 from .gateway import GatewayTransport
+from .pagefilter import is_marked
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("Bundle", "KernelRelay", "RelayError", "ZmqTransport", "kernel_action", "relay_for")
+__all__ = (
+    "Bundle",
+    "KernelRelay",
+    "RelayError",
+    "ZmqTransport",
+    "for_the_relay",
+    "kernel_action",
+    "relay_for",
+)
+
+_COMM_CLOSE = b'"comm_close"'
 
 OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
 
@@ -61,6 +72,17 @@ def relay_session(kernel_session: Session) -> Session:
     )
 
 
+def for_the_relay(parts: Sequence[Any]) -> bool:
+    """Whether a kernel's iopub message (``[signature, header, parent, metadata, content,
+    *buffers]``, bytes or zmq frames) may be for one of the relay's sessions: the frames
+    of a standalone session (marked in their metadata) and any ``comm_close``. Decided on
+    the small parts only, never the content."""
+    if len(parts) < 5:
+        return True  # malformed: decoding says so
+    header = getattr(parts[1], "bytes", parts[1])
+    return is_marked(list(parts[1:5])) or _COMM_CLOSE in header
+
+
 class ZmqTransport:
     """A local kernel's shell (out) and iopub (in), through a jupyter_client kernel client."""
 
@@ -79,7 +101,16 @@ class ZmqTransport:
         )
 
     async def next_iopub(self) -> dict[str, Any]:
-        return await self._client.get_iopub_msg()  # type: ignore[no-any-return]
+        """The next iopub message that may be for a session (``for_the_relay``), decoded;
+        the others (a notebook's outputs, its own comms) are dropped undecoded. Buffers
+        come as views of the received frames, never copied."""
+        socket = self._client.iopub_channel.socket
+        session = self._client.session
+        while True:
+            frames = await socket.recv_multipart(copy=False)
+            _, parts = session.feed_identities(frames, copy=False)
+            if for_the_relay(parts):
+                return session.deserialize(parts, copy=False)
 
     def stop(self) -> None:
         self._client.stop_channels()

@@ -173,7 +173,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       version: PACKAGE_VERSION,
       // BokehJS and the widget code load only when an output needs them.
       exports: async () => {
-        const { BokehModel, BokehView } = await import('./widget');
+        const [{ BokehModel }, { BokehView }] = await Promise.all([
+          import('./widget'),
+          import('./view')
+        ]);
         return { BokehModel, BokehView };
       }
     });

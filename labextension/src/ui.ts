@@ -1,4 +1,4 @@
-// Small pieces of output UI shared by the live view (widget.ts) and the output renderer
+// Small pieces of output UI shared by the live view (view.ts) and the output renderer
 // (output.ts).
 
 /** An error in words for the person looking at the output, with a Dismiss button. */

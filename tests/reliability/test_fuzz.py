@@ -21,7 +21,7 @@ from tests.unit.conftest import FakeTransport, browser_patch, model_changed
 from tests.unit.test_session import run
 
 #: Examples per target; tests/kernel/test_fuzz_widget.py and the relay's fuzz add theirs.
-EXAMPLES = 8000
+EXAMPLES = 4000
 
 
 def json_values(wire: bool = False) -> st.SearchStrategy[Any]:

@@ -20,7 +20,7 @@ from tests.browser.test_standalone import APP_CELL
 from tests.browser.wsclient import BokehSocket, in_thread
 from tests.reliability.test_fuzz import json_values
 
-EXAMPLES = 600
+EXAMPLES = 300
 
 header = st.one_of(
     st.fixed_dictionaries(

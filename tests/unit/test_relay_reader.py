@@ -1,0 +1,91 @@
+"""The relay's reader of a local kernel's iopub (``server/relay.py``): it decodes only what
+may be for its sessions (a standalone session's marked frames, any ``comm_close``) and
+drops the rest, a notebook's own outputs and comms, before decoding them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from jupyter_client.session import Session
+
+from bokeh_nb.protocol import RELAY_METADATA
+from bokeh_nb.server.relay import ZmqTransport, for_the_relay
+
+KEY = uuid.uuid4().hex.encode()
+
+
+def kernel_session() -> Session:
+    return Session(key=KEY, session="kernel", username="kernel")
+
+
+def parts(session: Session, msg_type: str, content: dict[str, Any], **kw: Any) -> list[bytes]:
+    msg = session.msg(msg_type, content, metadata=kw.get("metadata"))
+    return session.serialize(msg)[1:] + list(kw.get("buffers", []))  # after the delimiter
+
+
+def test_only_marked_frames_and_comm_closes_are_for_the_relay() -> None:
+    s = kernel_session()
+    marked = parts(s, "comm_msg", {"comm_id": "a", "data": {}}, metadata=RELAY_METADATA)
+    notebook = parts(s, "comm_msg", {"comm_id": "b", "data": {"bokeh_nb.relay": True}})
+    closing = parts(s, "comm_close", {"comm_id": "a", "data": {}})
+    status = parts(s, "status", {"execution_state": "busy"})
+    stream = parts(s, "stream", {"name": "stdout", "text": '"comm_close"'})
+    assert for_the_relay(marked)
+    assert for_the_relay(closing)
+    assert not for_the_relay(notebook)  # the mark in the content is not a mark
+    assert not for_the_relay(status)
+    assert not for_the_relay(stream)  # nor the words in an output
+    assert for_the_relay(marked[:3])  # malformed: decoding reports it
+
+
+def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> None:
+    async def main() -> list[dict[str, Any]]:
+        ctx = zmq.asyncio.Context()
+        pub = ctx.socket(zmq.PUB)
+        port = pub.bind_to_random_port("tcp://127.0.0.1")
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{port}")
+        kernel = kernel_session()
+        reader = Session(key=KEY, session="relay", username="relay")
+        client = SimpleNamespace(
+            channels_running=True, iopub_channel=SimpleNamespace(socket=sub), session=reader
+        )
+        transport = ZmqTransport(client)
+        try:
+            await asyncio.sleep(0.3)  # the subscription reaches the publisher
+            big = bytes(range(256)) * 4096  # 1 MiB, over pyzmq's copy threshold
+            kernel.send(pub, "comm_msg", {"comm_id": "nb", "data": {}}, buffers=[big])
+            kernel.send(pub, "status", {"execution_state": "idle"})
+            kernel.send(
+                pub,
+                "comm_msg",
+                {"comm_id": "s1", "data": {"kind": "bokeh"}},
+                metadata=RELAY_METADATA,
+                buffers=[big],
+            )
+            kernel.send(pub, "comm_close", {"comm_id": "s1", "data": {}})
+            got = [
+                await asyncio.wait_for(transport.next_iopub(), 5),
+                await asyncio.wait_for(transport.next_iopub(), 5),
+            ]
+            return [{**m, "buffers": [bytes(b) for b in m["buffers"]]} for m in got] + [
+                {"kinds": [type(b).__name__ for b in got[0]["buffers"]]}
+            ]
+        finally:
+            sub.close(0)
+            pub.close(0)
+            ctx.term()
+
+    first, second, kinds = asyncio.run(main())
+    assert first["msg_type"] == "comm_msg"
+    assert first["content"] == {"comm_id": "s1", "data": {"kind": "bokeh"}}
+    assert first["buffers"] == [bytes(range(256)) * 4096]
+    assert kinds == {"kinds": ["memoryview"]}
+    assert second["msg_type"] == "comm_close"
+    assert second["content"]["comm_id"] == "s1"
