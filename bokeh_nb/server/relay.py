@@ -110,7 +110,7 @@ class ZmqTransport:
             frames = await socket.recv_multipart(copy=False)
             _, parts = session.feed_identities(frames, copy=False)
             if for_the_relay(parts):
-                return session.deserialize(parts, copy=False)
+                return session.deserialize(parts, copy=False)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         self._client.stop_channels()
