@@ -19,6 +19,9 @@ from bokeh.protocol import Protocol
 from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
 from bokeh.protocol.message import Message
 from bokeh.server.callbacks import DocumentCallbackGroup, SessionCallback
+from bokeh.util.tornado import _CallbackGroup
+
+from .kernel.periodic import FixedRatePeriodic
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
@@ -110,8 +113,22 @@ def apply_patch(msg: Message[Any], document: Document, setter: object) -> None:
     msg.apply_to_document(document, setter)  # type: ignore[attr-defined]
 
 
+class _FixedRateGroup(_CallbackGroup):
+    """bokeh's callback group with periodic callbacks on a fixed schedule
+    (``kernel/periodic.py``); timeout and next-tick callbacks as bokeh runs them."""
+
+    def add_periodic_callback(
+        self, callback: Callable[[], Any], period_milliseconds: int, callback_id: ID
+    ) -> None:
+        periodic = FixedRatePeriodic(callback, period_milliseconds, self._loop)
+        self._assign_remover(callback, callback_id, self._periodic_callback_removers, periodic.stop)
+        periodic.start()
+
+
 def callback_group(io_loop: IOLoop) -> DocumentCallbackGroup:
-    return DocumentCallbackGroup(io_loop)
+    group = DocumentCallbackGroup(io_loop)
+    group._group = _FixedRateGroup(io_loop)
+    return group
 
 
 def wrap_session_callback(

@@ -86,6 +86,12 @@ KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message
 KIND_VIEWS = "views"  # a browser reports how many views of the output it shows
 KIND_BYE = "bye"  # a browser is going away (page closed, model disposed)
 KIND_ERROR = "error"  # kernel -> browser: an exception in user code, shown in the output
+KIND_ACK = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
+#: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
+#: frames; a session holds its changes, merged, while an acknowledging page is
+#: ``ACK_WINDOW`` frames behind (``kernel/flow.py``).
+ACK_EVERY = 8
+ACK_WINDOW = 4 * ACK_EVERY
 
 #: Bokeh message types that travel over the comm.
 MsgType = Literal["PULL-DOC-REQ", "PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR"]
@@ -105,6 +111,7 @@ class BokehFrame(TypedDict, total=False):
 
     kind: Literal["bokeh"]
     client: str  # browser -> kernel only: the sending browser client
+    seq: int  # kernel -> browser, notebook outputs only: the frame's number, for ACK
     header: BokehHeader
     metadata: dict[str, object]
     content: str  # the Bokeh ``content`` fragment, as JSON text
@@ -120,6 +127,12 @@ class ViewsFrame(TypedDict):
 class ByeFrame(TypedDict):
     kind: Literal["bye"]
     client: str
+
+
+class AckFrame(TypedDict):
+    kind: Literal["ack"]
+    client: str
+    seq: int
 
 
 class ErrorFrame(TypedDict):

@@ -1,4 +1,5 @@
-"""Flow control toward the browser: a kernel-wide budget of comm messages per second.
+"""Flow control toward the browser: a kernel-wide budget of comm messages per second, and
+a window of unacknowledged frames per notebook output.
 
 Jupyter drops iopub messages silently above ``iopub_msg_rate_limit`` (1000 msgs/s averaged
 over ``rate_limit_window`` = 3 s). Every session in the kernel draws from one token bucket
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+
+from ..protocol import ACK_WINDOW
 
 
 @dataclass
@@ -47,3 +50,48 @@ class MessageBudget:
 
 #: The one budget shared by every session of this kernel.
 KERNEL_BUDGET = MessageBudget()
+
+
+@dataclass
+class AckWindow:
+    """How far a session's frames may run ahead of the notebook pages that show it.
+
+    A page handles the frames of a live output one by one on its main thread; when a
+    session sends faster than that (a fast stream, large patches), the frames would queue
+    in the browser, and everything behind them on that kernel's websocket, a cell's reply
+    included, would wait. Pages acknowledge what they have handled (``KIND_ACK`` with the
+    frame's ``seq``); while the slowest page that acknowledges is ``frames`` behind, the
+    session holds its changes, merged, and sends them once it catches up. A page that
+    stays behind for ``stall`` seconds without acknowledging anything (a frozen tab, a
+    page gone without a goodbye) holds no one back until it acknowledges again. Pages
+    that never acknowledge (standalone sessions, which the server paces) are not counted.
+    """
+
+    frames: int = ACK_WINDOW
+    stall: float = 10.0
+    #: number of the last frame sent (the transport numbers its frames with ``next_seq``)
+    sent: int = 0
+    _acks: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def next_seq(self) -> int:
+        self.sent += 1
+        return self.sent
+
+    def ack(self, client: str, seq: int) -> None:
+        if 0 < seq <= self.sent:
+            last = self._acks.get(client, (0, 0.0))[0]
+            self._acks[client] = (max(seq, last), time.monotonic())
+
+    def forget(self, client: str) -> None:
+        self._acks.pop(client, None)
+
+    def hold_for(self) -> float | None:
+        """None if a frame may go now; else the seconds after which to look again (when a
+        page that is behind would count as stalled)."""
+        now = time.monotonic()
+        waits = [
+            stamp + self.stall - now
+            for seq, stamp in self._acks.values()
+            if self.sent - seq >= self.frames and now - stamp < self.stall
+        ]
+        return max(0.001, min(waits)) if waits else None

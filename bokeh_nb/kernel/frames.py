@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import _bokeh
-from ..protocol import KIND_BOKEH, KIND_BYE, KIND_VIEWS
+from ..protocol import KIND_ACK, KIND_BOKEH, KIND_BYE, KIND_VIEWS
 from .session import KernelSession
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,10 @@ def dispatch(
     if kind == KIND_VIEWS:
         count = content.get("count")
         session.set_views(client, count if isinstance(count, int) else 0)
+    elif kind == KIND_ACK:
+        seq = content.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            session.acknowledged(client, seq)
     elif kind == KIND_BYE:
         session.client_gone(client)
     elif kind == KIND_BOKEH:

@@ -5,7 +5,8 @@ protocol messages and hands them to a ``Transport`` (the ``BokehWidget`` comm, o
 server-extension relay). It
 
 - batches the document's change events per IOLoop turn into one PATCH-DOC, merging
-  repeated changes of one property (latest wins), within a kernel-wide message budget;
+  repeated changes of one property (latest wins), within a kernel-wide message budget
+  and, for a notebook output, a window of frames its pages have not yet acknowledged;
 - sends changes made by code outside any callback (a notebook cell) at once when nothing
   went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
   updates its output live while a burst of changes is merged;
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tornado.ioloop import IOLoop
 
 from .. import _bokeh
-from .flow import KERNEL_BUDGET, MessageBudget
+from .flow import KERNEL_BUDGET, AckWindow, MessageBudget
 from .lock import DocumentLock
 from .visitor import Mode, refusal
 
@@ -87,6 +88,8 @@ class KernelSession:
         self._loop = io_loop or IOLoop.current()
         self._thread = threading.get_ident()
         self._budget = budget
+        #: frames ahead of the pages that acknowledge them (``next_seq`` numbers a frame)
+        self.window = AckWindow()
         self._on_unused = on_unused
         self._lock = DocumentLock()
         self._inbox: list[Callable[[], None]] = []
@@ -143,6 +146,11 @@ class KernelSession:
             if origin is not None and not any(c != origin for c in self.clients):
                 self._runs.pop(0)  # an echo nobody else would see
                 continue
+            if not force:
+                hold = self.window.hold_for()
+                if hold is not None:  # an acknowledgement flushes sooner
+                    self._schedule_flush(hold)
+                    return
             if not self._budget.try_take() and not force:
                 self._schedule_flush(self._budget.wait_time())
                 return
@@ -150,6 +158,21 @@ class KernelSession:
             msg = _bokeh.patch_message(events, **({"origin": origin} if origin else {}))
             self._send(msg, origin)
             self._last_flush = time.monotonic()
+
+    def acknowledged(self, client: str, seq: int) -> None:
+        """A page has handled this session's frames up to number seq."""
+        self.window.ack(client, seq)
+        self._window_moved()
+
+    def _window_moved(self) -> None:
+        if self._runs and self.window.hold_for() is None:
+            handle = self._flush_handle
+            if handle is None or handle is True:
+                self._schedule_flush(0.0)
+            else:  # a timer: the window's or the budget's; flush() asks both again
+                self._loop.remove_timeout(handle)
+                self._flush_handle = None
+                self.flush()
 
     def _send(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         self.messages_sent += 1
@@ -250,6 +273,8 @@ class KernelSession:
 
     def client_gone(self, client: str) -> None:
         self.clients.pop(client, None)
+        self.window.forget(client)
+        self._window_moved()
 
     def detached(self) -> None:
         """The session's one connection went away (a standalone page's websocket): it ends

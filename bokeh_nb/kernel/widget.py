@@ -109,6 +109,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
 
     def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         frame, payloads = encode(msg)
+        frame["seq"] = self.session.window.next_seq()  # the pages acknowledge it
         self.frames_sent += 1
         self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
         self.send(frame, buffers=payloads)

@@ -15,7 +15,8 @@ on by default).
 What that would take away is given back: jupyter_server would no longer count comm
 traffic as kernel activity (kernel culling, JupyterHub's idle culler), so the kernel
 websocket connection of a page records activity for every ``comm_msg`` the page sends,
-which is the person at the page doing something.
+which is the person at the page doing something. Not for bokeh_nb's acknowledgements
+(``KIND_ACK``), which a page sends as it handles a stream nobody may be watching.
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ from typing import Any
 
 from jupyter_server._tz import utcnow
 
+from ..protocol import KIND_ACK
+
 __all__ = ("untrack_comm_messages", "with_comm_activity")
 
 COMM_MSG = "comm_msg"
 V1 = "v1.kernel.websocket.jupyter.org"
+_ACK = f'"kind":"{KIND_ACK}"'
+#: an acknowledgement is far smaller; larger comm messages are never read for it
+_ACK_MAX_BYTES = 1024
 
 
 def untrack_comm_messages(serverapp: Any) -> bool:
@@ -60,6 +66,19 @@ def _header_msg_type(message: Any, subprotocol: str | None) -> str | None:
     return msg_type if isinstance(msg_type, str) else None
 
 
+def _is_ack(message: Any, subprotocol: str | None) -> bool:
+    """Whether a comm message from a page is an acknowledgement of frames it handled."""
+    if subprotocol != V1:
+        return isinstance(message, str) and len(message) < 4 * _ACK_MAX_BYTES and _ACK in message
+    data = memoryview(message)
+    count = int.from_bytes(data[:8], "little")
+    if count < 6 or len(data) < 8 * (count + 1):
+        return False
+    start = int.from_bytes(data[40:48], "little")  # offsets[4]: the content
+    end = int.from_bytes(data[48:56], "little")
+    return 0 <= end - start < _ACK_MAX_BYTES and _ACK.encode() in bytes(data[start:end])
+
+
 def with_comm_activity(base: type[Any]) -> type[Any]:
     """A subclass of jupyter_server's ZMQ kernel websocket connection class that records
     kernel activity for each comm message the page sends."""
@@ -72,9 +91,12 @@ def with_comm_activity(base: type[Any]) -> type[Any]:
         def handle_incoming_message(self, incoming_msg: Any) -> None:
             try:
                 comm = _header_msg_type(incoming_msg, self.subprotocol) == COMM_MSG
-            except (ValueError, AttributeError):
+                if self.subprotocol != V1:
+                    comm = f'"{COMM_MSG}"' in str(incoming_msg)[:2000]
+                comm = comm and not _is_ack(incoming_msg, self.subprotocol)
+            except (ValueError, AttributeError, TypeError):
                 comm = False
-            if comm or (self.subprotocol != V1 and f'"{COMM_MSG}"' in str(incoming_msg)[:2000]):
+            if comm:
                 now = utcnow()
                 self.kernel_manager.last_activity = now
                 self.multi_kernel_manager.last_kernel_activity = now

@@ -37,6 +37,9 @@ export const KIND_BOKEH = 'bokeh';
 export const KIND_VIEWS = 'views';
 export const KIND_BYE = 'bye';
 export const KIND_ERROR = 'error';
+export const KIND_ACK = 'ack';
+export const ACK_EVERY = 8;
+export const ACK_WINDOW = 32;
 
 export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];
 export const KERNEL_MSGTYPES = ['PULL-DOC-REPLY', 'PATCH-DOC', 'OK', 'ERROR'];
@@ -52,6 +55,8 @@ export interface IBokehHeader {
 export interface IBokehFrame {
   kind: 'bokeh';
   client?: string;
+  /** kernel -> browser, notebook outputs only: the frame's number, acknowledged */
+  seq?: number;
   header: IBokehHeader;
   metadata: Record<string, unknown>;
   content: string;
@@ -67,6 +72,12 @@ export interface IViewsFrame {
 export interface IByeFrame {
   kind: 'bye';
   client: string;
+}
+
+export interface IAckFrame {
+  kind: 'ack';
+  client: string;
+  seq: number;
 }
 
 export interface IErrorFrame {

@@ -12,8 +12,10 @@ import type { JSONObject } from '@lumino/coreutils';
 
 import { BokehJSLoadError, IBkDocument, IBkEvent, IBokehJS, loadBokehJS } from './bokehjs';
 import {
+  ACK_EVERY,
   IBokehFrame,
   IErrorFrame,
+  KIND_ACK,
   KIND_BOKEH,
   KIND_BYE,
   KIND_ERROR,
@@ -58,6 +60,8 @@ export class BokehModel extends DOMWidgetModel {
   private _viewsSent = -1;
   private _errorListeners = new Set<(text: string, tb: string) => void>();
   private _onPageHide = () => this._sendBye();
+  private _seq = 0; // the last kernel frame handled
+  private _ackedSeq = 0;
   private _unwatchKernel: (() => void) | null = null;
   /** True while this page's connection to the kernel is down and being retried. */
   reconnecting = false;
@@ -236,6 +240,28 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   private _onFrame(frame: KernelFrame, buffers: DataView[]): void {
+    try {
+      this._handleFrame(frame, buffers);
+    } finally {
+      if (frame.kind === KIND_BOKEH && typeof frame.seq === 'number') {
+        this._handled(frame.seq);
+      }
+    }
+  }
+
+  /** The kernel holds a notebook output's changes, merged, while a page is ACK_WINDOW
+   * frames behind (kernel/flow.py): acknowledge every ACK_EVERY frames handled. (A page
+   * that has handled everything is fewer than ACK_EVERY behind in the kernel's count,
+   * far from the window, so the rest needs no acknowledgement of its own.) */
+  private _handled(seq: number): void {
+    this._seq = Math.max(this._seq, seq);
+    if (this._seq - this._ackedSeq >= ACK_EVERY && this.comm_live) {
+      this._ackedSeq = this._seq;
+      this.send({ kind: KIND_ACK, client: this.client, seq: this._seq }, {});
+    }
+  }
+
+  private _handleFrame(frame: KernelFrame, buffers: DataView[]): void {
     if (frame.kind === KIND_ERROR) {
       this._showError(frame.text, frame.traceback);
       return;

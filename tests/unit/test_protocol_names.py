@@ -38,6 +38,9 @@ NAMES = [
     "KIND_VIEWS",
     "KIND_BYE",
     "KIND_ERROR",
+    "KIND_ACK",
+    "ACK_EVERY",
+    "ACK_WINDOW",
     "BROWSER_MSGTYPES",
     "KERNEL_MSGTYPES",
 ]

@@ -1,0 +1,151 @@
+"""The window of unacknowledged frames of a notebook output (``kernel/flow.AckWindow``): a
+session holds its changes, merged, while a page that acknowledges is behind, loses none of
+them, and is not held by a page that stalls, leaves or never acknowledges."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import numpy as np
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+
+from bokeh_nb import _bokeh
+from bokeh_nb.kernel.flow import AckWindow, MessageBudget
+from bokeh_nb.kernel.frames import dispatch
+from bokeh_nb.kernel.session import KernelSession
+from bokeh_nb.protocol import ACK_WINDOW, KIND_ACK, KIND_BYE
+from tests.loops import in_thread
+
+from .conftest import FakeTransport, pull_request
+
+
+class NumberingTransport(FakeTransport):
+    """Numbers its frames from the session's window, as the notebook widget does."""
+
+    session: KernelSession | None = None
+    seqs: list[int]
+
+    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+        assert self.session is not None
+        self.seqs.append(self.session.window.next_seq())
+        super().send_message(msg, origin)
+
+
+def streaming_session(stall: float = 10.0) -> tuple[KernelSession, NumberingTransport, Any]:
+    source = ColumnDataSource(data={"i": np.zeros(0)})
+    doc = Document()
+    doc.add_root(source)
+    transport = NumberingTransport()
+    transport.seqs = []
+    session = KernelSession(doc, transport, budget=MessageBudget(rate=1e6, burst=1e6))
+    session.window.stall = stall
+    transport.session = session
+    return session, transport, source
+
+
+def rows(transport: FakeTransport) -> list[float]:
+    """The streamed values in the order the frames carry them."""
+    out: list[float] = []
+    for sent in transport.of_type("PATCH-DOC"):
+        buffers = dict(sent.buffers)
+        for event in sent.content["events"]:
+            column = event["data"]["entries"][0][1]
+            ref = column["array"]["data"]["id"]  # an ndarray, its bytes a binary buffer
+            out.extend(np.frombuffer(buffers[ref], dtype=column["dtype"]))
+    return out
+
+
+def ack(session: KernelSession, client: str, seq: int) -> None:
+    dispatch({"kind": KIND_ACK, "client": client, "seq": seq}, [], session, lambda m: None)
+
+
+def test_the_window_counts_only_pages_that_acknowledge() -> None:
+    window = AckWindow(frames=4, stall=10.0)
+    for _ in range(10):
+        window.next_seq()
+    assert window.hold_for() is None, "nobody acknowledges: nobody is waited for"
+    window.ack("a", 6)
+    window.ack("b", 10)
+    assert window.hold_for() is not None, "a is 4 frames behind"
+    window.ack("a", 3)  # an older acknowledgement arriving late changes nothing
+    window.ack("a", 99)  # nor one for a frame never sent
+    assert window.hold_for() is not None
+    window.ack("a", 7)
+    assert window.hold_for() is None
+    window.ack("a", 6)
+    window.next_seq()
+    window.next_seq()
+    window.next_seq()
+    assert window.hold_for() is not None
+    window.forget("a")
+    assert window.hold_for() is None
+
+
+def test_a_page_behind_holds_the_stream_merged_and_loses_nothing() -> None:
+    async def main() -> None:
+        session, transport, source = streaming_session()
+        session.receive(pull_request(), "page")
+        ack(session, "page", transport.seqs[-1])
+        transport.messages.clear()
+        for i in range(3 * ACK_WINDOW):  # one row per loop turn, nothing acknowledged
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        patches = transport.of_type("PATCH-DOC")
+        assert len(patches) == ACK_WINDOW, "held once the page is a window behind"
+        assert session._runs, "the rest is pending"
+        ack(session, "page", transport.seqs[-1])  # the page caught up
+        await asyncio.sleep(0.01)
+        assert len(transport.of_type("PATCH-DOC")) == ACK_WINDOW + 1, "the rest as one patch"
+        assert rows(transport) == [float(i) for i in range(3 * ACK_WINDOW)]
+        assert list(source.data["i"]) == rows(transport)
+
+    in_thread(main, 30)
+
+
+def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
+    async def main() -> None:
+        session, transport, source = streaming_session(stall=0.3)
+        session.receive(pull_request(), "page")
+        session.receive(pull_request(), "silent")  # an older frontend: never acknowledges
+        ack(session, "page", transport.seqs[-1])
+        transport.messages.clear()
+        for i in range(2 * ACK_WINDOW):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        held = len(transport.of_type("PATCH-DOC"))
+        assert held == ACK_WINDOW
+        started = time.monotonic()
+        while len(transport.of_type("PATCH-DOC")) == held and time.monotonic() - started < 5:
+            await asyncio.sleep(0.02)
+        waited = time.monotonic() - started
+        assert 0.1 < waited < 2, f"a stalled page holds the stream for its stall time ({waited})"
+        assert rows(transport) == [float(i) for i in range(2 * ACK_WINDOW)]
+
+        ack(session, "page", transport.seqs[-1])  # it is back, and falls behind again
+        for i in range(2 * ACK_WINDOW, 3 * ACK_WINDOW + 5):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        assert session._runs, "held again"
+        dispatch({"kind": KIND_BYE, "client": "page"}, [], session, lambda m: None)
+        await asyncio.sleep(0.02)
+        assert not session._runs, "a page that leaves holds nothing"
+        assert rows(transport) == [float(i) for i in range(3 * ACK_WINDOW + 5)]
+
+    in_thread(main, 30)
+
+
+def test_malformed_acknowledgements_are_ignored() -> None:
+    async def main() -> None:
+        session, transport, source = streaming_session()
+        session.receive(pull_request(), "page")
+        for seq in ("3", None, True, -1, 10**12, 1.5):
+            dispatch({"kind": KIND_ACK, "client": "page", "seq": seq}, [], session, print)
+        assert session.window.hold_for() is None
+        source.stream({"i": np.array([1.0])})
+        await asyncio.sleep(0.01)
+        assert rows(transport) == [1.0]
+
+    in_thread(main, 30)
