@@ -1,6 +1,8 @@
 """The transport floor: the bytes of a kernel -> browser transfer over a bare tornado
-websocket into the same Chromium, in the same run. No system that delivers into BokehJS
-over a websocket can be faster than this; it puts the throughput ratios in context."""
+websocket into the same Chromium, in the same run, and the same bytes fetched over plain
+HTTP from the same server. No system that delivers into BokehJS over a websocket can be
+faster than the first; the second shows whether another transport into this browser would
+be faster. They put the throughput ratios in context."""
 
 from __future__ import annotations
 
@@ -28,11 +30,14 @@ PAGE_JS = """async ([url, sizes]) => {
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   const out = [];
   for (const n of sizes) {
-    const t0 = performance.now();
+    let t0 = performance.now();
     const got = new Promise((resolve) => { ws.onmessage = (e) => resolve(e.data.byteLength); });
     ws.send(String(n));
     const bytes = await got;
-    out.push([n, bytes, performance.now() - t0]);
+    out.push(['websocket', n, bytes, performance.now() - t0]);
+    t0 = performance.now();
+    const body = await (await fetch(`/bytes/${n}`, { cache: 'no-store' })).arrayBuffer();
+    out.push(['http_fetch', n, body.byteLength, performance.now() - t0]);
   }
   ws.close();
   return out;
@@ -49,6 +54,15 @@ class _Bytes(WebSocketHandler):
         self.write_message(bytes(16 * int(message)), binary=True)
 
 
+class _Fetch(RequestHandler):
+    """GET /bytes/n: the same 16·n bytes as an HTTP response body."""
+
+    def get(self, n: str) -> None:
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Cache-Control", "no-store")
+        self.write(bytes(16 * int(n)))
+
+
 class _Page(RequestHandler):
     def get(self) -> None:
         self.write("<!DOCTYPE html><title>floor</title>")
@@ -63,7 +77,10 @@ def floor_server() -> Iterator[str]:
 
     def serve() -> None:
         asyncio.set_event_loop(asyncio.new_event_loop())
-        app = Application([("/", _Page), ("/ws", _Bytes)], log_function=lambda _handler: None)
+        app = Application(
+            [("/", _Page), ("/ws", _Bytes), (r"/bytes/(\d+)", _Fetch)],
+            log_function=lambda _handler: None,
+        )
         server = HTTPServer(app)
         server.listen(port, HOST)
         state["loop"], state["server"] = IOLoop.current(), server
@@ -82,8 +99,11 @@ def floor_server() -> Iterator[str]:
         thread.join(10)
 
 
-def measure_floor(browser: Browser, origin: str, sizes: list[int]) -> dict[str, list[float]]:
-    """Milliseconds per transfer, by values per column, timed in the page."""
+def measure_floor(
+    browser: Browser, origin: str, sizes: list[int]
+) -> dict[str, dict[str, list[float]]]:
+    """Milliseconds per transfer, by transport (websocket, http_fetch) and values per
+    column, timed in the page."""
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -92,8 +112,8 @@ def measure_floor(browser: Browser, origin: str, sizes: list[int]) -> dict[str, 
         rows = page.evaluate(PAGE_JS, [url, sizes])
     finally:
         context.close()
-    out: dict[str, list[float]] = {}
-    for n, nbytes, ms in rows:
-        assert nbytes == 16 * n, (n, nbytes)
-        out.setdefault(str(n), []).append(ms)
+    out: dict[str, dict[str, list[float]]] = {}
+    for transport, n, nbytes, ms in rows:
+        assert nbytes == 16 * n, (transport, n, nbytes)
+        out.setdefault(transport, {}).setdefault(str(n), []).append(ms)
     return out

@@ -83,7 +83,7 @@ class Recorder:
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     log: Callable[[str], None] = print
     #: the transport floor (floor.py): milliseconds per size, for sizes in values per column
-    floor: Callable[[list[int]], dict[str, list[float]]] | None = None
+    floor: Callable[[list[int]], dict[str, dict[str, list[float]]]] | None = None
 
     def attempt(self, metric: str, system: System, fn: Callable[[], T]) -> T | None:
         try:
@@ -164,9 +164,10 @@ def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
                     rec.put("kernel_to_browser", system, by_size)
         if rec.floor is not None:
             sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
-            floor = rec.metrics.setdefault("transport_floor", {}).setdefault("websocket", {})
-            for size, ms in rec.floor(sizes).items():
-                floor.setdefault(size, []).extend(ms)
+            floors = rec.metrics.setdefault("transport_floor", {})
+            for transport, by_size in rec.floor(sizes).items():
+                for size, ms in by_size.items():
+                    floors.setdefault(transport, {}).setdefault(size, []).extend(ms)
         rec.log(f"  kernel -> browser: repetition {rep + 1}/{most} done")
     for system in systems:
         rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))

@@ -276,16 +276,23 @@ def markdown(result: dict[str, Any]) -> str:
             value = _get(summary, metric, key, *path)
             cells.append("error" if value is None and error else _fmt(value, digits))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    floor = summary.get("transport_floor", {}).get("websocket", {})
-    if floor:
+    floors = summary.get("transport_floor", {})
+    said = {
+        "websocket": "over a bare tornado websocket",
+        "http_fetch": "fetched over plain HTTP from the same tornado server",
+    }
+    for transport, words in said.items():
+        floor = floors.get(transport, {})
+        if not floor:
+            continue
         figures = ", ".join(
             f"{int(n):.0e} x 2: {_fmt(v['mb_per_s'])} MB/s"
             for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
         )
         lines += [
             "",
-            "Transport floor (the same bytes over a bare tornado websocket into the same "
-            f"Chromium, same run): {figures}.",
+            f"Transport floor (the same bytes {words} into the same Chromium, same run): "
+            f"{figures}.",
         ]
     lines += ["", "| target | system | measured | limit | met |", "|---|---|---:|---:|---|"]
     for t in result["targets"]:

@@ -52,17 +52,25 @@ def untrack_comm_messages(serverapp: Any) -> bool:
     return True
 
 
-def _header_msg_type(message: Any, subprotocol: str | None) -> str | None:
-    """The msg_type of a message from a page (None if it cannot be read cheaply)."""
-    if subprotocol != V1 or not isinstance(message, bytes | bytearray | memoryview):
+def _v1_part(message: Any, index: int) -> memoryview | None:
+    """Part index of a v1-protocol websocket message (1: header, 4: content), unread."""
+    if not isinstance(message, bytes | bytearray | memoryview):
         return None
     data = memoryview(message)
     count = int.from_bytes(data[:8], "little")
-    if count < 3 or len(data) < 8 * (count + 1):
+    if count < index + 2 or len(data) < 8 * (count + 1):
         return None
-    start = int.from_bytes(data[16:24], "little")  # offsets[1]: the header
-    end = int.from_bytes(data[24:32], "little")
-    msg_type = json.loads(bytes(data[start:end])).get("msg_type")
+    start = int.from_bytes(data[8 * (index + 1) : 8 * (index + 2)], "little")
+    end = int.from_bytes(data[8 * (index + 2) : 8 * (index + 3)], "little")
+    return data[start:end] if 0 <= start <= end <= len(data) else None
+
+
+def _header_msg_type(message: Any, subprotocol: str | None) -> str | None:
+    """The msg_type of a message from a page (None if it cannot be read cheaply)."""
+    header = _v1_part(message, 1) if subprotocol == V1 else None
+    if header is None:
+        return None
+    msg_type = json.loads(bytes(header)).get("msg_type")
     return msg_type if isinstance(msg_type, str) else None
 
 
@@ -70,13 +78,8 @@ def _is_ack(message: Any, subprotocol: str | None) -> bool:
     """Whether a comm message from a page is an acknowledgement of frames it handled."""
     if subprotocol != V1:
         return isinstance(message, str) and len(message) < 4 * _ACK_MAX_BYTES and _ACK in message
-    data = memoryview(message)
-    count = int.from_bytes(data[:8], "little")
-    if count < 6 or len(data) < 8 * (count + 1):
-        return False
-    start = int.from_bytes(data[40:48], "little")  # offsets[4]: the content
-    end = int.from_bytes(data[48:56], "little")
-    return 0 <= end - start < _ACK_MAX_BYTES and _ACK.encode() in bytes(data[start:end])
+    content = _v1_part(message, 4)
+    return content is not None and len(content) < _ACK_MAX_BYTES and _ACK.encode() in bytes(content)
 
 
 def with_comm_activity(base: type[Any]) -> type[Any]:

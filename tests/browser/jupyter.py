@@ -437,17 +437,21 @@ def shutdown_all_kernels(server: JupyterServer, timeout: float = 10.0) -> None:
                 server.api("DELETE", f"api/kernels/{kernel['id']}", timeout=timeout)
 
 
-def stop_jupyter_server(server: JupyterServer) -> None:
-    """Stop the server and everything it started; every wait is bounded (~50 s max)."""
+def stop_jupyter_server(server: JupyterServer, *, graceful: bool = True) -> None:
+    """Stop the server and everything it started; every wait is bounded (~50 s max).
+    ``graceful=False`` kills it at once (nothing left to shut down cleanly, e.g. its
+    kernels were on a gateway that is gone)."""
     proc = server.proc
     try:
         if proc is not None and proc.poll() is None:
             # 1. graceful: the server shuts its kernels down itself
-            with contextlib.suppress(Exception):
-                server.api("POST", "api/shutdown", timeout=5)
-            if not _wait_exit(proc, 20):
+            if graceful:
+                with contextlib.suppress(Exception):
+                    server.api("POST", "api/shutdown", timeout=5)
+            if not graceful or not _wait_exit(proc, 20):
                 # 2. SIGTERM to the server's process group, then 3. SIGKILL
-                for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                signals = ((signal.SIGTERM, 10),) if graceful else ()
+                for sig, wait in (*signals, (signal.SIGKILL, 5)):
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(proc.pid, sig)
                     if _wait_exit(proc, wait):

@@ -42,6 +42,8 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
     for metric in METRICS:
         missing = [s for s in SYSTEMS if s not in result["summary"][metric]]
         assert not missing, f"{metric}: no figures for {missing}"
+    floors = result["summary"]["transport_floor"]
+    assert set(floors) == {"websocket", "http_fetch"}, floors
     for key, system in result["systems"].items():
         assert system["foreign_requests"] == [], f"{key} left 127.0.0.1"
     assert (out / "latest.md").read_text().count("| metric |") == 1

@@ -111,7 +111,8 @@ def gateway_lab(
     finally:
         os.environ.pop("KG_AUTH_TOKEN", None)
         if server is not None:
-            stop_jupyter_server(server)
+            # with its gateway gone, a clean shutdown only retries the gateway for ~30 s
+            stop_jupyter_server(server, graceful=proc.poll() is None)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the gateway shuts its kernels down
         try:
