@@ -66,13 +66,16 @@ def dispatch(
     client = content.get("client")
     if not isinstance(client, str) or not client:
         client = "unknown"
+    # what the page has handled: an ack frame's "seq", or the "ack" that rides along on a
+    # page's PATCH-DOC (so an event costs the kernel no message of its own to acknowledge)
+    seq = content.get("seq" if kind == KIND_ACK else "ack")
+    if isinstance(seq, int) and not isinstance(seq, bool):
+        session.acknowledged(client, seq)
     if kind == KIND_VIEWS:
         count = content.get("count")
         session.set_views(client, count if isinstance(count, int) else 0)
     elif kind == KIND_ACK:
-        seq = content.get("seq")
-        if isinstance(seq, int) and not isinstance(seq, bool):
-            session.acknowledged(client, seq)
+        pass  # its seq, above
     elif kind == KIND_BYE:
         session.client_gone(client)
     elif kind == KIND_BOKEH:

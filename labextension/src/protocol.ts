@@ -57,6 +57,8 @@ export interface IBokehFrame {
   client?: string;
   /** kernel -> browser, notebook outputs only: the frame's number, acknowledged */
   seq?: number;
+  /** browser -> kernel: the last kernel frame handled (an acknowledgement riding along) */
+  ack?: number;
   header: IBokehHeader;
   metadata: Record<string, unknown>;
   content: string;

@@ -212,6 +212,11 @@ export class BokehModel extends DOMWidgetModel {
   private _send(msgtype: string, content: unknown): string | null {
     const bk = this.bk as IBokehJS;
     const { frame, buffers } = encodeMessage(bk, this.client, msgtype, content);
+    if (this._seq > this._ackedSeq) {
+      // what this page has handled rides along: no acknowledgement of its own per event
+      frame.ack = this._seq;
+      this._ackedSeq = this._seq;
+    }
     const size = frame.content.length + buffers.reduce((n, b) => n + b.byteLength, 0);
     if (size > MAX_BROWSER_MESSAGE_BYTES) {
       const mb = (n: number) => (n / 1048576).toFixed(1);
@@ -250,9 +255,10 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   /** The kernel holds a notebook output's changes, merged, while a page is ACK_WINDOW
-   * frames behind (kernel/flow.py): acknowledge every ACK_EVERY frames handled. (A page
-   * that has handled everything is fewer than ACK_EVERY behind in the kernel's count,
-   * far from the window, so the rest needs no acknowledgement of its own.) */
+   * frames behind (kernel/flow.py): acknowledge every ACK_EVERY frames handled, unless
+   * a PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page that
+   * has handled everything is fewer than ACK_EVERY behind in the kernel's count, far
+   * from the window, so the rest needs no acknowledgement of its own.) */
   private _handled(seq: number): void {
     this._seq = Math.max(this._seq, seq);
     if (this._seq - this._ackedSeq >= ACK_EVERY && this.comm_live) {

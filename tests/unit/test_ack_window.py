@@ -5,6 +5,7 @@ them, and is not held by a page that stalls, leaves or never acknowledges."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from bokeh_nb.kernel.session import KernelSession
 from bokeh_nb.protocol import ACK_WINDOW, KIND_ACK, KIND_BYE
 from tests.loops import in_thread
 
-from .conftest import FakeTransport, pull_request
+from .conftest import FakeTransport, model_changed, pull_request
 
 
 class NumberingTransport(FakeTransport):
@@ -147,5 +148,38 @@ def test_malformed_acknowledgements_are_ignored() -> None:
         source.stream({"i": np.array([1.0])})
         await asyncio.sleep(0.01)
         assert rows(transport) == [1.0]
+
+    in_thread(main, 30)
+
+
+def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
+    """A page's PATCH-DOC carries what it has handled (``ack``): the window moves with no
+    acknowledgement message of its own, and the patch is applied as ever."""
+
+    async def main() -> None:
+        session, transport, source = streaming_session()
+        session.receive(pull_request(), "page")
+        ack(session, "page", transport.seqs[-1])
+        for i in range(ACK_WINDOW + 4):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        assert session._runs, "held: the page is a window behind"
+        frame = {
+            "kind": "bokeh",
+            "client": "page",
+            "ack": transport.seqs[-1],  # all the page has handled, riding along
+            "header": {"msgid": "e1", "msgtype": "PATCH-DOC"},
+            "metadata": {},
+            "content": json.dumps({"events": [model_changed(source.id, "name", "moved")]}),
+            "buffers": [],
+        }
+        replies: list[Any] = []
+        dispatch(frame, [], session, replies.append)
+        await asyncio.sleep(0.01)
+        assert not session._runs, "the acknowledgement on the patch released the rest"
+        assert rows(transport) == [float(i) for i in range(ACK_WINDOW + 4)]
+        assert not replies, "no error for the patch"
+        assert source.name == "moved", "the patch was applied"
+        assert transport.of_type("OK"), "and answered"
 
     in_thread(main, 30)
