@@ -89,7 +89,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         if _bokeh.needs_mathjax(list(document.roots)):
             self.bundles = [*CORE_BUNDLES, "bokeh-mathjax"]
         #: Wire counters (comm messages and bytes each way), for tests and benchmarks.
-        self.frames_sent = self.frames_received = 0
+        self.frames_received = 0
         self.buffer_bytes_sent = self.buffer_bytes_received = 0
         self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
         if app is not None and session_id is not None:
@@ -105,12 +105,16 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def document(self) -> Any:
         return self.session.document
 
+    @property
+    def frames_sent(self) -> int:
+        """Bokeh messages sent (a wire counter): the frames the session's window numbered."""
+        return self.session.window.sent
+
     # ---- Transport ----------------------------------------------------------------------
 
     def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         frame, payloads = encode(msg)
         frame["seq"] = self.session.window.next_seq()  # the pages acknowledge it
-        self.frames_sent += 1
         self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
         self.send(frame, buffers=payloads)
 
