@@ -53,7 +53,7 @@ FULL = Plan(
     grid_plots=100,
     render_reps=3,
     sessions=10,
-    warm_cycles=5,
+    warm_cycles=50,
     cycles=200,
     settle=True,
 )
