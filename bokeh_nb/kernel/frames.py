@@ -45,6 +45,12 @@ def _decode(frame: dict[str, Any], buffers: Sequence[memoryview | bytes]) -> _bo
     )
 
 
+def _acknowledge(session: KernelSession, client: str, seq: Any) -> None:
+    """A page has handled the session's frames up to number seq (ignored if no int)."""
+    if isinstance(seq, int) and not isinstance(seq, bool):
+        session.acknowledged(client, seq)
+
+
 def dispatch(
     content: Any,
     buffers: Sequence[memoryview | bytes],
@@ -66,19 +72,17 @@ def dispatch(
     client = content.get("client")
     if not isinstance(client, str) or not client:
         client = "unknown"
-    # what the page has handled: an ack frame's "seq", or the "ack" that rides along on a
-    # page's PATCH-DOC (so an event costs the kernel no message of its own to acknowledge)
-    seq = content.get("seq" if kind == KIND_ACK else "ack")
-    if isinstance(seq, int) and not isinstance(seq, bool):
-        session.acknowledged(client, seq)
     if kind == KIND_VIEWS:
         count = content.get("count")
         session.set_views(client, count if isinstance(count, int) else 0)
     elif kind == KIND_ACK:
-        pass  # its seq, above
+        _acknowledge(session, client, content.get("seq"))
     elif kind == KIND_BYE:
         session.client_gone(client)
     elif kind == KIND_BOKEH:
+        # what the page has handled rides along on its PATCH-DOC, so an event costs the
+        # kernel no acknowledgement message of its own
+        _acknowledge(session, client, content.get("ack"))
         header = content.get("header")
         msgid = header.get("msgid", "") if isinstance(header, dict) else ""
         try:
