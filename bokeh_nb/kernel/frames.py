@@ -11,6 +11,7 @@ from typing import Any
 from .. import _bokeh
 from ..protocol import KIND_ACK, KIND_BOKEH, KIND_BYE, KIND_VIEWS
 from .session import KernelSession
+from .visitor_text import describe, excerpt
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,9 @@ def dispatch(
         try:
             msg = _decode(content, buffers)
         except (*_bokeh.BadMessage, json.JSONDecodeError) as e:
-            log.warning("bokeh_nb: malformed message from a browser: %s", e)
-            reply(_bokeh.error_reply(str(msgid), f"malformed message: {e}"))
+            log.warning("bokeh_nb: malformed message from a browser: %s", describe(e))
+            reply(_bokeh.error_reply(excerpt(msgid, 80), f"malformed message: {describe(e)}"))
             return
         session.receive(msg, client)
     else:
-        log.warning("bokeh_nb: ignored a message of unknown kind %r", kind)
+        log.warning("bokeh_nb: ignored a message of unknown kind %s", excerpt(kind, 40))

@@ -37,8 +37,10 @@ class CommTransport:
     session is detached: what it sends then is dropped, the page that reattaches pulls the
     whole document."""
 
-    def __init__(self, comm: Any) -> None:
+    def __init__(self, comm: Any, app: Any = None) -> None:
         self.comm: Any = comm
+        #: the live app this is a session of (its notebook outputs see its errors)
+        self.app = app
 
     def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         comm = self.comm
@@ -48,8 +50,13 @@ class CommTransport:
         comm.send(frame, metadata=RELAY_METADATA, buffers=payloads)
 
     def send_error(self, text: str, traceback: str) -> None:
-        # a standalone visitor never sees a traceback: it goes to the kernel's log
-        log.error("bokeh_nb: error in a callback of a standalone session: %s\n%s", text, traceback)
+        """A callback of this session failed: its page never sees the traceback (it got an
+        error id, in text); the kernel's log and the app's notebook outputs do."""
+        name = getattr(self.app, "name", "?")
+        log.error("bokeh_nb: %s in a standalone session of app %r\n%s", text, name, traceback)
+        for session in getattr(self.app, "sessions", ()):
+            if not session.standalone and not session.destroyed:
+                session.report_to_output(f"{text} (in a page of app {name!r})", traceback)
 
 
 def _refuse(comm: Any, text: str) -> None:
@@ -157,8 +164,10 @@ def _open(comm: Any, open_msg: dict[str, Any]) -> None:
         log.error("bokeh_nb: %s", e)
         _refuse(comm, f"the app {name!r} failed to start a session")
         return
-    transport = CommTransport(comm)
-    session = KernelSession(document, transport, session_id=session_id, visitor=visitor)
+    transport = CommTransport(comm, app)
+    session = KernelSession(
+        document, transport, session_id=session_id, visitor=visitor, standalone=True
+    )
     app.context.attach(session_id, session)
     entry = _Standalone(session, transport, app, visitor)
     if page is not None and page not in _pages:
@@ -194,6 +203,14 @@ def register_apps_target() -> None:
     _apps_registered = True
 
 
+class _Indented(logging.Formatter):
+    """Every line of a record after its first (a traceback's) is indented, so that no line
+    of bokeh_nb's in the server's log can pass for one of the server's own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", "\n    ").replace("\r", "\\r")
+
+
 def _log_to_server() -> None:
     """bokeh_nb's log lines from this kernel go to the kernel's own stderr, which the
     Jupyter server logs (ipykernel sends ``sys.stderr`` into whichever cell ran last)."""
@@ -204,7 +221,7 @@ def _log_to_server() -> None:
     logger = logging.getLogger("bokeh_nb")
     if isinstance(sys.stderr, OutStream) and not logger.handlers:
         handler = logging.StreamHandler(sys.__stderr__)
-        handler.setFormatter(logging.Formatter("[bokeh_nb kernel] %(levelname)s | %(message)s"))
+        handler.setFormatter(_Indented("[bokeh_nb kernel] %(levelname)s | %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -12,9 +12,9 @@ server-extension relay). It
   updates its output live while a burst of changes is merged;
 - keeps echo suppression per browser client: a change that came from client X is sent in
   a run of its own tagged ``origin: X``, and only when some other client is listening;
-- runs browser patches, periodic / timeout / next-tick and async callbacks under one
-  document lock, with ``curdoc()`` set, and reports a user exception to the output
-  instead of letting it kill anything;
+- runs browser patches (``inbox.py``), periodic / timeout / next-tick and async callbacks
+  under one document lock, with ``curdoc()`` set, and reports a user exception to the
+  output instead of letting it kill anything (a standalone page gets only an error id);
 - ends when its last view has been gone for ``linger`` seconds (a standalone session: when
   its websocket has been gone that long), or when destroyed: callbacks stop,
   ``on_session_destroyed`` runs, the document is freed.
@@ -26,7 +26,6 @@ import inspect
 import logging
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,8 +34,10 @@ from tornado.ioloop import IOLoop
 
 from .. import _bokeh
 from .flow import KERNEL_BUDGET, AckWindow, MessageBudget
+from .inbox import Inbox
 from .lock import DocumentLock
-from .visitor import Mode, refusal
+from .visitor import Mode
+from .visitor_text import describe, format_traceback
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -79,10 +80,13 @@ class KernelSession:
         on_unused: Callable[[], None] | None = None,
         session_id: str | None = None,
         visitor: Mode | None = None,
+        standalone: bool = False,
     ) -> None:
         self.id = session_id or uuid.uuid4().hex
         #: a share-link visitor's session: what the browser may change is limited
         self.visitor = visitor
+        #: a session of its own page (not a notebook output): its page sees no tracebacks
+        self.standalone = standalone
         self.document = document
         self._transport = transport
         self._loop = io_loop or IOLoop.current()
@@ -92,8 +96,7 @@ class KernelSession:
         self.window = AckWindow()
         self._on_unused = on_unused
         self._lock = DocumentLock()
-        self._inbox: list[Callable[[], None]] = []
-        self._draining = False
+        self._inbox = Inbox(self, self._lock, self._loop)
         self._runs: list[Run] = []
         self._flush_handle: object | None = None
         self._last_flush = 0.0
@@ -156,7 +159,7 @@ class KernelSession:
                 return
             self._runs.pop(0)
             msg = _bokeh.patch_message(events, **({"origin": origin} if origin else {}))
-            self._send(msg, origin)
+            self.send(msg, origin)
             self._last_flush = time.monotonic()
 
     def acknowledged(self, client: str, seq: int) -> None:
@@ -174,7 +177,7 @@ class KernelSession:
                 self._flush_handle = None
                 self.flush()
 
-    def _send(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+    def send(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
         self.messages_sent += 1
         self._transport.send_message(msg, origin)
 
@@ -189,70 +192,38 @@ class KernelSession:
 
     def receive(self, msg: _bokeh.Message[Any], client: str) -> None:
         """Handle one Bokeh message from browser client, in order, under the lock."""
-        self._inbox.append(lambda: self._handle(msg, client))
-        if not self._draining:
-            self._drain()
+        self._inbox.put(msg, client)
 
-    def _drain(self) -> None:
-        self._draining = True
-        try:
-            while self._inbox and not self.destroyed:
-                if not self._lock.try_acquire():
-                    self._loop.add_callback(self._drain_async)
-                    return
-                try:
-                    self._inbox.pop(0)()
-                finally:
-                    self._lock.release()
-        finally:
-            if not self._inbox or self.destroyed:
-                self._draining = False
-
-    async def _drain_async(self) -> None:
-        while self._inbox and not self.destroyed:
-            await self._lock.acquire()
-            try:
-                self._inbox.pop(0)()
-            finally:
-                self._lock.release()
-        self._draining = False
-
-    def _handle(self, msg: _bokeh.Message[Any], client: str) -> None:
-        msgtype = msg.header["msgtype"]
-        msgid = msg.header["msgid"]
-        if msgtype == "PULL-DOC-REQ":
-            self.flush(force=True)  # every pending patch goes before the snapshot
-            self.clients.setdefault(client, 0)
-            self._send(_bokeh.pull_reply(msgid, self.document))
-            return
-        if msgtype != "PATCH-DOC":
-            self._send(_bokeh.error_reply(msgid, f"unsupported message type {msgtype!r}"))
-            log.warning("bokeh_nb: refused %s from a browser", msgtype)
-            return
-        if self.visitor is not None:
-            reason = refusal(self.document, msg.content, self.visitor)
-            if reason is not None:
-                log.warning("bokeh_nb: refused a share-link visitor's change: %s", reason)
-                self._send(_bokeh.error_reply(msgid, f"refused: {reason}"))
-                return
+    def apply_browser_patch(self, msg: _bokeh.Message[Any], client: str) -> None:
+        """Apply client's PATCH-DOC: its changes are not echoed back to it."""
         self._dispatching += 1
         self._current_client = client
         try:
             _bokeh.apply_patch(msg, self.document, self)
-        except _bokeh.BadMessage as e:
-            log.warning("bokeh_nb: malformed PATCH-DOC from a browser: %s", e)
-            self._send(_bokeh.error_reply(msgid, f"malformed PATCH-DOC: {e}"))
-            return
-        except Exception as e:
-            tb = traceback.format_exc()
-            self._transport.send_error(f"{type(e).__name__}: {e}", tb)
-            self._send(_bokeh.error_reply(msgid, f"{type(e).__name__}: {e}", tb))
-            return
         finally:
             self._current_client = None
             self._dispatching -= 1
-        self.flush()  # what this event caused goes out now, as one patch, before its OK
-        self._send(_bokeh.ok_reply(msgid))
+
+    def report_to_output(self, text: str, traceback: str) -> None:
+        """Show an error of another session of the same app in this one's output."""
+        self._transport.send_error(text, traceback)
+
+    def report(self, error: Exception, replied: bool = False) -> tuple[str, str | None]:
+        """Report a user callback's exception; what the browser that caused it is told.
+
+        A notebook output shows the traceback (shortened where it quotes a value), once:
+        through the ERROR reply when there is one (``replied``), else as an error frame. A
+        standalone session (an app page, a share link) is told only an error id: the
+        traceback goes, under that id, to the kernel's log and the app's notebook outputs.
+        """
+        text, tb = describe(error), format_traceback(error)
+        if not self.standalone:
+            if not replied:
+                self._transport.send_error(text, tb)
+            return text, tb
+        incident = uuid.uuid4().hex[:12]
+        self._transport.send_error(f"error {incident}: {text}", tb)
+        return f"error {incident}: the app's callback failed; its author can see the details", None
 
     # ---- views and lifetime -------------------------------------------------------------
 
@@ -337,7 +308,7 @@ class KernelSession:
         try:
             return func()
         except Exception as e:
-            self._transport.send_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+            self.report(e)
             return None
         finally:
             self._dispatching -= 1
@@ -385,7 +356,7 @@ class KernelSession:
         try:
             await result
         except Exception as e:
-            self._transport.send_error(f"{type(e).__name__}: {e}", traceback.format_exc())
+            self.report(e)
         finally:
             self._dispatching -= 1
             self._lock.release()

@@ -1,71 +1,124 @@
 """What a share-link visitor may change in a session's document.
 
 A visitor (someone who opened a share link, see ``server/shares.py``) reaches the app's
-Python only through the changes BokehJS widgets and tools make: a slider's value, a
-selection, a range a pan moved, a tool toggled, a button's click event. Everything else a
-hand-crafted patch could do (create models, CustomJS included; add or remove roots; set a
-Div's text or a source's data; stream) is refused here, before the patch touches the
-document. A ``view`` visitor changes nothing at all.
+Python only through the changes a person can make with the rendered page: a slider moved
+within its bounds, an option picked, a selection, a range a pan moved, a tool toggled, a
+click on an enabled, visible button, a cell of an editable table edited. A change is
+accepted only if the widget (and every layout around it) is enabled and visible, and the
+value is one the widget offers (``visitor_values.py``); events only of the kinds BokehJS
+sends for that model (``visitor_events.py``); data edits only of the data columns of a
+source an editable table or an edit tool shows (``visitor_data.py``). Everything else a
+hand-crafted patch could do (create models, CustomJS included; add or remove roots; set
+a Div's text or a source's name; stream) is refused here, before any of it is decoded or
+touches the document. A ``view`` visitor changes nothing at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from bokeh.core.types import ID
 from bokeh.document import Document
-from bokeh.models.layouts import LayoutDOM, Tabs
-from bokeh.models.ranges import Range
-from bokeh.models.renderers import GlyphRenderer, Renderer
+from bokeh.model import Model
+from bokeh.models.layouts import LayoutDOM, TabPanel
+from bokeh.models.plots import Plot
 from bokeh.models.selections import Selection
 from bokeh.models.sources import ColumnDataSource
-from bokeh.models.tools import EditTool, Tool, Toolbar
-from bokeh.models.widgets import DataTable, Widget
+from bokeh.models.widgets.widget import Widget
+
+from .visitor_data import data_refusal, patch_refusal, selection_refusal
+from .visitor_events import event_refusal
+from .visitor_json import prop
+from .visitor_text import excerpt
+from .visitor_values import rule
 
 __all__ = ("Mode", "MODES", "refusal")
 
 Mode = Literal["view", "interact"]
 MODES: tuple[Mode, ...] = ("view", "interact")
 
-#: (model class, properties BokehJS sets on it from a person's action)
-WIDGET_SET: tuple[tuple[type, frozenset[str]], ...] = (
-    (
-        Widget,
-        frozenset(
-            {"value", "value_input", "value_throttled", "active", "filename", "mime_type", "color"}
-        ),
-    ),
-    (Tabs, frozenset({"active"})),
-    (Selection, frozenset({"indices", "line_indices", "multiline_indices", "image_indices"})),
-    (Range, frozenset({"start", "end"})),
-    (Tool, frozenset({"active"})),
-    (
-        Toolbar,
-        frozenset({"active_drag", "active_inspect", "active_scroll", "active_tap", "active_multi"}),
-    ),
-    (LayoutDOM, frozenset({"inner_width", "inner_height", "outer_width", "outer_height"})),
-    (Renderer, frozenset({"visible", "muted"})),
-)
-
-#: Patch events that only BokehJS data editing (editable tables, edit tools) sends.
-DATA_EVENTS = ("ColumnDataChanged", "ColumnsPatched")
+#: events one PATCH-DOC of a visitor may carry
+EVENT_LIMIT = 1_000
 
 
-def refusal(document: Document, content: Any, mode: Mode) -> str | None:
-    """Why a visitor in ``mode`` may not apply this PATCH-DOC content, or None."""
+class Layout:
+    """Which models of a document a person can see and use: those reached from a root
+    through layouts (and tab panels) that are all visible and enabled, and that are
+    themselves visible and enabled."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self._parents: dict[ID, list[Model]] | None = None
+
+    def _parents_of(self, model: Model) -> list[Model]:
+        if self._parents is None:
+            parents: dict[ID, list[Model]] = {}
+            for parent in self.document.models:
+                if isinstance(parent, LayoutDOM | TabPanel):
+                    for child in _children(parent):
+                        parents.setdefault(child.id, []).append(parent)
+            self._parents = parents
+        return self._parents.get(model.id, [])
+
+    def usable(self, model: Any) -> bool:
+        roots = {root.id for root in self.document.roots}
+        seen: set[ID] = set()
+        todo: list[Model] = [model]
+        reached_root = False
+        while todo:
+            current = todo.pop()
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            if prop(current, "disabled", False) is True:
+                return False
+            if prop(current, "visible", True) is False:
+                return False
+            reached_root = reached_root or current.id in roots
+            todo.extend(self._parents_of(current))
+        return reached_root
+
+
+#: the properties through which a layout (or a tab panel) shows the models it holds
+LAYOUT_CHILDREN = ("children", "child", "tabs", "elements")
+
+
+def _children(model: Model) -> list[Model]:
+    """The models a layout holds (in lists and tuples too, as a grid's children)."""
+    found: list[Model] = []
+    props = model.properties()
+    todo: list[Any] = [getattr(model, name) for name in LAYOUT_CHILDREN if name in props]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, Model):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            todo.extend(value)
+    return found
+
+
+def refusal(
+    document: Document, content: Any, mode: Mode, buffers: Mapping[str, int] | None = None
+) -> str | None:
+    """Why a visitor in ``mode`` may not apply this PATCH-DOC content (its JSON, before
+    decoding; ``buffers`` are the byte sizes of its binary buffers by id), or None."""
     if mode == "view":
         return "this share link is view-only"
     events = content.get("events") if isinstance(content, dict) else None
-    if not isinstance(events, list):
+    if not isinstance(events, list) or len(events) > EVENT_LIMIT:
         return "a PATCH-DOC without a list of events"
+    layout = Layout(document)
     for event in events:
-        reason = _event_refusal(document, event)
+        reason = _event_refusal(document, event, layout, buffers or {})
         if reason is not None:
             return reason
     return None
 
 
-def _event_refusal(document: Document, event: Any) -> str | None:
+def _event_refusal(
+    document: Document, event: Any, layout: Layout, buffers: Mapping[str, int]
+) -> str | None:
     if not isinstance(event, dict):
         return "an event that is not an object"
     kind = event.get("kind")
@@ -74,23 +127,36 @@ def _event_refusal(document: Document, event: Any) -> str | None:
         return new_model
     if kind == "MessageSent":
         if event.get("msg_type") != "bokeh_event":
-            return f"message {event.get('msg_type')!r} is not allowed"
-        return None
+            return f"message {excerpt(event.get('msg_type'), 40)} is not allowed"
+        return event_refusal(document, event.get("msg_data"), layout.usable)
+    model = _model(document, event)
     if kind == "ModelChanged":
-        model = _model(document, event)
-        attr = event.get("attr")
-        if model is None:
-            return "a change to an unknown model"
-        for cls, attrs in WIDGET_SET:
-            if isinstance(model, cls) and attr in attrs:
-                return None
-        return f"setting {type(model).__name__}.{attr} is not allowed"
-    if kind in DATA_EVENTS:
-        model = _model(document, event)
-        if isinstance(model, ColumnDataSource) and _editable(document, model):
-            return None
-        return f"{kind} on a source that no editable table or edit tool shows"
-    return f"{kind!r} is not allowed"
+        return _change_refusal(document, model, event.get("attr"), event.get("new"), layout)
+    if kind == "ColumnDataChanged":
+        attr, data, cols = event.get("attr"), event.get("data"), event.get("cols")
+        return data_refusal(document, model, attr, data, cols, buffers)
+    if kind == "ColumnsPatched":
+        return patch_refusal(document, model, event.get("attr"), event.get("patches"))
+    return f"{excerpt(kind, 40)} is not allowed"
+
+
+def _change_refusal(
+    document: Document, model: Any, attr: Any, new: Any, layout: Layout
+) -> str | None:
+    if model is None:
+        return "a change to an unknown model"
+    name = f"{type(model).__name__}.{excerpt(attr, 40)}"
+    if isinstance(model, ColumnDataSource) and attr == "data":
+        return data_refusal(document, model, attr, new, None, {})
+    if isinstance(model, Selection):
+        return selection_refusal(model, attr, new)
+    check = rule(model, attr)
+    if check is None:
+        return f"setting {name} is not allowed"
+    if isinstance(model, Widget | Plot) and not layout.usable(model):
+        return f"setting {name} of a disabled or hidden {type(model).__name__}"
+    reason = check(model, new)
+    return None if reason is None else f"{name}: {reason}"
 
 
 def _model(document: Document, event: dict[str, Any]) -> Any:
@@ -107,7 +173,7 @@ def _new_model(document: Document, value: Any, depth: int = 0) -> str | None:
         if value.get("type") == "object" and "id" in value:
             model_id = value.get("id")
             if not isinstance(model_id, str) or document.get_model_by_id(ID(model_id)) is None:
-                return f"creating a model ({str(value.get('name', '?'))[:80]}) is not allowed"
+                return f"creating a model ({excerpt(value.get('name', '?'), 80)}) is not allowed"
         for item in value.values():
             found = _new_model(document, item, depth + 1)
             if found is not None:
@@ -118,15 +184,3 @@ def _new_model(document: Document, value: Any, depth: int = 0) -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def _editable(document: Document, source: ColumnDataSource) -> bool:
-    """Does an editable DataTable or an edit tool in the document change this source?"""
-    for model in document.models:
-        if isinstance(model, DataTable) and model.editable and model.source is source:
-            return True
-        if isinstance(model, EditTool):
-            renderers = getattr(model, "renderers", None) or []
-            if any(isinstance(r, GlyphRenderer) and r.data_source is source for r in renderers):
-                return True
-    return False

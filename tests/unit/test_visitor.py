@@ -10,12 +10,20 @@ from bokeh.document import Document
 from bokeh.layouts import column
 from bokeh.models import (
     Button,
+    CheckboxGroup,
     ColumnDataSource,
     DataTable,
+    DatePicker,
     Div,
+    Dropdown,
+    MultiSelect,
     PointDrawTool,
+    Select,
     Slider,
     TableColumn,
+    TabPanel,
+    Tabs,
+    TextInput,
 )
 from bokeh.plotting import figure
 
@@ -37,9 +45,40 @@ def app_document() -> tuple[Document, dict[str, Any]]:
     plain_source = ColumnDataSource({"b": [1, 2]})
     p.add_tools(PointDrawTool(renderers=[points]))
     slider.on_change("value", lambda attr, old, new: setattr(div, "text", str(new)))
-    doc.add_root(column(slider, div, button, p, table))
+    off = Button(label="off", disabled=True)
+    hidden = Button(label="hidden", visible=False)
+    buried = Button(label="in a hidden column")
+    for b in (button, off, hidden, buried):
+        b.on_click(lambda b=b: setattr(div, "text", f"clicked {b.label}"))
+    select = Select(options=["a", ("b", "B")], value="a")
+    multi = MultiSelect(options=["a", "b", "c"], value=[])
+    checks = CheckboxGroup(labels=["x", "y"])
+    text = TextInput(value="", max_length=10)
+    picker = DatePicker(value="2024-01-10", min_date="2024-01-01", max_date="2024-01-31")
+    menu = Dropdown(label="menu", menu=["one", ("Two", "two")])
+    tabs = Tabs(
+        tabs=[
+            TabPanel(child=column(select, multi, checks, text, picker, menu), title="t0"),
+            TabPanel(child=Div(text="locked"), title="t1", disabled=True),
+        ]
+    )
+    unshown = Slider(start=0, end=1, value=0)  # only a callback's argument, never shown
+    doc.add_root(column(slider, div, button, off, hidden, p, table, tabs))
+    doc.add_root(column(buried, visible=False))
     doc.add_root(DataTable(source=plain_source, columns=[TableColumn(field="b")]))
+    doc.add_root(Div(text="", tags=[unshown]))
     return doc, {
+        "off": off,
+        "hidden": hidden,
+        "buried": buried,
+        "select": select,
+        "multi": multi,
+        "checks": checks,
+        "text": text,
+        "picker": picker,
+        "menu": menu,
+        "tabs": tabs,
+        "unshown": unshown,
         "slider": slider,
         "div": div,
         "button": button,
@@ -107,6 +146,16 @@ ALLOWED = {
             "patches": {"type": "map", "entries": [["a", [[0, 5]]]]},
         }
     ],
+    "an option": lambda m: [model_changed(m["select"].id, "value", "b")],
+    "options": lambda m: [model_changed(m["multi"].id, "value", ["a", "c"])],
+    "a checkbox": lambda m: [model_changed(m["checks"].id, "active", [1])],
+    "text within its length": lambda m: [model_changed(m["text"].id, "value", "ten chars!")],
+    "a date it offers": lambda m: [model_changed(m["picker"].id, "value", "2024-01-31")],
+    "a tab": lambda m: [model_changed(m["tabs"].id, "active", 0)],
+    "a menu item": lambda m: [event("menu_item_click", m["menu"].id, [["item", "two"]])],
+    "a tap on the plot": lambda m: [
+        event("tap", m["plot"].id, [["sx", 1], ["sy", 2], ["x", 0.5], ["y", 1.5]])
+    ],
     "point draw tool": lambda m: [
         {
             "kind": "ColumnDataChanged",
@@ -118,7 +167,117 @@ ALLOWED = {
     ],
 }
 
+
+def event(name: str, model: str, values: list[list[Any]]) -> dict[str, Any]:
+    entries = [["model", {"id": model}], *values]
+    return {
+        "kind": "MessageSent",
+        "msg_type": "bokeh_event",
+        "msg_data": {"type": "event", "name": name, "values": {"type": "map", "entries": entries}},
+    }
+
+
+def source_change(source: Any, attr: str, data: Any, cols: Any = None) -> list[dict[str, Any]]:
+    return [
+        {"kind": "ColumnDataChanged", "model": {"id": source.id}, "attr": attr, "data": data}
+        | {"cols": cols}
+    ]
+
+
+def patched(source: Any, column: str, index: Any, value: Any) -> list[dict[str, Any]]:
+    patches = {"type": "map", "entries": [[column, [[index, value]]]]}
+    return [
+        {"kind": "ColumnsPatched", "model": {"id": source.id}, "attr": "data", "patches": patches}
+    ]
+
+
 REFUSED = {
+    "a click on a disabled button": lambda m: [event("button_click", m["off"].id, [])],
+    "a click on an invisible button": lambda m: [event("button_click", m["hidden"].id, [])],
+    "a click in a hidden layout": lambda m: [event("button_click", m["buried"].id, [])],
+    "a click with a value it has not": lambda m: [
+        event("button_click", m["button"].id, [["a", 1]])
+    ],
+    "an event that is no event": lambda m: [
+        {"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": {"a": 1}}
+    ],
+    "a menu item not in the menu": lambda m: [
+        event("menu_item_click", m["menu"].id, [["item", "three"]])
+    ],
+    "a tap on a button": lambda m: [event("tap", m["button"].id, [["sx", 1]])],
+    "a tap at a bytes coordinate": lambda m: [
+        event("tap", m["plot"].id, [["sx", {"type": "bytes", "data": "AAAA"}]])
+    ],
+    "a connection event": lambda m: [event("connection_lost", m["plot"].id, [])],
+    "an option it does not offer": lambda m: [model_changed(m["select"].id, "value", "zzz")],
+    "a label instead of its value": lambda m: [model_changed(m["select"].id, "value", "B")],
+    "options twice": lambda m: [model_changed(m["multi"].id, "value", ["a", "a"])],
+    "a checkbox it has not": lambda m: [model_changed(m["checks"].id, "active", [2])],
+    "text beyond its max_length": lambda m: [model_changed(m["text"].id, "value", "x" * 11)],
+    "text that is a number": lambda m: [model_changed(m["text"].id, "value", 5)],
+    "a date before min_date": lambda m: [model_changed(m["picker"].id, "value", "2023-12-31")],
+    "a date that is no date": lambda m: [model_changed(m["picker"].id, "value", "2024-02-30")],
+    "a disabled tab": lambda m: [model_changed(m["tabs"].id, "active", 1)],
+    "a tab it has not": lambda m: [model_changed(m["tabs"].id, "active", 2)],
+    "a slider value of NaN": lambda m: [
+        model_changed(m["slider"].id, "value", {"type": "number", "value": "nan"})
+    ],
+    "a slider value of 1e308": lambda m: [model_changed(m["slider"].id, "value", 1e308)],
+    "a slider value past its end": lambda m: [model_changed(m["slider"].id, "value", 10.5)],
+    "a slider value of true": lambda m: [model_changed(m["slider"].id, "value", True)],
+    "a slider value of bytes": lambda m: [
+        model_changed(
+            m["slider"].id, "value", {"type": "bytes", "data": "H4sIAAAAAAAAAwMAAAAAAAAAAAA="}
+        )
+    ],
+    "a slider value as an array": lambda m: [
+        model_changed(
+            m["slider"].id,
+            "value",
+            {"type": "ndarray", "array": [1], "dtype": "float64", "order": "little", "shape": [1]},
+        )
+    ],
+    "a slider nobody sees": lambda m: [model_changed(m["unshown"].id, "value", 1)],
+    "indices past the source's rows": lambda m: [model_changed(m["selection"].id, "indices", [2])],
+    "a source's name through ColumnDataChanged": lambda m: source_change(
+        m["table_source"], "name", "pwned"
+    ),
+    "a source's tags through ColumnDataChanged": lambda m: source_change(
+        m["table_source"], "tags", ["pwned"]
+    ),
+    "a column of another length in a table": lambda m: source_change(
+        m["table_source"], "data", {"type": "map", "entries": [["a", [1, 2, 3]]]}
+    ),
+    "a column of another type": lambda m: source_change(
+        m["table_source"], "data", {"type": "map", "entries": [["a", ["x", "y"]]]}
+    ),
+    "a new column": lambda m: source_change(
+        m["table_source"], "data", {"type": "map", "entries": [["a", [1, 2]], ["z", [1, 2]]]}
+    ),
+    "an inline bytes column": lambda m: source_change(
+        m["table_source"],
+        "data",
+        {
+            "type": "map",
+            "entries": [
+                [
+                    "a",
+                    {
+                        "type": "ndarray",
+                        "array": {"type": "bytes", "data": "AAAAAAAAAAAAAAAAAAAAAA=="},
+                        "dtype": "float64",
+                        "order": "little",
+                        "shape": [2],
+                    },
+                ]
+            ],
+        },
+    ),
+    "a patch of a row it has not": lambda m: patched(m["table_source"], "a", 2, 5),
+    "a patch of a column it has not": lambda m: patched(m["table_source"], "zz", 0, 5),
+    "a patch with a slice": lambda m: patched(
+        m["table_source"], "a", {"type": "slice", "start": 0, "stop": 2, "step": None}, 5
+    ),
     "a Div's text": lambda m: [model_changed(m["div"].id, "text", "<img src=x onerror=alert(1)>")],
     "a slider's bounds": lambda m: [model_changed(m["slider"].id, "end", 1e9)],
     "a new model as a value": lambda m: [
