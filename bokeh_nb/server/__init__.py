@@ -11,13 +11,14 @@ from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets import Bool, Float, Int
 from traitlets.config import Configurable
 
-from . import files, relay
+from . import files, logfilter, relay, static
 from .base import redact
 from .commstatus import untrack_comm_messages, with_comm_activity
 from .gateway import binary_gateway_connection
+from .limits import AUTHOR, LIMITS_KEY, VISITOR, Limits
 from .nodelay import with_nodelay
 from .pagefilter import without_relay_traffic
-from .shares import SETTINGS_KEY, new_registry
+from .shares import MAX_SESSIONS, SETTINGS_KEY, new_registry
 from .urls import handlers
 
 __all__ = ("BokehNb", "_load_jupyter_server_extension")
@@ -44,11 +45,34 @@ class BokehNb(Configurable):
         config=True,
         help="Longest lifetime of a share link, in seconds.",
     )
+    share_max_sessions = Int(
+        MAX_SESSIONS,
+        config=True,
+        help="Sessions one share link serves at once; one more is refused (HTTP 429).",
+    )
     file_app_pool_size = Int(
         1, config=True, help="Kernels kept warm for app files (bokeh-nb/files/...)."
     )
     file_app_max_per_user = Int(
         4, config=True, help="App file sessions (each a kernel) one user may have at once."
+    )
+    file_app_max_total = Int(
+        10,
+        config=True,
+        help="App file sessions (each a kernel) the server runs at once, all users together; "
+        "one more is refused (HTTP 503) until one ends.",
+    )
+    max_message_bytes = Int(
+        AUTHOR.max_bytes,
+        config=True,
+        help="Largest Bokeh message (all its websocket messages) an app page of the "
+        "notebook's own user may send; a larger one closes its connection.",
+    )
+    visitor_max_message_bytes = Int(
+        VISITOR.max_bytes,
+        config=True,
+        help="Largest Bokeh message a share link's visitor may send (a view-only visitor: "
+        "at most 4 MiB); counted as it arrives, a larger one closes its connection.",
     )
     file_app_idle_timeout = Float(
         1800.0, config=True, help="Seconds without a message after which an app file session ends."
@@ -90,9 +114,16 @@ def _shut_down_with(serverapp: Any, pool: files.FileAppPool) -> None:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    logfilter.install(serverapp.log)  # no credential in any log line from here on
     settings = BokehNb(parent=serverapp)
     web_app = serverapp.web_app
-    web_app.settings[SETTINGS_KEY] = new_registry(web_app.settings, settings.share_max_ttl)
+    web_app.settings[LIMITS_KEY] = (
+        Limits(AUTHOR.max_buffers, settings.max_message_bytes),
+        Limits(VISITOR.max_buffers, settings.visitor_max_message_bytes),
+    )
+    web_app.settings[SETTINGS_KEY] = new_registry(
+        web_app.settings, settings.share_max_ttl, settings.share_max_sessions
+    )
     if web_app.settings.get("log_function") is not None:
         web_app.settings["log_function"] = _redacting(web_app.settings["log_function"])
     pool = files.FileAppPool(
@@ -101,6 +132,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         serverapp.contents_manager.root_dir,
         settings.file_app_pool_size,
         settings.file_app_max_per_user,
+        settings.file_app_max_total,
         remote=GatewayClient.instance().gateway_enabled,
     )
     web_app.settings[files.SETTINGS_KEY] = pool
@@ -110,6 +142,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         schema_id=relay.KERNEL_ACTIONS, listener=relay.kernel_action
     )
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    static.advertise_bokeh_version(web_app.settings)  # pages load other versions from kernels
     base = web_app.settings.get("kernel_websocket_connection_class")
     if base is not None and GatewayClient.instance().gateway_enabled:
         # remote kernels: their messages with binary buffers must pass the proxy unchanged

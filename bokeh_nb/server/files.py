@@ -2,13 +2,16 @@
 root as full-page Bokeh sessions: ``bokeh-nb/files/{path}`` (+ ``/ws``).
 
 Every session runs in a fresh kernel of its own, taken from a small pool kept warm, and
-that kernel is shut down when the visitor leaves or has been idle for
-``BokehNb.file_app_idle_timeout``; a user has at most ``BokehNb.file_app_max_per_user``
-such sessions at once. The kernels are not the notebook's: they run nothing but the app
+that kernel is shut down when the visitor leaves (however the connection ends), has been
+idle for ``BokehNb.file_app_idle_timeout``, or the server stops; a user has at most
+``BokehNb.file_app_max_per_user`` such sessions at once, and all users together
+``BokehNb.file_app_max_total``. The kernels are not the notebook's: they run nothing but the app
 (``kernel/fileapp.py`` refuses every ``execute_request``), and they do not appear among
 the server's kernels. The path comes from the request, so it is checked to name an app
-inside the server's root (no ``..``, no absolute path, no symlink out, no hidden file
-unless the server shows them) before any kernel is used; it reaches the kernel as data.
+inside the server's root (no ``..``, no absolute path, no symlink out, no hidden file nor
+a link to one unless the server shows them) before any kernel is used; it reaches the
+kernel as data. A navigation from another site starts nothing: the user is asked first
+(``crosssite.py``).
 
 With a kernel gateway (``--gateway-url``) the pool's kernels start on the gateway, where
 the server's files are out of reach: each session's comm-open then carries the app itself
@@ -28,6 +31,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import is_hidden
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
@@ -36,9 +40,10 @@ from tornado.ioloop import IOLoop
 
 from ..protocol import FILE_APP_START, FILES_ROUTE, STATIC_ROUTE
 from .base import BokehNbHandler, may, refuse, shown
+from .crosssite import ask_first, from_elsewhere
 from .gateway import GatewayKernel, GatewayTransport
 from .live import AppSocket, write_app_page
-from .relay import Bundle, KernelRelay, RelayError, ZmqTransport
+from .relay import Bundle, KernelRelay, RelayError, ZmqTransport, detached
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
@@ -62,18 +67,27 @@ def app_file(root: str | Path, path: str, allow_hidden: bool = False) -> Path:
         raise refuse(404, f"no app at {name}")
     root_path = Path(root).resolve()
     full = (root_path / path).resolve()
-    if not full.is_relative_to(root_path):
-        raise refuse(403, f"{name} leaves the server's root")
-    if not full.exists():
-        raise refuse(404, f"no app at {name}")
+    _check_target(root_path, full, name, allow_hidden)
     if full.is_dir():
-        if not (full / "main.py").is_file() and not (full / "main.ipynb").is_file():
+        entries = [e for e in (full / "main.py", full / "main.ipynb") if e.is_file()]
+        if not entries:
             raise refuse(400, f"{name} is a directory without main.py: not a Bokeh app")
+        for entry in entries:  # what the kernel runs, wherever a link leads
+            _check_target(root_path, entry.resolve(), name, allow_hidden)
     elif full.suffix not in (".py", ".ipynb"):
         raise refuse(
             400, f"{name} is not a Bokeh app (a .py script, .ipynb notebook or app directory)"
         )
     return full
+
+
+def _check_target(root: Path, target: Path, name: str, allow_hidden: bool) -> None:
+    """What a path resolves to (links followed) must be inside the root, there, and not
+    hidden: a link that is not hidden itself may lead to a file or directory that is."""
+    if not target.is_relative_to(root):
+        raise refuse(403, f"{name} leaves the server's root")
+    if not target.exists() or (not allow_hidden and is_hidden(target, root)):
+        raise refuse(404, f"no app at {name}")
 
 
 def _left_out(part: str) -> bool:
@@ -82,8 +96,9 @@ def _left_out(part: str) -> bool:
 
 def bundle(full: Path) -> Bundle:
     """The app at ``full`` as files for a kernel that cannot read them: the script or
-    notebook alone, or every file of the app directory (hidden files, ``__pycache__`` and
-    links out of the directory left out). Names are relative, under the app's own name.
+    notebook alone, or every file of the app directory (hidden files, ``__pycache__``,
+    links out of the directory and links to hidden files left out). Names are relative,
+    under the app's own name.
     HTTPError 413 beyond ``BUNDLE_MAX_BYTES``."""
     if full.is_dir():
         paths = sorted(
@@ -92,6 +107,7 @@ def bundle(full: Path) -> Bundle:
             if p.is_file()
             and not any(_left_out(part) for part in p.relative_to(full).parts)
             and p.resolve().is_relative_to(full)
+            and not any(_left_out(part) for part in p.resolve().relative_to(full).parts)
         )
         names = [f"{full.name}/{p.relative_to(full).as_posix()}" for p in paths]
     else:
@@ -114,7 +130,8 @@ class PooledKernel:
 
 
 class FileAppPool:
-    """Kernels for file-app sessions: ``size`` kept warm, one per session, shut down after."""
+    """Kernels for file-app sessions: ``size`` kept warm, one per session, shut down after;
+    at most ``max_per_user`` sessions of one user and ``max_total`` of all users at once."""
 
     def __init__(
         self,
@@ -123,6 +140,7 @@ class FileAppPool:
         cwd: str,
         size: int,
         max_per_user: int,
+        max_total: int = 10,
         remote: bool = False,
     ) -> None:
         #: kernels on the kernel gateway (then sessions carry their app, see ``bundle``)
@@ -132,13 +150,26 @@ class FileAppPool:
         self._cwd = cwd
         self.size = size
         self.max_per_user = max_per_user
+        self.max_total = max_total
         self._warm: list[PooledKernel] = []
+        self._taken: dict[int, PooledKernel] = {}  # by id(): the kernels of sessions now
         self._filling: asyncio.Task[None] | None = None
         self.active: dict[str, int] = {}
         self.started = 0  # kernels started so far (for tests and logs)
 
     def in_use(self, user: str) -> int:
         return self.active.get(user, 0)
+
+    def refusal(self, user: str) -> tuple[int, str] | None:
+        """None if ``user`` may start one more session now, else (status, why not)."""
+        if sum(self.active.values()) >= self.max_total:
+            return 503, (
+                f"at most {self.max_total} app file sessions run at once on this server, "
+                "all users together; try again when one has ended"
+            )
+        if self.in_use(user) >= self.max_per_user:
+            return 429, f"at most {self.max_per_user} app file sessions at once; close one first"
+        return None
 
     async def _start(self) -> PooledKernel:
         if self.remote:
@@ -174,7 +205,7 @@ class FileAppPool:
     def warm(self) -> None:
         """Start kernels in the background until ``size`` are waiting."""
         if self._filling is None or self._filling.done():
-            self._filling = asyncio.ensure_future(self._fill())
+            self._filling = detached(self._fill())
 
     async def _fill(self) -> None:
         while len(self._warm) < self.size:
@@ -185,7 +216,11 @@ class FileAppPool:
                 return
 
     async def take(self, user: str) -> PooledKernel:
-        """A ready kernel for one session of ``user`` (RelayError if none can start)."""
+        """A ready kernel for one session of ``user`` (RelayError if none can start, or
+        if the bounds are reached meanwhile)."""
+        refused = self.refusal(user)
+        if refused is not None:
+            raise RelayError(refused[1])
         self.active[user] = self.active.get(user, 0) + 1
         try:
             kernel = self._warm.pop(0) if self._warm else await self._start()
@@ -193,6 +228,7 @@ class FileAppPool:
             self._done(user)
             raise RelayError("could not start a kernel for this app") from e
         kernel.user = user
+        self._taken[id(kernel)] = kernel
         self.warm()
         return kernel
 
@@ -202,18 +238,23 @@ class FileAppPool:
             del self.active[user]
 
     def release(self, kernel: PooledKernel) -> None:
-        """The session ended: shut its kernel down."""
+        """The session ended: shut its kernel down (once, however often it is called)."""
+        if self._taken.pop(id(kernel), None) is None:
+            return
         self._done(kernel.user)
         kernel.relay.stop()
-        asyncio.ensure_future(_shutdown(kernel.manager))
+        detached(_shutdown(kernel.manager))
 
     async def shutdown(self) -> None:
+        """The server stops: every kernel of the pool, warm or in a session, shuts down."""
         if self._filling is not None:
             self._filling.cancel()
-        warm, self._warm = self._warm, []
-        for kernel in warm:
+        kernels, self._warm = [*self._warm, *self._taken.values()], []
+        self._taken.clear()
+        self.active.clear()
+        for kernel in kernels:
             kernel.relay.stop()
-        await asyncio.gather(*(_shutdown(k.manager) for k in warm))
+        await asyncio.gather(*(_shutdown(k.manager) for k in kernels))
 
 
 async def _shutdown(manager: AsyncKernelManager | GatewayKernel) -> None:
@@ -241,8 +282,11 @@ class FileAppPage(BokehNbHandler):
     @web.authenticated
     def get(self, path: str) -> None:
         full, _ = _check(self, path)
-        _pool(self).warm()  # the session's kernel starts while the page loads
         app_path = url_path_join(self.base_url, FILES_ROUTE.format(path=quote(path)))
+        if from_elsewhere(self):  # nothing starts until the user says so
+            ask_first(self, path, app_path)
+            return
+        _pool(self).warm()  # the session's kernel starts while the page loads
         write_app_page(self, full.stem, app_path, url_path_join(self.base_url, STATIC_ROUTE))
 
 
@@ -254,17 +298,15 @@ class FileAppWebSocket(AppSocket):
     @ws_authenticated
     async def get(self, path: str) -> None:
         full, self.bundle = _check(self, path)
-        pool = _pool(self)
         self.user_name = getattr(self.current_user, "username", "") or "?"
-        if pool.in_use(self.user_name) >= pool.max_per_user:
-            raise refuse(
-                429, f"at most {pool.max_per_user} app file sessions at once; close one first"
-            )
+        refused = _pool(self).refusal(self.user_name)
+        if refused is not None:
+            raise refuse(*refused)
         self.app_name, self.file = full.stem, str(full)
         await super().get(path=path)
 
     def describe(self) -> str:
-        return f"app file {self.app_name!r}"
+        return f"app file {shown(self.app_name)!r}"
 
     async def connect_relay(self) -> KernelRelay:
         self._kernel = await _pool(self).take(self.user_name)
@@ -277,9 +319,14 @@ class FileAppWebSocket(AppSocket):
         loop = IOLoop.current()
         if self._idle is not None:
             loop.remove_timeout(self._idle)
-        self._idle = loop.call_later(
-            timeout, lambda: self.close(1000, f"closed after {int(timeout)} s without activity")
-        )
+        self._idle = loop.call_later(timeout, self._idle_out, timeout)
+
+    def _idle_out(self, timeout: float) -> None:
+        """No message for ``timeout`` seconds: the session ends, and its kernel with it
+        (now, not once the visitor acknowledges the close)."""
+        self._idle = None
+        self.close(1000, f"closed after {int(timeout)} s without activity")
+        self.on_connection_close()
 
     async def on_message(self, fragment: str | bytes) -> None:
         self._touch()

@@ -15,6 +15,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from bokeh import __version__ as bokeh_version
 from jupyter_server.auth.decorator import ws_authenticated
@@ -22,31 +23,25 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES, KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
-from .base import BokehNbHandler, may, refuse
+from .base import BokehNbHandler, may, refuse, shown
+from .limits import BoundedSocket, MessageGuard, Refused
 from .relay import Bundle, KernelRelay, RelayError, relay_for
+from .wsframes import COALESCE_BYTES, FRAME_OVERHEAD, bokeh_parts, frame_header, write_frames
 
-__all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "write_app_page")
-
-#: Bytes a websocket frame adds to its payload (header and length), at most.
-FRAME_OVERHEAD = 14
-#: payloads up to this size are copied into one write with the frames around them
-COALESCE_BYTES = 64 * 1024
-
-
-def frame_header(length: int, binary: bool) -> bytes:
-    """The header of one unmasked, unfragmented websocket message from a server (RFC 6455
-    section 5.2): FIN and the opcode (text 0x1, binary 0x2), then the payload length."""
-    first = 0x80 | (0x2 if binary else 0x1)
-    if length < 126:
-        return bytes((first, length))
-    if length < 1 << 16:
-        return bytes((first, 126)) + length.to_bytes(2, "big")
-    return bytes((first, 127)) + length.to_bytes(8, "big")
+__all__ = (
+    "COALESCE_BYTES",
+    "AppSocket",
+    "LiveAppPage",
+    "LiveAppWebSocket",
+    "frame_header",
+    "write_app_page",
+)
 
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
@@ -188,12 +183,11 @@ def write_app_page(handler: JupyterHandler, title: str, app_path: str, bundles: 
         "</script>"
         for b in CORE_BUNDLES
     )
-    body = PAGE.format(
-        nonce=nonce,
-        title=html.escape(title),
-        scripts=scripts,
-        item=json.dumps(item).replace("</", "<\\/"),
-    )
+    # JSON as the text of a <script> element: with no "<" (no "</script>", "<!--" or
+    # "<script" to move the HTML parser out of it), ">" or "&", nor the line separators
+    # that end a line of JavaScript
+    data = json.dumps(item).translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+    body = PAGE.format(nonce=nonce, title=html.escape(title), scripts=scripts, item=data)
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("Cache-Control", "no-store")
     handler.set_header("Content-Security-Policy", APP_PAGE_CSP.format(nonce=nonce))
@@ -211,16 +205,18 @@ class LiveAppPage(BokehNbHandler):
         if kernel_id not in self.kernel_manager:
             raise refuse(404, f"no running kernel {kernel_id}: it was shut down or restarted")
         base = self.base_url
-        app_path = url_path_join(base, "bokeh-nb/kernels", kernel_id, "apps", name)
+        app_path = url_path_join(base, "bokeh-nb/kernels", kernel_id, "apps", quote(name, safe=""))
         write_app_page(self, name, app_path, url_path_join(base, STATIC_ROUTE))
 
 
-class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
+class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler):
     """Bokeh's websocket protocol for one new session of a kernel's live app.
 
     Subclasses authorize the request in ``get`` and set ``kernel_id``, ``app_name`` and
     ``visitor`` (None for the notebook's own user, else a share link's mode) before
-    calling ``super().get``.
+    calling ``super().get``. Every way out of a connection (a close, an aborted or reset
+    TCP connection, an error while it opens, a write to a peer that is gone) ends in
+    ``on_close``, once: subclasses give back there what they hold.
     """
 
     kernel_id = ""
@@ -231,19 +227,31 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
     #: What may wait to be sent to a peer that does not read; beyond it, it is dropped.
     max_pending_bytes = 64 * 2**20
     _comm: str | None = None
+    _receiver: Any = None
+    _guard: MessageGuard | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
 
     def describe(self) -> str:
         """This connection in log lines (never a credential)."""
-        return f"app {self.app_name!r} of kernel {self.kernel_id}"
+        return f"app {shown(self.app_name)!r} of kernel {self.kernel_id}"
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await self._start_session()
+        except (WebSocketClosedError, StreamClosedError):  # the visitor left meanwhile
+            self.on_connection_close()
+        except Exception:
+            self.log.exception("bokeh_nb: could not open a session of %s", self.describe())
+            self.close(1011, "the session could not start")
+            self.on_connection_close()
+
+    async def _start_session(self) -> None:
         self.set_nodelay(True)
-        stream = self.ws_connection.stream if self.ws_connection is not None else None
-        if stream is not None:  # a visitor that stops reading is dropped, see _from_kernel
+        if (stream := self._stream()) is not None:  # a visitor that stops reading is dropped
             stream.max_write_buffer_size = self.max_pending_bytes
+        self._guard = MessageGuard(self.limits, view_only=self.visitor == "view")
         self._receiver = _bokeh.websocket_receiver()
         arguments = {
             k: [v.decode("utf-8", "replace") for v in vs]
@@ -253,10 +261,11 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
         try:
             self._relay = await self.connect_relay()
         except RelayError as e:
-            self.close(1011, str(e)[:120])
+            self.close(1011, shown(str(e), 120))
+            self.on_connection_close()
             return
-        if self.ws_connection is None:  # the visitor left while the kernel was made ready
-            self.on_close()
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            self.on_connection_close()  # the visitor left while the kernel was made ready
             return
         for fragment in _bokeh.ack_fragments():
             self.write_message(fragment)
@@ -277,20 +286,25 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
         return relay_for(self.kernel_manager, self.kernel_id)
 
     async def on_message(self, fragment: str | bytes) -> None:
-        if self._comm is None:
+        if self._comm is None or self._guard is None:
+            return
+        try:
+            step = self._guard.admit(fragment)
+        except Refused as e:
+            self._refuse(e.code, e.reason)
+            return
+        if not step.forward:
+            # a view-only page pans and zooms locally; nothing it sends reaches the kernel
+            if step.reply_to is not None:
+                for reply in _bokeh.ok_fragments(step.reply_to):
+                    self.write_message(reply)
             return
         try:
             msg = await self._receiver.consume(fragment)
         except Exception as e:
-            self.log.warning("bokeh_nb: malformed Bokeh message for %s: %s", self.describe(), e)
-            self.close(1003, "malformed Bokeh message")
+            self._refuse(1003, "malformed Bokeh message", e)
             return
         if msg is None:
-            return
-        if self.visitor == "view" and msg.header.get("msgtype") != "PULL-DOC-REQ":
-            # a view-only page pans and zooms locally; nothing it sends reaches the kernel
-            for reply in _bokeh.ok_fragments(msg.header["msgid"]):
-                self.write_message(reply)
             return
         frame = {
             "kind": KIND_BOKEH,
@@ -302,23 +316,29 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
         }
         self._relay.send(self._comm, frame, [b.to_bytes() for b in msg.buffers])
 
+    def _refuse(self, code: int, reason: str, error: Exception | None = None) -> None:
+        """Close a connection that sent what it may not, with a short log line; what it
+        sent of its message is let go at once."""
+        detail = f": {shown(str(error))}" if error is not None else ""
+        self.log.warning("bokeh_nb: closed %s: %s%s", self.describe(), reason, detail)
+        self._receiver = self._guard = None
+        self.close(code, reason[:120])
+
     def _from_kernel(self, frame: dict[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
         kind = frame.get("kind")
         if kind == KIND_ERROR:
-            self.log.warning("bokeh_nb: %s: %s", self.describe(), frame.get("text"))
-            self.close(1011, str(frame.get("text", ""))[:120])
+            text = shown(str(frame.get("text", "")), 300)
+            self.log.warning("bokeh_nb: %s: %s", self.describe(), text)
+            self.close(1011, text[:120])
             return
         if kind != KIND_BOKEH:
             return
-        texts = [json.dumps(frame["header"]), json.dumps(frame["metadata"]), frame["content"]]
-        parts = [(t.encode(), False) for t in texts]
-        for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
-            parts += [(json.dumps({"id": buffer_id}).encode(), False), (bytes(payload), True)]
+        parts = bokeh_parts(frame, buffers)
         self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
             self._write_frames(parts)
         except (WebSocketClosedError, StreamClosedError):
-            pass
+            IOLoop.current().add_callback(self.on_connection_close)
         except StreamBufferFullError:
             mib = self.max_pending_bytes // 2**20
             self.log.warning(
@@ -329,54 +349,34 @@ class AppSocket(WebSocketMixin, WebSocketHandler, BokehNbHandler):
             self._drop()
 
     def _write_frames(self, parts: list[tuple[bytes, bool]]) -> None:
-        """The websocket messages of one Bokeh message, in as few writes as possible: one
-        for all but the payloads over ``COALESCE_BYTES`` (each of which goes as it is).
-        tornado's ``write_message`` writes each at once (a syscall and, with
-        TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a stream
-        of small patches those writes were a quarter of the server's main thread
-        (``benchmarks/results/PROFILE.md``). With permessage-deflate, tornado frames them."""
-        conn = self.ws_connection
-        stream = getattr(conn, "stream", None)
-        if conn is None or stream is None or conn.is_closing():
-            raise WebSocketClosedError()
-        if getattr(conn, "_compressor", None) is not None:
-            for data, binary in parts:
-                self.write_message(data, binary=binary)
-            return
-        pending = bytearray()
-        for data, binary in parts:
-            pending += frame_header(len(data), binary)
-            if len(data) <= COALESCE_BYTES:
-                pending += data
-            else:
-                stream.write(bytes(pending))
-                pending.clear()
-                stream.write(data)
-        if pending:
-            stream.write(bytes(pending))
+        write_frames(self, parts)
 
     def _make_room(self, nbytes: int) -> None:
         """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped
         for not reading (``max_pending_bytes`` already waiting), never for sending one
         message larger than that (a column of 10^7 float64 is 80 MB)."""
-        stream = self.ws_connection.stream if self.ws_connection is not None else None
-        if stream is not None:
+        if (stream := self._stream()) is not None:
             stream.max_write_buffer_size = self.max_pending_bytes + nbytes
 
     def _drop(self) -> None:
         """End a connection whose peer stopped reading: no close frame can reach it."""
-        stream = self.ws_connection.stream if self.ws_connection is not None else None
-        if stream is not None:
+        if (stream := self._stream()) is not None:
             stream.close()
+
+    def _stream(self) -> Any:
+        return self.ws_connection.stream if self.ws_connection is not None else None
 
     def _kernel_closed(self, reason: str) -> None:
         self._comm = None
-        self.close(1001, reason[:120])
+        self.close(1001, shown(reason, 120))
 
     def on_close(self) -> None:
+        """The connection is gone (called once, whichever way it went): its session in the
+        kernel ends and what it sent of a message is let go."""
+        self._receiver = self._guard = None
         if self._comm is not None:
-            self._relay.close(self._comm)
-            self._comm = None
+            comm, self._comm = self._comm, None
+            self._relay.close(comm)
 
 
 class LiveAppWebSocket(AppSocket):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = (
     "KernelRelay",
     "RelayError",
     "ZmqTransport",
+    "detached",
     "for_the_relay",
     "kernel_action",
     "relay_for",
@@ -38,6 +40,14 @@ __all__ = (
 _COMM_CLOSE = b'"comm_close"'
 
 OnFrame = Callable[[dict[str, Any], Sequence[bytes | memoryview]], None]
+
+
+def detached(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """``coro`` as a task of its own, outside the request that starts it. jupyter_server
+    keeps a request's handler in a context variable, and a task keeps a copy of the
+    context it started in: a task that outlives its request (a relay's reader, a kernel
+    starting for the pool) would keep that handler, and all it holds, alive with it."""
+    return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
 
 
 class RelayError(RuntimeError):
@@ -124,7 +134,7 @@ class KernelRelay:
         self.kernel_id = kernel_id
         self._transport = transport
         self._routes: dict[str, _Route] = {}
-        self._pump = asyncio.ensure_future(self._read_iopub())
+        self._pump = detached(self._read_iopub())
 
     async def _read_iopub(self) -> None:
         try:
@@ -143,6 +153,7 @@ class KernelRelay:
                 elif msg["msg_type"] == "comm_close":
                     self._routes.pop(content["comm_id"], None)
                     route.on_close("the session ended in the kernel")
+                del route, msg, content  # not kept (nor its connection) until the next message
         except asyncio.CancelledError:
             raise
         except Exception:

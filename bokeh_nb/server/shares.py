@@ -1,11 +1,13 @@
 """Share links: a signed, expiring, revocable capability for one live app in one mode.
 
 ``POST bokeh-nb/api/shares`` (a Jupyter user allowed to execute in the kernel) makes a link
-``bokeh-nb/s/{token}``. Whoever holds it gets that app's page, its BokehJS and its
-websocket, and nothing else of the Jupyter server: the token is no Jupyter credential and
-sets no cookie. ``view`` visitors change nothing in the kernel; ``interact`` visitors
-change only what BokehJS widgets and tools change (checked in the kernel,
-``kernel/visitor.py``). Revoking a link, or its expiry, closes its open sessions.
+``bokeh-nb/s/{token}`` (listing links shows their tokens: it needs the same permission).
+Whoever holds it gets that app's page, its BokehJS and its websocket, and nothing else of
+the Jupyter server: the token is no Jupyter credential and sets no cookie. ``view``
+visitors change nothing in the kernel; ``interact`` visitors change only what BokehJS
+widgets and tools change (checked in the kernel, ``kernel/visitor.py``). A link serves at
+most ``BokehNb.share_max_sessions`` sessions at once. Revoking a link, or its expiry,
+closes its open sessions.
 
 A token is ``{id}.{signature}``: the signature (HMAC-SHA256 with a key derived from the
 server's cookie secret) binds the id to the kernel, app, mode and expiry, and the id must
@@ -14,7 +16,9 @@ still be in this server's registry. Links live as long as the server (and its ke
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import json
@@ -29,7 +33,6 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
-from tornado.ioloop import IOLoop
 
 from ..protocol import SHARE_ROUTE
 from .base import BokehNbHandler, LogScrubbing, may, redact, refuse
@@ -48,6 +51,8 @@ __all__ = (
 
 MODES = ("view", "interact")
 SETTINGS_KEY = "bokeh_nb_shares"
+#: Sessions one share link serves at once, unless ``BokehNb.share_max_sessions`` says.
+MAX_SESSIONS = 20
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{20,100})$")
 
 
@@ -66,6 +71,13 @@ class Share:
     def path(self, base_url: str) -> str:
         return url_path_join(base_url, SHARE_ROUTE.format(token=self.token))
 
+    def open_sessions(self) -> int:
+        """Sessions of this link whose websocket is still open (one closed without its
+        ``on_close`` is forgotten here, so it holds no place of another visitor)."""
+        for socket in [s for s in self.sockets if s.ws_connection is None]:
+            self.sockets.discard(socket)
+        return len(self.sockets)
+
     def to_json(self, base_url: str) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -76,7 +88,7 @@ class Share:
             "created_by": self.created_by,
             "created_at": self.created_at,
             "path": self.path(base_url),
-            "sessions": len(self.sockets),
+            "sessions": self.open_sessions(),
         }
 
 
@@ -89,9 +101,11 @@ class ShareRegistry:
         max_ttl: float,
         clock: Callable[[], float] = time.time,
         schedule: Callable[[float, Callable[[], None]], Any] | None = None,
+        max_sessions: int = MAX_SESSIONS,
     ) -> None:
         self._key = hmac.new(secret, b"bokeh_nb share links v1", hashlib.sha256).digest()
         self.max_ttl = max_ttl
+        self.max_sessions = max_sessions
         self._clock = clock
         self._schedule = schedule
         self._shares: dict[str, Share] = {}
@@ -162,26 +176,32 @@ def registry_of(handler: JupyterHandler) -> ShareRegistry:
     return registry
 
 
-def new_registry(settings: dict[str, Any], max_ttl: float) -> ShareRegistry:
+def new_registry(
+    settings: dict[str, Any], max_ttl: float, max_sessions: int = MAX_SESSIONS
+) -> ShareRegistry:
     secret = settings.get("cookie_secret") or secrets.token_bytes(32)
     if isinstance(secret, str):
         secret = secret.encode()
 
     def schedule(delay: float, callback: Callable[[], None]) -> Any:
-        return IOLoop.current().call_later(delay, callback)
+        # an empty context: the timer must not keep the request that made the link (its
+        # handler is in jupyter_server's context variable) alive until the link expires
+        return asyncio.get_running_loop().call_later(delay, callback, context=contextvars.Context())
 
-    return ShareRegistry(secret, max_ttl, schedule=schedule)
+    return ShareRegistry(secret, max_ttl, schedule=schedule, max_sessions=max_sessions)
 
 
 class SharesAPI(LogScrubbing, APIHandler):
-    """``GET`` lists, ``POST`` creates, ``DELETE /{id}`` revokes share links."""
+    """``GET`` lists, ``POST`` creates, ``DELETE /{id}`` revokes share links: each needs
+    the permission to execute in kernels (a listed link carries its token, and its token
+    is as good as making one)."""
 
     auth_resource = "kernels"
 
     @web.authenticated
     def get(self, share_id: str | None = None) -> None:
-        if not may(self, "read"):
-            raise web.HTTPError(403, "not allowed to see this server's kernels")
+        if not may(self, "execute"):
+            raise web.HTTPError(403, "not allowed to run code in this server's kernels")
         shares = registry_of(self).list()
         if share_id is not None:
             shares = [s for s in shares if s.id == share_id]
@@ -301,6 +321,15 @@ class SharedAppWebSocket(AppSocket, _ShareHandler):
         refused = self.check_share(token)
         if refused is not None:
             raise refuse(*refused)
+        most = registry_of(self).max_sessions
+        if self.share.open_sessions() >= most:
+            # (from here to ``open``, which takes the place, nothing waits: no other
+            # connection can take it in between)
+            raise refuse(
+                429,
+                f"This share link serves at most {most} sessions at once, and all are in "
+                "use: try again later.",
+            )
         self.kernel_id, self.app_name = self.share.kernel_id, self.share.app
         self.visitor = self.share.mode
         await super().get(token=token)

@@ -1,0 +1,68 @@
+"""Websocket messages an app page's socket writes itself, in as few writes as it can."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from tornado.websocket import WebSocketClosedError
+
+__all__ = ("COALESCE_BYTES", "FRAME_OVERHEAD", "bokeh_parts", "frame_header", "write_frames")
+
+#: Bytes a websocket frame adds to its payload (header and length), at most.
+FRAME_OVERHEAD = 14
+#: payloads up to this size are copied into one write with the frames around them
+COALESCE_BYTES = 64 * 1024
+
+
+def frame_header(length: int, binary: bool) -> bytes:
+    """The header of one unmasked, unfragmented websocket message from a server (RFC 6455
+    section 5.2): FIN and the opcode (text 0x1, binary 0x2), then the payload length."""
+    first = 0x80 | (0x2 if binary else 0x1)
+    if length < 126:
+        return bytes((first, length))
+    if length < 1 << 16:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
+
+def write_frames(handler: Any, parts: list[tuple[bytes, bool]]) -> None:
+    """The websocket messages of one Bokeh message on ``handler`` (a tornado
+    ``WebSocketHandler``), in as few writes as possible: one for all but the payloads over
+    ``COALESCE_BYTES`` (each of which goes as it is). tornado's ``write_message`` writes
+    each at once (a syscall and, with TCP_NODELAY, a TCP segment each: 7 for a stream of
+    two columns); under a stream of small patches those writes were a quarter of the
+    server's main thread (``benchmarks/results/PROFILE.md``). With permessage-deflate,
+    tornado frames them."""
+    conn = handler.ws_connection
+    stream = getattr(conn, "stream", None)
+    if conn is None or stream is None or conn.is_closing():
+        raise WebSocketClosedError()
+    if getattr(conn, "_compressor", None) is not None:
+        for data, binary in parts:
+            handler.write_message(data, binary=binary)
+        return
+    pending = bytearray()
+    for data, binary in parts:
+        pending += frame_header(len(data), binary)
+        if len(data) <= COALESCE_BYTES:
+            pending += data
+        else:
+            stream.write(bytes(pending))
+            pending.clear()
+            stream.write(data)
+    if pending:
+        stream.write(bytes(pending))
+
+
+def bokeh_parts(
+    frame: dict[str, Any], buffers: Sequence[bytes | memoryview]
+) -> list[tuple[bytes, bool]]:
+    """A kernel's Bokeh frame as the 3 + 2N websocket messages (data, binary) of Bokeh's
+    protocol."""
+    texts = [json.dumps(frame["header"]), json.dumps(frame["metadata"]), frame["content"]]
+    parts = [(t.encode(), False) for t in texts]
+    for buffer_id, payload in zip(frame.get("buffers", []), buffers, strict=False):
+        parts += [(json.dumps({"id": buffer_id}).encode(), False), (bytes(payload), True)]
+    return parts
