@@ -8,11 +8,19 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { BokehJSLoadError, IBkViewManager, loadBokehJS, renderRoot } from './bokehjs';
-import { OUTPUT_MIME, SNAPSHOT_FORMAT } from './protocol';
+import {
+  BOKEH_VERSION,
+  BokehJSLoadError,
+  IBkViewManager,
+  loadBokehJS,
+  renderRoot
+} from './bokehjs';
+import { CORE_BUNDLES, OPTIONAL_BUNDLES, OUTPUT_MIME, SNAPSHOT_FORMAT } from './protocol';
 import { endedSnapshot, ILiveModel, liveModel, whenLive } from './registry';
-import { IOutputMeta, readSnapshot, scriptedParts, WIDGET_VIEW_MIME } from './snapshot';
+import { defaultSanitizer, htmlCleaner, trustAction } from './sanitize';
+import { IOutputMeta, readSnapshot, WIDGET_VIEW_MIME } from './snapshot';
 import { errorBox, statusBadge } from './ui';
+import { untrustedDocument } from './untrusted';
 
 const ENDED =
   "Not connected: this output's kernel session ended (the kernel restarted or stopped, or " +
@@ -24,25 +32,65 @@ function savedText(meta: IOutputMeta): string {
   return `Static snapshot${when}, not connected to a kernel: run the cell to make it live.`;
 }
 
-function untrustedText(parts: string[]): string {
-  return (
-    `This saved Bokeh output is not shown: it contains ${parts.join(', ')}, whose code or ` +
-    'HTML runs only in a trusted notebook. If you trust where this notebook comes from, ' +
-    'trust it (the "Trust Notebook" command, or jupyter trust) and reopen it.'
-  );
+const NO_SNAPSHOT =
+  'Not connected: run the cell to show this output (no snapshot of it was saved with the ' +
+  'notebook).';
+
+const UNTRUSTED_BADGE = 'Untrusted notebook: its HTML is shown sanitized.';
+
+
+/** The bundles a snapshot may ask for: from the kernel's list, and for an untrusted one
+ * only those that run no code of the notebook's. */
+function knownBundles(bundles: unknown, trusted: boolean): string[] {
+  const known = trusted ? [...CORE_BUNDLES, ...OPTIONAL_BUNDLES] : CORE_BUNDLES;
+  const asked = Array.isArray(bundles) ? bundles : [];
+  return ['bokeh', ...known.filter(b => b !== 'bokeh' && asked.includes(b))];
+}
+
+/** What an untrusted output withheld, and the trust action in place: `trust()` finds
+ * the notebook the output is in when the button is pressed (none: say how instead). */
+function withheldBox(withheld: string[], trust: () => (() => Promise<void>) | null): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'bokeh-nb-withheld';
+  box.setAttribute('role', 'status');
+  box.style.cssText =
+    'border-left:4px solid var(--jp-warn-color1,#f57c00);padding:4px 10px;margin:4px 0;' +
+    'background:var(--jp-layout-color2,#eee);font-size:var(--jp-ui-font-size1,13px);';
+  const text = document.createElement('span');
+  text.textContent =
+    `Withheld until this notebook is trusted: ${withheld.join(', ')}. ` +
+    'If you trust where it comes from, trust it: ';
+  const button = document.createElement('button');
+  button.textContent = 'Trust notebook';
+  button.className = 'bokeh-nb-trust';
+  button.onclick = () => {
+    const action = trust();
+    if (action === null) {
+      button.replaceWith('run "jupyter trust" on the notebook file and open it again.');
+    } else {
+      void action();
+    }
+  };
+  box.append(text, button);
+  return box;
 }
 
 export class BokehOutput extends Panel implements IRenderMime.IRenderer {
+  private _sanitizer: IRenderMime.ISanitizer | null;
   private _modelId = '';
   private _live: { model: ILiveModel; widget: Widget } | null = null;
   private _shown: string | null = null; // the snapshot text on show, when static
+  private _shownTrusted = false; // and whether it was shown as trusted
   private _views: IBkViewManager | null = null;
   private _stopWaiting: (() => void) | null = null;
   private _generation = 0;
   private _commChanged = () => this._onCommChanged();
 
-  constructor() {
+  /** `options.sanitizer` cleans an untrusted snapshot's HTML: the rendermime registry's,
+   * as for untrusted HTML outputs (JupyterLab's default sanitizer without it). */
+  constructor(options?: Partial<IRenderMime.IRendererOptions>) {
     super();
+    this._sanitizer = options?.sanitizer ?? null;
     this.addClass('bokeh-nb-host');
   }
 
@@ -118,7 +166,7 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
     status: string,
     trusted: boolean
   ): Promise<void> {
-    if (snapshot !== null && snapshot === this._shown) {
+    if (snapshot !== null && snapshot === this._shown && trusted === this._shownTrusted) {
       this.node.querySelector('.bokeh-nb-badge')!.textContent = status;
       return;
     }
@@ -127,32 +175,44 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
     const host = new Widget();
     host.addClass('bokeh-nb-static');
     this.addWidget(host);
+    let said: HTMLElement[] = []; // what was withheld, kept when rendering fails
     const fail = (text: string) => {
-      host.node.replaceChildren(errorBox(text, ''));
+      host.node.replaceChildren(errorBox(text, ''), ...said);
     };
     if (snapshot === null) {
-      const why = meta.note || 'No snapshot of this output was saved with the notebook.';
-      host.node.append(statusBadge(`${why} Run the cell to show it.`));
+      const why = meta.note ? `${meta.note} Run the cell to show it.` : NO_SNAPSHOT;
+      host.node.append(statusBadge(why));
       return;
     }
-    host.node.append(statusBadge(status));
+    host.node.append(statusBadge(trusted ? status : `${status} ${UNTRUSTED_BADGE}`));
     let json: unknown;
+    let withheld: string[] = [];
     try {
       if (meta.format !== SNAPSHOT_FORMAT) {
         throw new Error(`it is in snapshot format ${meta.format}, this bokeh_nb reads format ${SNAPSHOT_FORMAT}`);
       }
+      if (typeof meta.bokeh_version !== 'string' || !BOKEH_VERSION.test(meta.bokeh_version)) {
+        throw new Error('its bokeh version is not a version');
+      }
       json = JSON.parse(snapshot);
+      if (!trusted) {
+        const clean = htmlCleaner(this._sanitizer ?? (await defaultSanitizer()));
+        ({ doc: json, withheld } = untrustedDocument(json, clean));
+      }
     } catch (err) {
       fail(`This saved Bokeh output could not be read: ${(err as Error).message}.`);
       return;
     }
-    const scripted = trusted ? [] : scriptedParts(json);
-    if (scripted.length > 0) {
-      fail(untrustedText(scripted));
+    if (generation !== this._generation) {
       return;
     }
+    if (withheld.length > 0) {
+      said = [withheldBox(withheld, () => trustAction(this))];
+      host.node.append(...said);
+    }
     try {
-      const bk = await loadBokehJS(PageConfig.getBaseUrl(), meta.bokeh_version, meta.bundles);
+      const bundles = knownBundles(meta.bundles, trusted);
+      const bk = await loadBokehJS(PageConfig.getBaseUrl(), meta.bokeh_version, bundles);
       if (generation !== this._generation) {
         return;
       }
@@ -169,6 +229,7 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       Object.defineProperty(host.node, 'bokehNbStatic', { value: doc, configurable: true });
       host.node.dataset.bokehNbRendered = 'true';
       this._shown = snapshot;
+      this._shownTrusted = trusted;
     } catch (err) {
       const text =
         err instanceof BokehJSLoadError
@@ -186,8 +247,15 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
     this._unlisten();
     this._live = null;
     this._shown = null;
-    this._views?.clear();
+    const views = this._views;
     this._views = null;
+    try {
+      views?.clear();
+    } catch (err) {
+      // BokehJS fails to remove a view it has not finished building (a DataTable's grid,
+      // replaced while it renders); its DOM goes with the host widget below
+      console.debug('bokeh_nb: a static view could not be removed', err);
+    }
     for (const widget of [...this.widgets]) {
       widget.dispose();
     }
