@@ -26,11 +26,11 @@ class AppError(ValueError):
     """An app that cannot be loaded or run; the message names the file and the problem."""
 
 
-def _from_path(path: Path, argv: list[str]) -> Application:
+def _from_path(path: Path, argv: list[str], given: str) -> Application:
     from bokeh.command.util import build_single_handler_application
 
-    if not path.exists():
-        raise AppError(f"no Bokeh app at {path}: the path does not exist")
+    if not path.exists():  # named as given: the resolved path says where the kernel runs
+        raise AppError(f"no Bokeh app at {given}: the path does not exist")
     if path.is_dir() and not (path / "main.py").is_file() and not (path / "main.ipynb").is_file():
         raise AppError(f"{path} is not a Bokeh app directory: it has no main.py or main.ipynb")
     if path.is_file() and path.suffix not in (".py", ".ipynb"):
@@ -51,7 +51,7 @@ def as_application(obj: Any, argv: list[str] | None = None) -> Application:
     if isinstance(obj, Application):
         return obj
     if isinstance(obj, str | os.PathLike):
-        return _from_path(Path(obj).expanduser().resolve(), list(argv or []))
+        return _from_path(Path(obj).expanduser().resolve(), list(argv or []), os.fspath(obj))
     if callable(obj):
         return Application(FunctionHandler(obj))
     raise AppError(

@@ -5,8 +5,9 @@ only says "Click to show javascript error". So the first ``show()`` of a kernel 
 comm to ``FRONTEND_TARGET``: the extension answers it; a frontend without it closes the
 comm unanswered, and a frontend with another bokeh_nb version answers with its version;
 either way every output shown so far is replaced (through its display id) by a message
-saying what to install. With no frontend at all (nbconvert, nbval) nothing
-answers and nothing changes.
+saying what to install. With no frontend at all (nbconvert, papermill, nbval: an execute
+request with ``allow_stdin`` false, see ``headless.py``) nothing is asked, so no client
+logs a comm target it does not know, and the kernel keeps the snapshots itself.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class FrontendProbe:
 
     def shown(self, display_id: str) -> None:
         """An output with this display id now shows a BokehWidget."""
-        if self.state == "present":
+        if self.state == "present" or self._headless():
             return
         if self.state == "absent":
             _explain(display_id, self.problem)
@@ -79,8 +80,15 @@ class FrontendProbe:
 
     def ask(self) -> None:
         """Ask now, without an output waiting for the answer (to learn base_url)."""
-        if self.state == "unknown":
+        if self.state == "unknown" and not self._headless():
             self._ask()
+
+    @staticmethod
+    def _headless() -> bool:
+        """No page sent this request: nothing could answer the probe."""
+        from .headless import headless
+
+        return headless()
 
     def _ask(self) -> None:
         from comm import create_comm

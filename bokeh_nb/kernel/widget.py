@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bokeh.document import Document
@@ -25,9 +26,11 @@ from ..protocol import (
     WIDGET_MODULE_VERSION,
     WIDGET_VIEW,
 )
+from . import bokehjs
 from .app import app_for, kernel_id
 from .documents import array_bytes, as_document
 from .frames import dispatch, encode
+from .headless import headless
 from .session import KernelSession
 from .snapshot import output_entries
 
@@ -36,9 +39,9 @@ log = logging.getLogger(__name__)
 __all__ = ("BokehWidget", "widget_for")
 
 _NO_FRONTEND = (
-    "This is a live Bokeh output of bokeh_nb. It shows here as text because this frontend "
-    "cannot render it: install bokeh_nb into the environment that runs JupyterLab or "
-    "Notebook 7 (pip install bokeh_nb), restart the server and reload the page."
+    "Bokeh output of bokeh_nb. Not shown here: run the cell to connect it to its kernel; "
+    "if this frontend does not have bokeh_nb, install it (pip install bokeh_nb) where "
+    "JupyterLab or Notebook 7 runs, then reload."
 )
 
 #: Live widgets by the id of their document, so showing a shown model again adds a view.
@@ -127,6 +130,9 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def _on_frame(self, _widget: Any, content: Any, buffers: list[memoryview]) -> None:
         self.frames_received += 1
         self.buffer_bytes_received += sum(memoryview(b).nbytes for b in buffers)
+        if bokehjs.is_request(content):  # the page's server lacks this kernel's BokehJS
+            bokehjs.answer(self, content)
+            return
         dispatch(content, buffers, self.session, self.send_message)
 
     # ---- lifetime -----------------------------------------------------------------------
@@ -138,7 +144,41 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
             session.destroy()
         super().close()
 
+    # ---- where no page is attached (headless.py) -----------------------------------------
+
+    def open(self) -> None:
+        """Open the widget's comm, except in a run no page sees: there it opens only when
+        something needs the widget's model (an ipywidgets container it is put in)."""
+        if self.comm is None and headless():
+            return
+        super().open()
+
+    @property
+    def model_id(self) -> str:
+        if self.comm is None:
+            super().open()
+        return str(self.comm.comm_id)
+
+    @property
+    def _ipython_display_(self) -> Callable[[], None]:
+        """In a headless run, how IPython shows this widget: a plain output whose snapshot
+        the kernel keeps. Elsewhere absent, so ipywidgets' own display applies."""
+        if headless():
+            return self._show_headless
+        raise AttributeError("_ipython_display_")
+
+    def _show_headless(self) -> None:
+        from IPython.display import display
+
+        from .headless import HEADLESS
+
+        bundle = {"text/plain": _NO_FRONTEND, **output_entries(list(self.bundles))}
+        handle = display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        HEADLESS.shown(self, handle.display_id, bundle)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        if self.comm is None:
+            return {"text/plain": _NO_FRONTEND, **output_entries(list(self.bundles))}
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = _NO_FRONTEND

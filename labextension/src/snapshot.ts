@@ -16,6 +16,7 @@ import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_SCRIPT_TYPE
 } from './protocol';
+import { LOADER } from './snapshotLoader';
 
 /** The OUTPUT_MIME entry of an output's bundle. */
 export interface IOutputMeta {
@@ -59,30 +60,8 @@ function escapeHtml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** Renders the snapshot before it where scripts run (nbconvert's HTML, VS Code); plain
- * ES5, no dependency but the BokehJS bundles carried by the notebook's first output. */
-const LOADER = `(function (script) {
-  var box = script.parentNode, fallback = box.querySelector('.bokeh-nb-fallback');
-  var say = function (text) { fallback.textContent = text; };
-  var version = box.getAttribute('data-bokeh-version');
-  var bk = window.Bokeh && window.Bokeh[version];
-  if (!bk || !bk.require) {
-    say('BokehJS ' + version + ' is not in this page: save the notebook in JupyterLab or ' +
-        'Notebook 7 with bokeh_nb, then export it again.');
-    return;
-  }
-  try {
-    var doc = bk.require('document').Document.from_json(JSON.parse(script.previousElementSibling.textContent));
-    var target = document.createElement('div');
-    box.appendChild(target);
-    bk.require('embed/standalone').add_document_standalone(doc, target).then(function () {
-      fallback.remove();
-      box.setAttribute('data-bokeh-nb-rendered', 'true');
-    }, function (e) { say('This saved Bokeh output could not be shown: ' + e); });
-  } catch (e) {
-    say('This saved Bokeh output could not be shown: ' + e);
-  }
-})(document.currentScript);`;
+// The loader that renders a snapshot where its HTML's scripts run is shared with the
+// kernel, which writes the same snapshots where no page is attached (snapshotLoader.ts).
 
 /** An output's `text/html`: fallback text, and the snapshot with its loader (and the
  * BokehJS bundles, for the notebook's first snapshot) when there is one. */
@@ -126,46 +105,6 @@ export function bundlesFor(bk: IBokehJS, snapshots: string[]): string[] {
     return [...names].some(name => defined.has(name));
   };
   return CORE_BUNDLES.filter(needs);
-}
-
-/** Model types whose code or HTML runs when the document renders or is used. */
-const SCRIPTED = /CustomJS|^Custom|HTML|Template|StyleSheet|^Div$|^Tooltip$|^Dialog$/;
-
-/** What in a snapshot would run code or HTML: shown only in a trusted notebook. */
-export function scriptedParts(json: unknown): string[] {
-  const found = new Set<string>();
-  const visit = (value: unknown, key: string): void => {
-    if (Array.isArray(value)) {
-      if (key === 'stylesheets' && value.some(v => typeof v === 'string')) {
-        found.add('stylesheets');
-      }
-      for (const item of value) {
-        visit(item, key);
-      }
-      return;
-    }
-    if (typeof value === 'string') {
-      if (key === 'tooltips' && value.includes('<')) {
-        found.add('HTML tooltips');
-      }
-      return;
-    }
-    if (value === null || typeof value !== 'object') {
-      return;
-    }
-    const obj = value as Record<string, unknown>;
-    if (obj.type === 'object' && typeof obj.name === 'string' && SCRIPTED.test(obj.name)) {
-      found.add(obj.name);
-    }
-    if (obj.type === 'bytes' || obj.type === 'ndarray') {
-      return; // array data: nothing that runs
-    }
-    for (const [k, v] of Object.entries(obj)) {
-      visit(v, k);
-    }
-  };
-  visit(json, '');
-  return [...found].sort();
 }
 
 /** An output's bundle as a notebook stores it (nbformat's `display_data`). */

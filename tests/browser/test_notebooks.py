@@ -9,15 +9,19 @@ checked in the page too (see ``EXTRA_CHECKS``).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -40,12 +44,13 @@ from .jupyter import (
     select_cell,
     wait_for_execution,
 )
+from .test_headless import assert_only_template_requests_failed, open_offline
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
 
 #: What a BokehWidget shows as text/plain, and how ipywidgets containers name it.
-BOKEH_TEXT = ("live Bokeh output of bokeh_nb", "BokehWidget(")
+BOKEH_TEXT = ("Bokeh output of bokeh_nb", "BokehWidget(")
 
 
 @pytest.fixture
@@ -325,11 +330,26 @@ EXTRA_CHECKS: dict[str, Callable[[Page, JupyterServer], Any]] = {
 }
 
 
+def wait_for_saved_outputs(page: Page, name: str) -> None:
+    """Let the committed outputs finish rendering from their snapshots, as a person sees
+    them before running the notebook (bounded; Run All replaces them either way)."""
+    expected = sum(
+        bool(SNAPSHOT.search(o["data"]["text/html"])) for o in committed_bokeh_outputs(name)
+    )
+    done = notebook_locator(page).locator(
+        ".bokeh-nb-static[data-bokeh-nb-rendered='true'], .bokeh-nb-static .bokeh-nb-error"
+    )
+    deadline = time.monotonic() + 60
+    while done.count() < expected and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+
+
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_lab(name, lab_server, page, page_log, examples):
     server = lab_server
     open_notebook(page, server, f"{examples}/{name}")
+    wait_for_saved_outputs(page, name)
     ran = run_all_cells(page, timeout=240)
     problems = bad_outputs(page)
     assert ran and not problems, "\n".join(problems) or f"Run All failed: {frontend_state(page)}"
@@ -340,3 +360,83 @@ def test_notebook_runs_in_lab(name, lab_server, page, page_log, examples):
         assert not bad_outputs(page), "\n".join(bad_outputs(page))
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
+
+
+# ---------------------------------------------------------------- the committed notebooks
+
+OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+SNAPSHOT = re.compile(r'<script type="application/vnd\.bokeh-nb\.snapshot\+json">(.*?)</script>')
+
+
+def committed_bokeh_outputs(name: str) -> list[dict[str, Any]]:
+    """The bokeh_nb outputs of a notebook as committed in notebooks/."""
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    return [
+        o
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.get("outputs", [])
+        if OUTPUT_MIME in o.get("data", {})
+    ]
+
+
+#: Notebooks whose bokeh plots are all inside ipywidgets containers: such an output is the
+#: container's, which has no snapshot (docs/snapshots.md, Limits).
+IN_CONTAINERS_ONLY = {"09_ipywidgets.ipynb"}
+#: What a committed output over the bound of scripts/refresh_notebooks.py says instead.
+OVER_BOUND = "over this output's snapshot bound"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_committed_notebook_keeps_a_current_snapshot_of_every_bokeh_output(name):
+    from bokeh import __version__ as bokeh_version
+
+    refresh = "run scripts/refresh_notebooks.py"
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    assert "widgets" not in nb.metadata, f"{name}: ipywidgets state is committed ({refresh})"
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == [], f"{name}: committed with an error output"
+    outputs = committed_bokeh_outputs(name)
+    assert outputs or name in IN_CONTAINERS_ONLY, f"{name}: no bokeh outputs committed ({refresh})"
+    carriers = 0
+    for output in outputs:
+        html, meta = output["data"]["text/html"], output["data"][OUTPUT_MIME]
+        found = SNAPSHOT.search(html)
+        if found is None and OVER_BOUND in meta["note"]:
+            assert meta["note"] in html.replace("&#x27;", "'"), "the output says why"
+            continue
+        assert found, f"{name}: a bokeh output without a snapshot: {meta.get('note')} ({refresh})"
+        assert meta["bokeh_version"] == bokeh_version, (
+            f"{name}: snapshot of another bokeh ({refresh})"
+        )
+        doc = json.loads(found.group(1))
+        assert doc["version"] == bokeh_version and doc["roots"], name
+        assert meta["snapshot_bytes"] == len(found.group(1))
+        carriers += "<script data-bokeh-nb-bundle>" in html
+    assert carriers == (1 if any(SNAPSHOT.search(o["data"]["text/html"]) for o in outputs) else 0)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_committed_notebook_exported_shows_every_bokeh_output_offline(name, browser, tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", "--output-dir", str(tmp_path),
+         str(NOTEBOOKS_DIR / name)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    outputs = committed_bokeh_outputs(name)
+    expected = sum(bool(SNAPSHOT.search(o["data"]["text/html"])) for o in outputs)
+    context, opened = open_offline(browser, tmp_path / name.replace(".ipynb", ".html"))
+    try:
+        rendered = opened.page.locator(".bokeh-nb-snapshot[data-bokeh-nb-rendered='true']")
+        expect(rendered).to_have_count(expected, timeout=120_000)
+        assert opened.page.locator(".bokeh-nb-snapshot").count() == len(outputs)
+        over = opened.page.locator(".bokeh-nb-fallback", has_text=OVER_BOUND)
+        expect(over).to_have_count(len(outputs) - expected)
+        if expected:
+            versions = opened.page.evaluate(
+                "() => Object.keys(window.Bokeh).filter(k => /^\\d/.test(k))"
+            )
+            assert len(versions) == 1, versions
+        assert_only_template_requests_failed(opened)
+    finally:
+        context.close()
