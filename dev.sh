@@ -58,10 +58,20 @@ case "${1:-}" in
     need_apt
     setup
     setup_test_tools
+    # the second environment (another bokeh) for kernels and the unit / kernel tests,
+    # created once under .venv-kernels/ (tests/kernel_env.py)
+    "$VENV/bin/python" -m tests.kernel_env
     shift
+    whole_suite=$(( $# == 0 ))
     set +e
     "$VENV/bin/python" -m pytest "$@"
     rc=$?
+    if [ $rc -eq 0 ] && [ $whole_suite -eq 1 ]; then
+      other=$("$VENV/bin/python" -m tests.kernel_env --python)
+      echo "dev.sh: tests/unit and tests/kernel again on $("$other" -c 'import bokeh; print("bokeh", bokeh.__version__)')"
+      timeout 900 "$other" -m pytest tests/unit tests/kernel -p no:cacheprovider
+      rc=$?
+    fi
     set -e
     if [ $rc -eq 5 ]; then
       echo "dev.sh: pytest collected no tests" >&2

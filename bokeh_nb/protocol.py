@@ -139,3 +139,18 @@ class ErrorFrame(TypedDict):
     kind: Literal["error"]
     text: str
     traceback: str
+
+
+#: ``kind`` of the frames that bring BokehJS from the kernel to a page whose Jupyter server
+#: does not serve the kernel's bokeh version (``kernel/bokehjs.py``): the page sends
+#: ``{"kind", "client", "request", "version", "bundles"}``; the kernel answers
+#: ``{"kind", "request", "version", "bundles": [{"name", "sha256", "bytes"}]}`` with each
+#: bundle's text as one binary buffer, in that order (or ``{"kind", "request", "error"}``).
+KIND_BOKEHJS = "bokehjs"
+#: Page config option the server extension sets to the bokeh version its server serves
+#: BokehJS of (``STATIC_ROUTE``); a page loads other versions from the kernel.
+SERVER_BOKEH_OPTION = "bokehNbBokehVersion"
+#: The bokeh versions bokeh_nb renders: at least ``BOKEH_MIN``, below ``BOKEH_BELOW``
+#: (major.minor). An output of any other version shows a message saying what to install.
+BOKEH_MIN = "3.9"
+BOKEH_BELOW = "3.11"

@@ -1,4 +1,9 @@
-"""BokehJS bundles at exactly the kernel's bokeh version, from the server's own bokeh."""
+"""BokehJS bundles at exactly the kernel's bokeh version, from the server's own bokeh.
+
+The server says in the page config which bokeh version it serves (``SERVER_BOKEH_OPTION``),
+so a page asks it only for that version; the BokehJS of any other version comes from the
+kernel itself over the output's comm (``kernel/bokehjs.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import html
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bokeh import __version__ as server_bokeh_version
 from bokeh.util.paths import bokehjs_path
@@ -13,12 +19,19 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
+from ..protocol import SERVER_BOKEH_OPTION
 from .base import BokehNbHandler
 
-__all__ = ("BokehJSHandler", "write_bundle")
+__all__ = ("BokehJSHandler", "advertise_bokeh_version", "write_bundle")
 
 AUTH_RESOURCE = "bokeh_nb"
 _BUNDLE = re.compile(r"^bokeh(-[a-z]+)?\.min\.js$")
+
+
+def advertise_bokeh_version(settings: dict[str, Any]) -> None:
+    """Put the served bokeh version in the page config of JupyterLab and Notebook 7 (both
+    merge the web app's ``page_config_data`` into every page they render)."""
+    settings.setdefault("page_config_data", {})[SERVER_BOKEH_OPTION] = server_bokeh_version
 
 
 @cache
@@ -36,10 +49,9 @@ def write_bundle(handler: JupyterHandler, version: str, filename: str) -> None:
         handler.finish(
             {
                 "message": (
-                    f"The kernel uses bokeh {html.escape(version)} but this Jupyter "
-                    f"server has bokeh {server_bokeh_version}. Install bokeh=="
-                    f"{html.escape(version)} in the Jupyter server's environment (or "
-                    f"bokeh=={server_bokeh_version} in the kernel's) and reload."
+                    f"This Jupyter server serves BokehJS {server_bokeh_version}, not "
+                    f"{html.escape(version[:40])}: a page loads that version from the "
+                    "kernel instead (reload the page if this output shows this message)."
                 ),
                 "server_bokeh_version": server_bokeh_version,
             }

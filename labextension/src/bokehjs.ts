@@ -1,10 +1,15 @@
-// BokehJS, loaded at run time at exactly the kernel's bokeh version from the Jupyter
-// server (never from a CDN, never bundled into this extension). BokehJS registers each
-// version it loads under window.Bokeh[version], so several versions can coexist.
+// BokehJS, loaded at run time at exactly the kernel's bokeh version (never from a CDN,
+// never bundled into this extension): from the Jupyter server when its bokeh is that
+// version (the server extension says which it has in the page config), else from the
+// browser's cache of bundles kernels delivered, else from the kernel itself over the
+// output's comm. BokehJS registers each version it loads under window.Bokeh[version], so
+// several versions can coexist on one page.
 
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { bokehjsUrlPath } from './protocol';
+import { cacheBundle, cachedBundle, sha256 } from './bokehjscache';
+import { bokehjsUrlPath, CORE_BUNDLES, OPTIONAL_BUNDLES, SERVER_BOKEH_OPTION } from './protocol';
 
 /** The parts of BokehJS's API that bokeh_nb uses. */
 export interface IBkEvent {
@@ -64,7 +69,22 @@ interface IBokehGlobal {
 /** Why BokehJS could not be loaded, in words for the person looking at the output. */
 export class BokehJSLoadError extends Error {}
 
+/** Bundles from the kernel, by name, with their SHA-256 as the kernel computed it. */
+export type KernelDelivery = (
+  version: string,
+  bundles: string[]
+) => Promise<Map<string, { text: string; sha256: string }>>;
+
+/** Where one version's bundles came from on this page, how many bytes and how long. */
+export interface ILoadReport {
+  source: 'server' | 'cache' | 'kernel';
+  bundles: string[];
+  bytes: number;
+  ms: number;
+}
+
 const chains = new Map<string, Promise<void>>();
+const reports = new Map<string, ILoadReport[]>();
 const loaded = new Map<string, Set<string>>();
 /** The text of every bundle this page loaded, by version and bundle: a saved snapshot
  * carries the ones it needs (see snapshot.ts). */
@@ -72,7 +92,7 @@ const sources = new Map<string, Map<string, string>>();
 
 /** BokehJS at version if this page loaded it, without loading anything. */
 export function bokehJSOnPage(version: string): IBokehJS | undefined {
-  return loaded.get(version)?.has('bokeh') && bokehGlobal()?.[version] != null
+  return loaded.get(version)?.has('bokeh') && bokehGlobal()?.[jsVersion(version)] != null
     ? api(version)
     : undefined;
 }
@@ -80,6 +100,16 @@ export function bokehJSOnPage(version: string): IBokehJS | undefined {
 /** The source of a BokehJS bundle this page has loaded, or undefined. */
 export function bundleSource(version: string, bundle: string): string | undefined {
   return sources.get(version)?.get(bundle);
+}
+
+/** The name BokehJS registers a Python bokeh version under: its npm version
+ * ('3.10.0.dev5' is '3.10.0-dev.5', '3.10.0rc1' is '3.10.0-rc.1'). */
+/** A bokeh version as Python names it ('3.9.2', '3.10.0.dev5', '3.10.0rc1'). */
+export const BOKEH_VERSION = /^\d+\.\d+\.\d+(\.?(dev|rc)\.?\d+)?$/;
+
+export function jsVersion(version: string): string {
+  const m = /^(\d+\.\d+\.\d+)\.?(dev|rc)\.?(\d+)$/.exec(version);
+  return m ? `${m[1]}-${m[2]}.${m[3]}` : version;
 }
 
 function bokehGlobal(): IBokehGlobal | undefined {
@@ -108,8 +138,8 @@ async function explanation(
   );
 }
 
-/** Fetch a bundle (same origin, with the server's auth) and run it. */
-async function addScript(url: string, version: string, bundle: string): Promise<void> {
+/** Fetch a bundle (same origin, with the server's auth) and run it; its size. */
+async function addScript(url: string, version: string, bundle: string): Promise<number> {
   let response: Response;
   try {
     // with the server's credentials as JupyterLab sends them (token header, XSRF header):
@@ -122,6 +152,13 @@ async function addScript(url: string, version: string, bundle: string): Promise<
     throw new BokehJSLoadError(await explanation(response, version, url));
   }
   const text = await response.text();
+  await runScript(text, version, bundle, url);
+  return text.length;
+}
+
+/** Run the text of one bundle as a script of this page (a blob URL, so the page's CSP
+ * needs no inline scripts), and keep it for snapshots. */
+async function runScript(text: string, version: string, bundle: string, url: string): Promise<void> {
   let texts = sources.get(version);
   if (texts === undefined) {
     texts = new Map();
@@ -146,7 +183,7 @@ async function addScript(url: string, version: string, bundle: string): Promise<
 }
 
 function api(version: string): IBokehJS {
-  const bk = bokehGlobal()?.[version];
+  const bk = bokehGlobal()?.[jsVersion(version)];
   if (bk == null) {
     throw new BokehJSLoadError(`BokehJS ${version} loaded but did not register itself.`);
   }
@@ -178,26 +215,132 @@ function api(version: string): IBokehJS {
   };
 }
 
-/** BokehJS at version with at least the given bundles; each is fetched once per page. */
+/** How each version's bundles reached this page (tests and benchmarks read this). */
+export function loadReports(version: string): readonly ILoadReport[] {
+  return reports.get(version) ?? [];
+}
+
+function report(version: string, entry: ILoadReport): void {
+  const list = reports.get(version) ?? [];
+  list.push(entry);
+  reports.set(version, list);
+}
+
+/** Bundles from the kernel, checked against their SHA-256, then cached and run. */
+async function fromKernel(
+  deliver: KernelDelivery,
+  version: string,
+  bundles: string[]
+): Promise<void> {
+  const started = performance.now();
+  let delivered: Map<string, { text: string; sha256: string }>;
+  try {
+    delivered = await deliver(version, bundles);
+  } catch (err) {
+    throw new BokehJSLoadError(
+      `BokehJS ${version} is not on this Jupyter server and the kernel did not send it: ` +
+        `${(err as Error).message ?? err}`
+    );
+  }
+  let bytes = 0;
+  for (const bundle of bundles) {
+    const entry = delivered.get(bundle);
+    if (entry === undefined) {
+      throw new BokehJSLoadError(`The kernel did not send BokehJS ${version} (${bundle}).`);
+    }
+    const digest = await sha256(entry.text);
+    if (digest !== undefined && digest !== entry.sha256) {
+      throw new BokehJSLoadError(`BokehJS ${version} (${bundle}) arrived damaged from the kernel.`);
+    }
+    bytes += entry.text.length;
+  }
+  const ms = performance.now() - started;
+  for (const bundle of bundles) {
+    const { text, sha256: digest } = delivered.get(bundle)!;
+    await runScript(text, version, bundle, `kernel:${bundle}`);
+    void cacheBundle(version, bundle, text, digest);
+  }
+  report(version, { source: 'kernel', bundles, bytes, ms });
+}
+
+/** The given bundles at version, from the fastest source that has them (see top). */
+async function addBundles(
+  baseUrl: string,
+  version: string,
+  bundles: string[],
+  deliver: KernelDelivery | undefined
+): Promise<void> {
+  if (PageConfig.getOption(SERVER_BOKEH_OPTION) === version) {
+    const started = performance.now();
+    let bytes = 0;
+    for (const bundle of bundles) {
+      bytes += await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
+    }
+    report(version, { source: 'server', bundles, bytes, ms: performance.now() - started });
+    return;
+  }
+  const started = performance.now();
+  const cached = new Map<string, string>();
+  for (const bundle of bundles) {
+    const text = await cachedBundle(version, bundle);
+    if (text === undefined) {
+      break; // bundles run in order: the rest comes from elsewhere
+    }
+    cached.set(bundle, text);
+  }
+  let bytes = 0;
+  for (const [bundle, text] of cached) {
+    await runScript(text, version, bundle, `cache:${bundle}`);
+    bytes += text.length;
+  }
+  if (cached.size > 0) {
+    report(version, { source: 'cache', bundles: [...cached.keys()], bytes, ms: performance.now() - started });
+  }
+  const rest = bundles.filter(bundle => !cached.has(bundle));
+  if (rest.length === 0) {
+    return;
+  }
+  if (deliver !== undefined) {
+    await fromKernel(deliver, version, rest);
+    return;
+  }
+  // no kernel to ask (a saved snapshot): the server route says what is missing
+  for (const bundle of rest) {
+    await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
+  }
+}
+
+/** BokehJS at version with at least the given bundles; each is loaded once per page.
+ * ``deliver`` asks the output's kernel for bundles the server cannot serve. */
 export async function loadBokehJS(
   baseUrl: string,
   version: string,
-  bundles: string[]
+  bundles: string[],
+  deliver?: KernelDelivery
 ): Promise<IBokehJS> {
+  // both become parts of a URL path: a plain version and known bundle names only
+  if (!BOKEH_VERSION.test(version)) {
+    throw new Error(`${JSON.stringify(version.slice(0, 40))} is not a bokeh version`);
+  }
+  const unknown = bundles.filter(
+    bundle => !CORE_BUNDLES.includes(bundle) && !OPTIONAL_BUNDLES.includes(bundle)
+  );
+  if (unknown.length > 0) {
+    throw new Error(`unknown BokehJS bundles: ${unknown.join(', ').slice(0, 80)}`);
+  }
   const chain = (chains.get(version) ?? Promise.resolve()).then(async () => {
     let done = loaded.get(version);
     if (done === undefined) {
       done = new Set();
       loaded.set(version, done);
     }
-    if (bokehGlobal()?.[version] != null) {
+    if (bokehGlobal()?.[jsVersion(version)] != null) {
       done.add('bokeh'); // this version is on the page already
     }
-    for (const bundle of bundles) {
-      if (!done.has(bundle)) {
-        await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
-        done.add(bundle);
-      }
+    const missing = bundles.filter(bundle => !done!.has(bundle));
+    if (missing.length > 0) {
+      await addBundles(baseUrl, version, missing, deliver);
+      missing.forEach(bundle => done!.add(bundle));
     }
   });
   chains.set(

@@ -93,3 +93,26 @@ export type KernelFrame = IBokehFrame | IErrorFrame;
 export function bokehjsUrlPath(version: string, bundle: string): string {
   return `${STATIC_ROUTE}/${version}/${bundle}.min.js`;
 }
+
+export const KIND_BOKEHJS = 'bokehjs';
+export const SERVER_BOKEH_OPTION = 'bokehNbBokehVersion';
+export const BOKEH_MIN = '3.9';
+export const BOKEH_BELOW = '3.11';
+
+/** browser -> kernel: BokehJS bundles this page needs and its server does not serve. */
+export interface IBokehJSRequest {
+  kind: 'bokehjs';
+  client: string;
+  request: string;
+  version: string;
+  bundles: string[];
+}
+
+/** kernel -> browser: those bundles, each one binary buffer in this order. */
+export interface IBokehJSReply {
+  kind: 'bokehjs';
+  request: string;
+  version?: string;
+  bundles?: { name: string; sha256: string; bytes: number }[];
+  error?: string;
+}

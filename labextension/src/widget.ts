@@ -10,19 +10,21 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import type { Kernel } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 
-import { BokehJSLoadError, IBkDocument, IBkEvent, IBokehJS, loadBokehJS } from './bokehjs';
+import { BokehJSLoadError, IBkDocument, IBkEvent, IBokehJS, ILoadReport } from './bokehjs';
+import { loadBokehJS, loadReports } from './bokehjs';
+import { cannotRender, tooLargeToSend } from './compat';
+import { BokehJSRequests, isBokehJSReply } from './delivery';
+import { watchKernel } from './kernelwatch';
+import { answerProbes } from './probes';
 import {
   ACK_EVERY,
   IBokehFrame,
-  IErrorFrame,
   KIND_ACK,
   KIND_BOKEH,
   KIND_BYE,
   KIND_ERROR,
   KIND_VIEWS,
   KernelFrame,
-  MAX_BROWSER_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
   WIDGET_MODEL,
   WIDGET_MODULE,
   WIDGET_MODULE_VERSION,
@@ -52,6 +54,7 @@ export class BokehModel extends DOMWidgetModel {
   received = 0;
   private _ready: Promise<IBkDocument> | null = null;
   private _replies = new Map<string, IReply>();
+  private _bokehjs = new BokehJSRequests(this);
   private _queue: IBkEvent[] = [];
   private _inFlight: string | null = null;
   /** True while a pulled document replaces this one's content (not a user change). */
@@ -109,29 +112,19 @@ export class BokehModel extends DOMWidgetModel {
     if (!kernel) {
       return;
     }
-    const onStatus = () => {
-      if (kernel.isDisposed || kernel.status === 'dead') {
-        this._kernelGone();
-      }
-    };
-    const onConnection = (_: unknown, status: Kernel.ConnectionStatus) => {
-      const reconnecting = status === 'connecting';
-      if (reconnecting !== this.reconnecting) {
-        this.reconnecting = reconnecting;
-        this.trigger('bokeh_nb:reconnecting', reconnecting);
-        if (!reconnecting && status === 'connected') {
-          void this._resync();
+    answerProbes(kernel); // hosts without notebook documents (Voilà) answer here
+    this._unwatchKernel = watchKernel(kernel, {
+      gone: () => this._kernelGone(),
+      reconnecting: (retrying, connected) => {
+        if (retrying !== this.reconnecting) {
+          this.reconnecting = retrying;
+          this.trigger('bokeh_nb:reconnecting', retrying);
+          if (!retrying && connected) {
+            void this._resync();
+          }
         }
       }
-    };
-    kernel.statusChanged.connect(onStatus);
-    kernel.disposed.connect(onStatus);
-    kernel.connectionStatusChanged.connect(onConnection);
-    this._unwatchKernel = () => {
-      kernel.statusChanged.disconnect(onStatus);
-      kernel.disposed.disconnect(onStatus);
-      kernel.connectionStatusChanged.disconnect(onConnection);
-    };
+    });
   }
 
   private _kernelGone(): void {
@@ -163,23 +156,26 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   private async _connect(): Promise<IBkDocument> {
-    const protocol = String(this.get('protocol_version'));
-    if (protocol !== PROTOCOL_VERSION) {
-      throw new BokehJSLoadError(
-        `This output speaks bokeh_nb protocol ${protocol} but this frontend speaks ` +
-          `${PROTOCOL_VERSION}: install the same bokeh_nb version in the kernel's environment ` +
-          'and in the one that runs JupyterLab, restart both and reload the page.'
-      );
-    }
     const version = String(this.get('bokeh_version'));
+    const problem = cannotRender(String(this.get('protocol_version')), version);
+    if (problem !== null) {
+      throw new BokehJSLoadError(problem);
+    }
     const bundles = this.get('bundles') as string[];
-    const bk = await loadBokehJS(PageConfig.getBaseUrl(), version, bundles);
+    const bk = await loadBokehJS(PageConfig.getBaseUrl(), version, bundles, (v, b) =>
+      this._bokehjs.request(v, b)
+    );
     this.bk = bk;
     const reply = await this._request('PULL-DOC-REQ', {});
     const doc = bk.Document.from_json(reply.content.doc, undefined, reply.buffers);
     doc.on_change(event => this._documentChanged(event), true);
     this.document = doc;
     return doc;
+  }
+
+  /** How this page got the BokehJS of this output's version (tests read this). */
+  get bokehjsLoads(): readonly ILoadReport[] {
+    return loadReports(String(this.get('bokeh_version')));
   }
 
   /** After the connection to the kernel came back: what was on the wire when it dropped
@@ -218,15 +214,9 @@ export class BokehModel extends DOMWidgetModel {
       this._ackedSeq = this._seq;
     }
     const size = frame.content.length + buffers.reduce((n, b) => n + b.byteLength, 0);
-    if (size > MAX_BROWSER_MESSAGE_BYTES) {
-      const mb = (n: number) => (n / 1048576).toFixed(1);
-      this._showError(
-        `This change (${mb(size)} MB) was not sent to the kernel: the Jupyter server ` +
-          `accepts at most ${mb(MAX_BROWSER_MESSAGE_BYTES)} MB per message from the browser. ` +
-          'Send the data in smaller parts, or raise the server\'s limit ' +
-          "(c.ServerApp.tornado_settings = {'websocket_max_message_size': ...}).",
-        ''
-      );
+    const tooLarge = tooLargeToSend(size);
+    if (tooLarge !== null) {
+      this._showError(tooLarge, '');
       return null;
     }
     this.send(frame as unknown as JSONObject, {}, buffers);
@@ -268,6 +258,10 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   private _handleFrame(frame: KernelFrame, buffers: DataView[]): void {
+    if (isBokehJSReply(frame)) {
+      this._bokehjs.answered(frame, buffers);
+      return;
+    }
     if (frame.kind === KIND_ERROR) {
       this._showError(frame.text, frame.traceback);
       return;
@@ -396,6 +390,7 @@ export class BokehModel extends DOMWidgetModel {
       pending.reject(new Error('the output was closed'));
     }
     this._replies.clear();
+    this._bokehjs.close();
     return super.close(comm_closed);
   }
 }
