@@ -75,6 +75,22 @@ function withheldBox(withheld: string[], trust: () => (() => Promise<void>) | nu
   return box;
 }
 
+/** Resolves true once node is in the document, false if cancelled first. */
+function attached(node: HTMLElement, cancelled: () => boolean): Promise<boolean> {
+  return new Promise(resolve => {
+    const check = (): void => {
+      if (cancelled()) {
+        resolve(false);
+      } else if (node.isConnected) {
+        resolve(true);
+      } else {
+        setTimeout(check, 50);
+      }
+    };
+    check();
+  });
+}
+
 export class BokehOutput extends Panel implements IRenderMime.IRenderer {
   private _sanitizer: IRenderMime.ISanitizer | null;
   private _modelId = '';
@@ -222,6 +238,11 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       this._views = views;
       const root = document.createElement('div');
       host.node.append(root);
+      // BokehJS lays out (and SlickGrid finds its style sheet) only in the document: a
+      // notebook may render an output before its cell is attached (windowing)
+      if (!(await attached(root, () => generation !== this._generation))) {
+        return;
+      }
       for (const model of doc.roots()) {
         await renderRoot(views, model, root, () => generation !== this._generation);
       }

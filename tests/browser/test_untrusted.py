@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import uuid
 from typing import Any
 
+import nbformat
 from bokeh import __version__ as BOKEH_VERSION
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
@@ -16,7 +19,15 @@ from bokeh.models import CustomJS, Div, GMapOptions, Slider
 from bokeh.plotting import figure, gmap
 from playwright.sync_api import Locator, Page, expect
 
-from .jupyter import JupyterServer, cell_output, open_notebook, write_notebook
+from .jupyter import (
+    JupyterServer,
+    assert_no_console_errors,
+    assert_no_foreign_requests,
+    cell_output,
+    open_notebook,
+    write_notebook,
+)
+from .test_notebooks import NOTEBOOKS_DIR
 from .test_snapshots import saved_output, static_output
 
 EVIL = "<b>bold</b><img src=x onerror=window.__pwned=1><script>window.__pwned=2</script>"
@@ -186,3 +197,48 @@ def test_crafted_snapshots_run_nothing_and_say_what_they_withheld(
     for cell in range(4):
         nothing_ran(page, cell_output(page, cell))
     assert requests_to(page_log, r"shipped") == []
+
+
+#: Shipped notebooks opened as a person who cloned the project would: a quickstart, the
+#: sharing notebook (whose output used to tell the user to install bokeh_nb) and one with a
+#: DataTable and widgets.
+SHIPPED = ("01_quickstart.ipynb", "04_data_on_server.ipynb", "08_sharing.ipynb")
+OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+
+
+def test_the_shipped_notebooks_show_their_plots_untrusted_without_running(
+    jupyter_frontend: JupyterServer, page: Page, page_log: Any
+) -> None:
+    server = jupyter_frontend
+    folder = server.root_dir / f"shipped-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(
+        NOTEBOOKS_DIR, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    )
+    for name in SHIPPED:
+        cells = nbformat.read(NOTEBOOKS_DIR / name, as_version=4).cells
+        saved = {
+            i: n
+            for i, c in enumerate(cells)
+            if (n := sum(OUTPUT_MIME in o.get("data", {}) for o in c.get("outputs", [])))
+        }
+        assert saved, f"{name} has no bokeh_nb output"
+        open_notebook(page, server, f"{folder.name}/{name}")
+        for i, n in saved.items():  # as a person scrolls through it (cells render in view)
+            out = cell_output(page, i)
+            out.scroll_into_view_if_needed()
+            shown = out.locator(".bokeh-nb-static[data-bokeh-nb-rendered='true']")
+            expect(shown).to_have_count(n, timeout=90_000)
+            assert out.locator(".bokeh-nb-error").count() == 0, (name, i)
+            text = out.inner_text().lower()
+            assert "install bokeh_nb" not in text and "pip install" not in text, (name, i)
+            for k in range(n):  # the saved plots are drawn, not only their text
+                box = shown.nth(k).bounding_box()
+                assert box is not None and box["height"] > 20, (name, i, box)
+        # copied here, never signed by this server: untrusted, as from a repository
+        trusted = page.evaluate(
+            "() => [...window.__harness.nb().content.model.cells].some("
+            "c => c.type === 'code' && c.trusted)"
+        )
+        assert not trusted, f"{name} opened trusted"
+    assert_no_console_errors(page_log)
+    assert_no_foreign_requests(page_log, server)
