@@ -7,7 +7,9 @@ an OK for every event, with no ERROR. Reports the updates delivered, the update 
 latencies (p50 / p95) and the kernel's and the Jupyter server's memory.
 
 The notebook page that made the app stays open throughout, as its author's would: it does
-not receive the visitors' traffic (``server/pagefilter.py``)."""
+not receive the visitors' traffic (``server/pagefilter.py``). A share link serves at most
+``shares.MAX_SESSIONS`` sessions at once, so the visitors come through as many links (to
+the same app) as that takes."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.bokeh import kernel_json, shared_app
+from bokeh_nb.server.shares import MAX_SESSIONS
+from tests.browser.bokeh import create_share, kernel_json, shared_app
 from tests.browser.test_share import changed, model_id
 from tests.browser.wsclient import BokehSocket
 from tests.reliability.helpers import pct, rss_mb
@@ -121,13 +124,19 @@ async def visit(ws_url: str, origin: str, stop: asyncio.Event, out: dict[str, An
         await sock.close()
 
 
-def run_visitors(ws_url: str, origin: str, results: list[dict[str, Any]]) -> threading.Thread:
-    """Start the visitors on a loop of their own; ``results[i]`` fills in as they run.
-    The thread stops them ``SECONDS`` after the last one connected."""
+def run_visitors(
+    ws_urls: list[str], origin: str, results: list[dict[str, Any]]
+) -> threading.Thread:
+    """Start the visitors on a loop of their own, ``MAX_SESSIONS`` through each link;
+    ``results[i]`` fills in as they run. The thread stops them ``SECONDS`` after the last
+    one connected."""
 
     async def main() -> None:
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(visit(ws_url, origin, stop, r)) for r in results]
+        tasks = [
+            asyncio.create_task(visit(ws_urls[i // MAX_SESSIONS], origin, stop, r))
+            for i, r in enumerate(results)
+        ]
         while not all(r.get("connected") for r in results):
             if any(t.done() for t in tasks):
                 break
@@ -146,10 +155,14 @@ def test_visitors_with_updates_and_events(lab_server, page, nb_name, report_figu
     server = lab_server
     assert server.proc is not None
     _, ws_url = shared_app(server, page, nb_name, [APP], "ticker", mode="interact")
+    kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
+    more = (VISITORS - 1) // MAX_SESSIONS  # links beyond the first
+    links = [create_share(server, kernel_id, "ticker", "interact") for _ in range(more)]
+    ws_urls = [ws_url] + [server.ws_origin + s["path"] + "/ws" for s in links]
     kernel_before, server_before = kernel_json(page, "rss_mb()"), rss_mb(server.proc.pid)
 
     results: list[dict[str, Any]] = [{} for _ in range(VISITORS)]
-    thread = run_visitors(ws_url, server.origin, results)
+    thread = run_visitors(ws_urls, server.origin, results)
     deadline = time.monotonic() + 90
     while kernel_json(page, "len(app.sessions)") < VISITORS + 1:
         assert time.monotonic() < deadline, "the visitors' sessions did not all start"
