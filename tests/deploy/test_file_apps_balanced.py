@@ -71,7 +71,14 @@ def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             shutil.copy(APPS / "ticker.py", root / "ticker.py")
             servers.append(
                 start_jupyter_server(
-                    "lab", base / f"jupyter{i}", token=token, extra_args=[f"--config={SERVER_CONF}"]
+                    "lab",
+                    base / f"jupyter{i}",
+                    token=token,
+                    extra_args=[
+                        f"--config={SERVER_CONF}",
+                        # up to MAX_VISITORS sessions may land on one server
+                        f"--BokehNb.file_app_max_total={2 * MAX_VISITORS}",
+                    ],
                 )
             )
         ports = {d: s.port for d, s in zip(DOCUMENTED, servers, strict=True)}
