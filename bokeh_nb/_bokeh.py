@@ -10,27 +10,27 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from copy import copy
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bokeh import __version__ as bokeh_version
 from bokeh.core.serialization import DeserializationError, Deserializer, UnknownReferenceError
 from bokeh.core.types import ID
 from bokeh.document import Document
-from bokeh.protocol import Protocol
+from bokeh.protocol import Protocol as BokehProtocol
 from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
 from bokeh.protocol.message import Message
 from bokeh.server.callbacks import DocumentCallbackGroup, SessionCallback
 from bokeh.util.tornado import _CallbackGroup
-
-from .kernel.periodic import FixedRatePeriodic
+from tornado.ioloop import IOLoop
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
     from bokeh.model import Model
-    from tornado.ioloop import IOLoop
 
 __all__ = (
     "BadMessage",
@@ -50,7 +50,7 @@ __all__ = (
     "use_curdoc",
 )
 
-_protocol = Protocol()
+_protocol = BokehProtocol()
 
 #: What a malformed browser message raises, whatever part of it was wrong.
 BadMessage = (
@@ -228,21 +228,38 @@ def _kind(event: Any) -> Any:
     return event.get("kind") if isinstance(event, dict) else type(event).__name__
 
 
-class _FixedRateGroup(_CallbackGroup):
-    """bokeh's callback group with periodic callbacks on a fixed schedule
-    (``kernel/periodic.py``); timeout and next-tick callbacks as bokeh runs them."""
+class Periodic(Protocol):
+    """The schedule of one periodic callback: started once, stopped when removed."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+#: What makes a periodic callback's schedule: (callback, period in milliseconds, loop).
+PeriodicFactory = Callable[[Callable[[], Any], int, IOLoop], Periodic]
+
+
+class _PeriodicGroup(_CallbackGroup):
+    """bokeh's callback group with periodic callbacks on the schedule the given factory
+    makes; timeout and next-tick callbacks as bokeh runs them."""
+
+    def __init__(self, io_loop: IOLoop, periodic: PeriodicFactory) -> None:
+        super().__init__(io_loop)
+        self._make_periodic = periodic
 
     def add_periodic_callback(
         self, callback: Callable[[], Any], period_milliseconds: int, callback_id: ID
     ) -> None:
-        periodic = FixedRatePeriodic(callback, period_milliseconds, self._loop)
+        periodic = self._make_periodic(callback, period_milliseconds, self._loop)
         self._assign_remover(callback, callback_id, self._periodic_callback_removers, periodic.stop)
         periodic.start()
 
 
-def callback_group(io_loop: IOLoop) -> DocumentCallbackGroup:
+def callback_group(io_loop: IOLoop, periodic: PeriodicFactory) -> DocumentCallbackGroup:
+    """bokeh's group of a session's callbacks, its periodic ones scheduled by periodic."""
     group = DocumentCallbackGroup(io_loop)
-    group._group = _FixedRateGroup(io_loop)
+    group._group = _PeriodicGroup(io_loop, periodic)
     return group
 
 
@@ -250,8 +267,6 @@ def wrap_session_callback(
     callback: SessionCallback, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]
 ) -> SessionCallback:
     """A copy of a periodic/timeout/next-tick callback whose function goes through wrapper."""
-    from copy import copy
-
     wrapped = copy(callback)
     wrapped._callback = wrapper(callback.callback)
     return wrapped
@@ -315,8 +330,6 @@ def session_context(
 ) -> Any:
     """A bokeh ``BokehSessionContext`` for a session that has no HTTP request of its own:
     ``curdoc().session_context.request.arguments`` are the given arguments."""
-    import weakref
-
     from bokeh.server.contexts import BokehSessionContext, _RequestProxy
 
     ctx = BokehSessionContext(ID(session_id), server_context, document)

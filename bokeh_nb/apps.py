@@ -9,21 +9,45 @@ paths and broken apps raise ``AppError`` naming the file and the problem.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bokeh.application import Application
 from bokeh.application.handlers import FunctionHandler
-from bokeh.document import Document
 
-__all__ = ("AppError", "as_application", "check_handlers")
+__all__ = (
+    "APP_DIR_ENTRIES",
+    "APP_SUFFIXES",
+    "AppError",
+    "app_entry",
+    "as_application",
+    "check_handlers",
+    "directory_entries",
+)
 
-AppSource = Application | Callable[[Document], None] | str | os.PathLike[str]
+#: What a file must end with to be an app: a script or a notebook.
+APP_SUFFIXES = (".py", ".ipynb")
+#: What makes a directory an app: one of these files in it (bokeh runs the first it has).
+APP_DIR_ENTRIES = ("main.py", "main.ipynb")
 
 
 class AppError(ValueError):
     """An app that cannot be loaded or run; the message names the file and the problem."""
+
+
+def directory_entries(directory: Path) -> list[Path]:
+    """The files of ``APP_DIR_ENTRIES`` that ``directory`` has, in that order."""
+    return [directory / name for name in APP_DIR_ENTRIES if (directory / name).is_file()]
+
+
+def app_entry(path: Path) -> Path | None:
+    """What bokeh runs of the app at ``path``: a script or notebook itself, an app
+    directory's ``main.py`` (else its ``main.ipynb``); None where ``path`` is no app.
+    The one rule of what is an app, for the kernel, the server and ``serverproxy``."""
+    if path.is_dir():
+        entries = directory_entries(path)
+        return entries[0] if entries else None
+    return path if path.is_file() and path.suffix in APP_SUFFIXES else None
 
 
 def _from_path(path: Path, argv: list[str], given: str) -> Application:
@@ -31,9 +55,10 @@ def _from_path(path: Path, argv: list[str], given: str) -> Application:
 
     if not path.exists():  # named as given: the resolved path says where the kernel runs
         raise AppError(f"no Bokeh app at {given}: the path does not exist")
-    if path.is_dir() and not (path / "main.py").is_file() and not (path / "main.ipynb").is_file():
+    is_app = app_entry(path) is not None
+    if path.is_dir() and not is_app:
         raise AppError(f"{path} is not a Bokeh app directory: it has no main.py or main.ipynb")
-    if path.is_file() and path.suffix not in (".py", ".ipynb"):
+    if path.is_file() and not is_app:
         raise AppError(
             f"{path} is not a Bokeh app: expected a .py script, a .ipynb notebook "
             "or an app directory"

@@ -2,12 +2,13 @@
 
 Every name that crosses the wire lives here once; ``tests/unit/test_protocol_names.py``
 checks that the TypeScript side spells them the same way (via
-``tests/fixtures/protocol.json``). The wire itself is described in ``docs/protocol.md``.
+``tests/fixtures/protocol.json``). The frames themselves are built and read by ``wire.py``
+and described in ``docs/protocol.md``.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Final
 
 #: Version of the comm message format below. Bumped on any incompatible change.
 PROTOCOL_VERSION = "1"
@@ -82,11 +83,11 @@ SHARES_API = "bokeh-nb/api/shares"
 SHARE_ROUTE = "bokeh-nb/s/{token}"
 
 #: ``kind`` of a widget custom message.
-KIND_BOKEH = "bokeh"  # one whole Bokeh protocol message
-KIND_VIEWS = "views"  # a browser reports how many views of the output it shows
-KIND_BYE = "bye"  # a browser is going away (page closed, model disposed)
-KIND_ERROR = "error"  # kernel -> browser: an exception in user code, shown in the output
-KIND_ACK = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
+KIND_BOKEH: Final = "bokeh"  # one whole Bokeh protocol message
+KIND_VIEWS: Final = "views"  # a browser reports how many views of the output it shows
+KIND_BYE: Final = "bye"  # a browser is going away (page closed, model disposed)
+KIND_ERROR: Final = "error"  # kernel -> browser: an exception in user code, shown in the output
+KIND_ACK: Final = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
 #: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
 #: frames; a session holds its changes, merged, while an acknowledging page is
 #: ``ACK_WINDOW`` frames behind (``kernel/flow.py``).
@@ -94,59 +95,20 @@ ACK_EVERY = 8
 ACK_WINDOW = 4 * ACK_EVERY
 
 #: Bokeh message types that travel over the comm.
-MsgType = Literal["PULL-DOC-REQ", "PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR"]
 BROWSER_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REQ", "PATCH-DOC")
 KERNEL_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR")
 
-
-class BokehHeader(TypedDict, total=False):
-    msgid: str
-    msgtype: str
-    reqid: str
-    num_buffers: int
-
-
-class BokehFrame(TypedDict, total=False):
-    """One Bokeh protocol message as one comm message (plus its binary buffers)."""
-
-    kind: Literal["bokeh"]
-    client: str  # browser -> kernel only: the sending browser client
-    seq: int  # kernel -> browser, notebook outputs only: the frame's number, for ACK
-    header: BokehHeader
-    metadata: dict[str, object]
-    content: str  # the Bokeh ``content`` fragment, as JSON text
-    buffers: list[str]  # ids of the binary buffers, in the order they are attached
-
-
-class ViewsFrame(TypedDict):
-    kind: Literal["views"]
-    client: str
-    count: int
-
-
-class ByeFrame(TypedDict):
-    kind: Literal["bye"]
-    client: str
-
-
-class AckFrame(TypedDict):
-    kind: Literal["ack"]
-    client: str
-    seq: int
-
-
-class ErrorFrame(TypedDict):
-    kind: Literal["error"]
-    text: str
-    traceback: str
-
+#: What a share link lets its visitors do: ``view`` (see, pan and zoom; nothing reaches
+#: the kernel) or ``interact`` (widgets and tools drive the app's callbacks, within the
+#: limits of ``kernel/visitor.py``).
+VISITOR_MODES: tuple[str, ...] = ("view", "interact")
 
 #: ``kind`` of the frames that bring BokehJS from the kernel to a page whose Jupyter server
 #: does not serve the kernel's bokeh version (``kernel/bokehjs.py``): the page sends
 #: ``{"kind", "client", "request", "version", "bundles"}``; the kernel answers
 #: ``{"kind", "request", "version", "bundles": [{"name", "sha256", "bytes"}]}`` with each
 #: bundle's text as one binary buffer, in that order (or ``{"kind", "request", "error"}``).
-KIND_BOKEHJS = "bokehjs"
+KIND_BOKEHJS: Final = "bokehjs"
 #: Page config option the server extension sets to the bokeh version its server serves
 #: BokehJS of (``STATIC_ROUTE``); a page loads other versions from the kernel.
 SERVER_BOKEH_OPTION = "bokehNbBokehVersion"

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .apps import app_entry
+
 __all__ = ("ROUTE", "app_paths", "main", "setup_bokeh_serve")
 
 #: The proxy's route below the Jupyter server's base URL (the entry point's name).
@@ -42,15 +44,13 @@ def setup_bokeh_serve() -> dict[str, Any]:
 
 
 def app_paths(folder: Path) -> list[Path]:
-    """The Bokeh apps in folder: scripts, notebooks and directories with a main.py."""
-    found = []
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith((".", "_")):
-            continue
-        is_dir_app = p.is_dir() and ((p / "main.py").is_file() or (p / "main.ipynb").is_file())
-        if is_dir_app or (p.is_file() and p.suffix in (".py", ".ipynb")):
-            found.append(p)
-    return found
+    """The Bokeh apps in folder (``apps.app_entry``: scripts, notebooks and app
+    directories), but for hidden and private names."""
+    return [
+        p
+        for p in sorted(folder.iterdir())
+        if not p.name.startswith((".", "_")) and app_entry(p) is not None
+    ]
 
 
 def main(argv: list[str]) -> int:

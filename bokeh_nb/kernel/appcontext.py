@@ -4,19 +4,19 @@ The kernel's counterpart of bokeh's ``ApplicationContext``: ``on_server_loaded``
 per app per kernel (before its first session), ``on_session_created`` /
 ``on_session_destroyed`` once per session, ``on_server_unloaded`` when the kernel shuts
 down. Every session gets a new Document, initialized by the app's handlers with
-``curdoc()`` set and ``curdoc().session_context`` as under ``bokeh serve``.
+``curdoc()`` set and ``curdoc().session_context`` as under ``bokeh serve``. The kernel's
+runtime keeps one context per application (``runtime.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import inspect
 import logging
 import traceback
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bokeh.application import Application
 from bokeh.document import Document
@@ -24,9 +24,12 @@ from bokeh.document import Document
 from .. import _bokeh
 from ..apps import check_handlers
 
+if TYPE_CHECKING:
+    from .session import KernelSession
+
 log = logging.getLogger(__name__)
 
-__all__ = ("AppContext", "context_for", "run_soon")
+__all__ = ("AppContext", "run_soon")
 
 
 def run_soon(awaitable: Any, then: Callable[[], None] | None = None) -> None:
@@ -67,16 +70,18 @@ async def _finish(coro: Any, yielded: Any, then: Callable[[], None] | None) -> N
 
 
 class AppContext:
+    """An application's lifecycle in this kernel, and its live sessions."""
+
     def __init__(self, application: Application, source: object) -> None:
         self.application = application
         self.source = source
         self.server_context = _bokeh.server_context(self)
         self.loaded = False
-        self._sessions: dict[str, Any] = {}  # session id -> KernelSession
-        self._contexts: dict[str, Any] = {}
+        self._sessions: dict[str, KernelSession] = {}
+        self._contexts: dict[str, Any] = {}  # session id -> bokeh's session context
 
     @property
-    def sessions(self) -> list[Any]:
+    def sessions(self) -> list[KernelSession]:
         return list(self._sessions.values())
 
     def _load(self) -> None:
@@ -99,7 +104,7 @@ class AppContext:
         self._contexts[session_id] = ctx
         return session_id, doc, ctx
 
-    def attach(self, session_id: str, session: Any) -> None:
+    def attach(self, session_id: str, session: KernelSession) -> None:
         _bokeh.bind_session(self._contexts[session_id], session)
         self._sessions[session_id] = session
         session.add_destroy_hook(lambda: self._session_destroyed(session_id))
@@ -122,21 +127,3 @@ class AppContext:
                 self.application.on_server_unloaded(self.server_context)
             except Exception:
                 log.error("bokeh_nb: on_server_unloaded failed:\n%s", traceback.format_exc())
-
-
-_contexts: dict[int, AppContext] = {}
-
-
-def context_for(application: Application, source: object) -> AppContext:
-    """The one context of application in this kernel."""
-    ctx = _contexts.get(id(application))
-    if ctx is None:
-        if not _contexts:
-            atexit.register(_kernel_shutdown)  # the kernel's exit ends every app
-        ctx = _contexts[id(application)] = AppContext(application, source)
-    return ctx
-
-
-def _kernel_shutdown() -> None:
-    for ctx in list(_contexts.values()):
-        ctx.unload()

@@ -21,6 +21,7 @@ from bokeh.util.paths import bokehjs_path
 
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES, KIND_BOKEHJS, OPTIONAL_BUNDLES
+from ..wire import BokehJSBundle, BokehJSReply, bokehjs_error, bokehjs_reply, frame_kind
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,14 @@ KNOWN_BUNDLES = frozenset((*CORE_BUNDLES, *OPTIONAL_BUNDLES))
 
 
 class Sender(Protocol):
-    def send(self, content: Any, buffers: list[bytes] | None = None) -> None: ...
+    """Where the answer goes: the output's widget comm."""
+
+    def send(self, content: BokehJSReply, buffers: list[bytes] | None = None) -> None: ...
 
 
-def is_request(content: Any) -> bool:
+def is_request(content: object) -> bool:
     """Whether a frame from a page asks for BokehJS."""
-    return isinstance(content, dict) and content.get("kind") == KIND_BOKEHJS
+    return isinstance(content, dict) and frame_kind(content) == KIND_BOKEHJS
 
 
 @cache
@@ -76,14 +79,9 @@ def answer(widget: Sender, content: dict[str, Any]) -> None:
             log.warning("bokeh_nb: BokehJS of this kernel's bokeh is missing: %s", e)
             problem = f"this kernel's bokeh {_bokeh.bokeh_version} has no BokehJS bundles"
     if problem is not None:
-        widget.send({"kind": KIND_BOKEHJS, "request": request, "error": problem})
+        widget.send(bokehjs_error(request, problem))
         return
+    bundles = [BokehJSBundle(name=n, sha256=h, bytes=len(b)) for n, b, h in parts]
     widget.send(
-        {
-            "kind": KIND_BOKEHJS,
-            "request": request,
-            "version": _bokeh.bokeh_version,
-            "bundles": [{"name": n, "sha256": h, "bytes": len(b)} for n, b, h in parts],
-        },
-        buffers=[b for _, b, _ in parts],
+        bokehjs_reply(request, _bokeh.bokeh_version, bundles), buffers=[b for _, b, _ in parts]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from bokeh.document import Document
@@ -36,9 +35,6 @@ def as_document(obj: Any) -> Document:
         f"cannot show a {type(obj).__name__}: bokeh_nb shows a bokeh model or layout, a "
         "Document, an Application, a function modify_doc(doc) or the path of an app"
     )
-
-
-ModifyDoc = Callable[[Document], None]
 
 
 def array_bytes(document: Document) -> int:

@@ -21,7 +21,6 @@ class MessageBudget:
     burst: float = 400.0  # messages that may go out at once
     _tokens: float = field(init=False)
     _stamp: float = field(init=False)
-    sent: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self._tokens = self.burst
@@ -37,7 +36,6 @@ class MessageBudget:
         self._refill()
         if self._tokens >= min(n, self.burst):
             self._tokens -= n
-            self.sent += n
             return True
         return False
 
@@ -69,7 +67,7 @@ class AckWindow:
 
     frames: int = ACK_WINDOW
     stall: float = 10.0
-    #: number of the last frame sent (the transport numbers its frames with ``next_seq``)
+    #: number of the last frame sent (``next_seq`` numbers each frame a session sends)
     sent: int = 0
     _acks: dict[str, tuple[int, float]] = field(default_factory=dict)
 

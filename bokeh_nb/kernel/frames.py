@@ -1,5 +1,6 @@
-"""The comm frames of ``docs/protocol.md``, for every transport that carries them (the
-notebook widget and the server relay's comm)."""
+"""A session's Bokeh messages as the comm frames of ``docs/protocol.md``, both ways, for
+every channel that carries them (the notebook widget and a standalone page's comm). The
+frames themselves are built and read by ``wire.py``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from typing import Any
 
 from .. import _bokeh
 from ..protocol import KIND_ACK, KIND_BOKEH, KIND_BYE, KIND_VIEWS
+from ..wire import (
+    BokehFrame,
+    FrameError,
+    bokeh_frame,
+    frame_client,
+    frame_int,
+    frame_kind,
+    read_bokeh_frame,
+)
 from .session import KernelSession
 from .visitor_text import describe, excerpt
 
@@ -18,38 +28,30 @@ log = logging.getLogger(__name__)
 __all__ = ("dispatch", "encode")
 
 
-def encode(msg: _bokeh.Message[Any]) -> tuple[dict[str, Any], list[bytes | memoryview]]:
-    """One Bokeh message as one frame plus its binary buffers (not copied)."""
+def encode(
+    msg: _bokeh.Message[Any], seq: int | None = None
+) -> tuple[BokehFrame, list[bytes | memoryview]]:
+    """One Bokeh message as one frame (numbered ``seq`` for a notebook page to
+    acknowledge) plus its binary buffers (not copied)."""
     buffers = _bokeh.message_buffers(msg)
-    frame = {
-        "kind": KIND_BOKEH,
-        "header": msg.header,
-        "metadata": msg.metadata,
-        "content": _bokeh.content_json(msg),
-        "buffers": [buffer_id for buffer_id, _ in buffers],
-    }
+    frame = bokeh_frame(
+        msg.header,
+        msg.metadata,
+        _bokeh.content_json(msg),
+        [buffer_id for buffer_id, _ in buffers],
+        seq=seq,
+    )
     return frame, [payload for _, payload in buffers]
 
 
-def _decode(frame: dict[str, Any], buffers: Sequence[memoryview | bytes]) -> _bokeh.Message[Any]:
-    header = frame.get("header")
-    ids = frame.get("buffers") or []
-    if not isinstance(ids, list) or len(ids) != len(buffers):
-        raise ValueError(
-            f"{len(ids) if isinstance(ids, list) else '?'} buffer ids for {len(buffers)} buffers"
-        )
-    if not isinstance(header, dict) or not isinstance(frame.get("content"), str):
-        raise ValueError("header must be an object and content JSON text")
-    metadata = frame.get("metadata") or {}
-    return _bokeh.assemble(
-        header, metadata, frame["content"], list(zip(map(str, ids), buffers, strict=True))
-    )
+def _decode(content: dict[str, Any], buffers: Sequence[memoryview | bytes]) -> _bokeh.Message[Any]:
+    header, metadata, text, ids = read_bokeh_frame(content, buffers)
+    return _bokeh.assemble(header, metadata, text, list(zip(ids, buffers, strict=True)))
 
 
-def _acknowledge(session: KernelSession, client: str, seq: Any) -> None:
-    """A page has handled the session's frames up to number seq (ignored if no int)."""
-    if isinstance(seq, int) and not isinstance(seq, bool):
-        session.acknowledged(client, seq)
+def _reason(error: Exception) -> str:
+    # a frame that does not fit its buffers is told so as the ValueError it always was
+    return describe(ValueError(*error.args) if isinstance(error, FrameError) else error)
 
 
 def dispatch(
@@ -66,32 +68,36 @@ def dispatch(
     """
     if session.hand_to_loop(dispatch, content, buffers, session, reply):
         return
-    if not isinstance(content, dict):
+    kind = frame_kind(content)
+    if kind is None:
         log.warning("bokeh_nb: ignored a non-object message from a browser")
         return
-    kind = content.get("kind")
-    client = content.get("client")
-    if not isinstance(client, str) or not client:
-        client = "unknown"
+    client = frame_client(content)
     if kind == KIND_VIEWS:
-        count = content.get("count")
-        session.set_views(client, count if isinstance(count, int) else 0)
+        session.set_views(client, frame_int(content, "count") or 0)
     elif kind == KIND_ACK:
-        _acknowledge(session, client, content.get("seq"))
+        _acknowledge(session, client, frame_int(content, "seq"))
     elif kind == KIND_BYE:
         session.client_gone(client)
     elif kind == KIND_BOKEH:
         # what the page has handled rides along on its PATCH-DOC, so an event costs the
         # kernel no acknowledgement message of its own
-        _acknowledge(session, client, content.get("ack"))
+        _acknowledge(session, client, frame_int(content, "ack"))
         header = content.get("header")
         msgid = header.get("msgid", "") if isinstance(header, dict) else ""
         try:
             msg = _decode(content, buffers)
         except (*_bokeh.BadMessage, json.JSONDecodeError) as e:
-            log.warning("bokeh_nb: malformed message from a browser: %s", describe(e))
-            reply(_bokeh.error_reply(excerpt(msgid, 80), f"malformed message: {describe(e)}"))
+            reason = _reason(e)
+            log.warning("bokeh_nb: malformed message from a browser: %s", reason)
+            reply(_bokeh.error_reply(excerpt(msgid, 80), f"malformed message: {reason}"))
             return
         session.receive(msg, client)
     else:
         log.warning("bokeh_nb: ignored a message of unknown kind %s", excerpt(kind, 40))
+
+
+def _acknowledge(session: KernelSession, client: str, seq: int | None) -> None:
+    """A page has handled the session's frames up to number seq (ignored if none)."""
+    if seq is not None:
+        session.acknowledged(client, seq)

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..protocol import OUTPUT_MIME
+from ._ipykernel import shell_request, watch_shell
 from .documents import array_bytes
 from .snapshot import (
     HEADLESS_FALLBACK,
@@ -38,37 +41,42 @@ from .snapshot import (
 if TYPE_CHECKING:
     from bokeh.document import Document
 
-    from .widget import BokehWidget
+    from .frontend import State
+    from .session import KernelSession
 
 log = logging.getLogger(__name__)
 
-__all__ = ("HEADLESS", "HeadlessSnapshots", "headless")
+__all__ = ("HeadlessOutput", "HeadlessSnapshots", "is_headless")
 
 
-def headless() -> bool:
+def is_headless(frontend: State) -> bool:
     """True while the kernel runs a request no page sent: no frontend answered the probe
-    and the execute request cannot ask for input (``allow_stdin`` false)."""
-    from IPython import get_ipython
-
-    from .probe import PROBE
-
-    kernel = getattr(get_ipython(), "kernel", None)
-    if kernel is None or PROBE.state == "present" or _voila():
+    (``frontend`` is its state) and the execute request cannot ask for input
+    (``allow_stdin`` false)."""
+    if frontend == "present" or _voila():
         return False
-    parent = kernel.get_parent("shell") or {}
-    if parent.get("header", {}).get("msg_type") != "execute_request":
+    request = shell_request()
+    if request.get("header", {}).get("msg_type") != "execute_request":
         return False
-    return parent.get("content", {}).get("allow_stdin") is False
+    return request.get("content", {}).get("allow_stdin") is False
 
 
 def _voila() -> bool:
     """True in a kernel Voilà started: it runs the notebook with no page attached yet, and
     then the dashboard's page attaches to the outputs (which must stay live widgets)."""
-    import os
-
     return "VOILA_KERNEL_ID" in os.environ or os.environ.get("SERVER_SOFTWARE", "").startswith(
         "voila/"
     )
+
+
+class HeadlessOutput(Protocol):
+    """What is shown in a headless output (a ``BokehWidget``)."""
+
+    @property
+    def document(self) -> Document: ...
+
+    @property
+    def session(self) -> KernelSession: ...
 
 
 @dataclass(eq=False)
@@ -76,7 +84,7 @@ class _Output:
     """One output showing a BokehWidget, as the kernel displayed it."""
 
     display_id: str
-    widget: BokehWidget
+    widget: HeadlessOutput
     data: dict[str, Any]  # the bundle as displayed, without a snapshot
     cell: str  # msg id of the execution that displayed it
     dirty: bool = True  # the document changed since the last snapshot sent
@@ -88,7 +96,7 @@ class _Output:
 
     @property
     def document(self) -> Document:
-        return self.widget.document  # type: ignore[no-any-return]
+        return self.widget.document
 
     @property
     def usable(self) -> bool:
@@ -102,6 +110,10 @@ class _Output:
 
 @dataclass
 class HeadlessSnapshots:
+    """The kernel's headless outputs and their snapshots; ``is_headless`` says whether
+    the request being handled is one no page sent."""
+
+    is_headless: Callable[[], bool]
     outputs: list[_Output] = field(default_factory=list)
     installed: bool = False
     #: update_display_data messages sent (a counter for tests)
@@ -110,14 +122,8 @@ class HeadlessSnapshots:
 
     def install(self) -> None:
         """Watch this kernel's displays and cells (once; from the kernel's main thread)."""
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if self.installed or shell is None or not hasattr(shell.display_pub, "register_hook"):
-            return
-        self.installed = True
-        shell.display_pub.register_hook(self._on_message)
-        shell.events.register("post_run_cell", self._after_cell)
+        if not self.installed:
+            self.installed = watch_shell(self._on_message, self._after_cell)
 
     # ---- what the kernel displays -------------------------------------------------------
 
@@ -127,14 +133,10 @@ class HeadlessSnapshots:
             self._forget([o for o in self.outputs if o.cell == cell])  # its outputs are gone
         return msg
 
-    def shown(self, widget: BokehWidget, display_id: str, data: dict[str, Any]) -> None:
+    def shown(self, widget: HeadlessOutput, display_id: str, data: dict[str, Any]) -> None:
         """The kernel displayed widget's output (without a widget view) in a headless run."""
-        from IPython import get_ipython
-
         self.install()
-        kernel = getattr(get_ipython(), "kernel", None)
-        parent = (kernel.get_parent("shell") if kernel is not None else None) or {}
-        cell = parent.get("header", {}).get("msg_id", "")
+        cell = shell_request().get("header", {}).get("msg_id", "")
         self.outputs.append(_Output(display_id, widget, dict(data), cell))
         doc = widget.document
         if id(doc) not in self._watched:
@@ -161,7 +163,7 @@ class HeadlessSnapshots:
     # ---- at the end of each cell --------------------------------------------------------
 
     def _after_cell(self, _result: Any = None) -> None:
-        if not self.outputs or not headless():
+        if not self.outputs or not self.is_headless():
             return
         try:
             self.refresh()
@@ -222,7 +224,3 @@ class HeadlessSnapshots:
         output.has_snapshot = text is not None
         output.carried = bundles if text is not None else ()
         output.text = text if output.carried else None
-
-
-#: One per kernel.
-HEADLESS = HeadlessSnapshots()

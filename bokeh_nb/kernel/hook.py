@@ -12,26 +12,11 @@ from typing import Any, Literal
 from bokeh.io import output_notebook
 from bokeh.io.notebook import install_notebook_hook
 
-from .widget import widget_for
+from .app import show
 
-__all__ = ("enable", "show")
+__all__ = ("enable",)
 
 NOTEBOOK_TYPE: Literal["jupyter"] = "jupyter"
-
-
-def show(obj: Any) -> None:
-    """Display obj live in the current output.
-
-    Returns None, like ``IPython.display.display``: a returned widget would be displayed
-    a second time as the cell's result. Use ``BokehWidget(obj)`` to keep a handle.
-    """
-    from IPython.display import display
-
-    from .probe import PROBE
-
-    handle = display(widget_for(obj), display_id=True)  # type: ignore[no-untyped-call]
-    if handle is not None:
-        PROBE.shown(handle.display_id)
 
 
 class LiveHandle:

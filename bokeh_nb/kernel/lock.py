@@ -16,10 +16,6 @@ class DocumentLock:
         self._held = False
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    @property
-    def held(self) -> bool:
-        return self._held
-
     def try_acquire(self) -> bool:
         if self._held or self._waiters:
             return False

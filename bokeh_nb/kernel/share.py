@@ -14,10 +14,14 @@ import datetime as dt
 import html
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..protocol import FRONTEND_TARGET
-from .visitor import MODES
+from ..protocol import FRONTEND_TARGET, VISITOR_MODES
+from ..wire import revoke_request, share_request
+from ._ipykernel import CommMessage, kernel_id, open_comm
+from .liveapp import app_for
+from .runtime import runtime
 
 __all__ = ("ShareLink", "parse_expires", "share")
 
@@ -25,7 +29,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_expires(expires: Any) -> float:
+def parse_expires(expires: object) -> float:
     """Seconds from ``3600``, ``"90s"``, ``"30m"``, ``"1h"``, ``"2d"`` or a timedelta."""
     if isinstance(expires, dt.timedelta):
         seconds = expires.total_seconds()
@@ -65,11 +69,13 @@ class ShareLink:
             return "revoked"
         return "pending" if self.url is None else "ready"
 
-    def _request(self, data: dict[str, Any], on_answer: Any) -> None:
-        from comm import create_comm
+    def _request(
+        self, data: Mapping[str, Any], on_answer: Callable[[dict[str, Any]], None]
+    ) -> None:
+        def answered(msg: CommMessage) -> None:
+            on_answer(msg.get("content", {}).get("data", {}))
 
-        comm = create_comm(target_name=FRONTEND_TARGET, data=data)
-        comm.on_msg(lambda msg: on_answer(msg.get("content", {}).get("data", {})))
+        open_comm(FRONTEND_TARGET, data).on_msg(answered)
 
     def _created(self, data: dict[str, Any]) -> None:
         share = data.get("share")
@@ -87,7 +93,7 @@ class ShareLink:
             return
         if self.id is None:
             raise RuntimeError(f"this share link is {self.state}: there is nothing to revoke")
-        self._request({"request": "revoke", "id": self.id}, self._revoked)
+        self._request(revoke_request(self.id), self._revoked)
 
     def _revoked(self, data: dict[str, Any]) -> None:
         if data.get("revoked"):
@@ -135,7 +141,7 @@ class ShareLink:
         return f"<bokeh_nb.ShareLink {self._text()}>"
 
 
-def share(app: Any, mode: str = "view", expires: Any = "1h") -> ShareLink:
+def share(app: object, mode: str = "view", expires: object = "1h") -> ShareLink:
     """A share link to a live app of this kernel, for colleagues without a Jupyter login.
 
     ``mode="view"``: they see the app, pan and zoom, and change nothing in the kernel;
@@ -143,22 +149,13 @@ def share(app: Any, mode: str = "view", expires: Any = "1h") -> ShareLink:
     link expires after ``expires`` (seconds, ``"30m"``, ``"1h"``, ``"2d"`` or a timedelta;
     at most what the server allows, 7 days by default); ``link.revoke()`` ends it sooner.
     """
-    from .app import APPS, app_for, kernel_id
-    from .probe import PROBE
-
-    if mode not in MODES:
+    if mode not in VISITOR_MODES:
         raise ValueError(f"mode={mode!r}: a share link is 'view' or 'interact'")
     seconds = parse_expires(expires)
-    the_app = APPS[app] if isinstance(app, str) and app in APPS else app_for(app)
-    if PROBE.state == "absent":
-        raise RuntimeError(f"cannot make a share link: {PROBE.problem}")
-    link = ShareLink(the_app.name, mode, seconds)
-    request = {
-        "request": "share",
-        "kernel_id": kernel_id(),
-        "app": the_app.name,
-        "mode": mode,
-        "expires": seconds,
-    }
-    link._request(request, link._created)
+    rt = runtime()
+    name = app if isinstance(app, str) and app in rt.apps else app_for(app).name
+    if rt.frontend.state == "absent":
+        raise RuntimeError(f"cannot make a share link: {rt.frontend.problem}")
+    link = ShareLink(name, mode, seconds)
+    link._request(share_request(kernel_id(), name, mode, seconds), link._created)
     return link

@@ -22,7 +22,6 @@ from ..protocol import (
     OUTPUT_MIME,
     SNAPSHOT_FALLBACK,
     SNAPSHOT_FORMAT,
-    SNAPSHOT_MAX_BYTES,
     SNAPSHOT_SCRIPT_TYPE,
 )
 
@@ -32,36 +31,32 @@ if TYPE_CHECKING:
 __all__ = (
     "bundle_sources",
     "bundles_for",
+    "checked_limit",
     "describe",
     "document_snapshot",
     "loader",
     "over_bound_note",
     "output_entries",
     "snapshot_html",
-    "snapshot_limit",
 )
 
-_max_bytes = SNAPSHOT_MAX_BYTES
+
+def checked_limit(max_bytes: object) -> int:
+    """A bound on snapshots as ``bokeh_nb.snapshot_limit`` takes it: bytes of JSON text,
+    0 for none (ValueError for anything else)."""
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"snapshot_limit takes a number of bytes >= 0, not {max_bytes!r}")
+    return max_bytes
 
 
-def snapshot_limit(max_bytes: int | None = None) -> int:
-    """The bound on the snapshot each output shown from now on keeps when the notebook is
-    saved (bytes of JSON text; 0 keeps none). Returns the bound in force."""
-    global _max_bytes
-    if max_bytes is not None:
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-            raise ValueError(f"snapshot_limit takes a number of bytes >= 0, not {max_bytes!r}")
-        _max_bytes = max_bytes
-    return _max_bytes
-
-
-def output_entries(bundles: list[str]) -> dict[str, Any]:
-    """The bundle entries a live output adds to its widget view."""
+def output_entries(bundles: list[str], max_bytes: int) -> dict[str, Any]:
+    """The bundle entries a live output adds to its widget view: its snapshot is bounded
+    by max_bytes when the notebook is saved."""
     meta = {
         "format": SNAPSHOT_FORMAT,
         "bokeh_version": _bokeh.bokeh_version,
         "bundles": list(bundles),
-        "max_bytes": _max_bytes,
+        "max_bytes": max_bytes,
     }
     fallback = (
         f'<div class="bokeh-nb-snapshot" data-bokeh-version="{html.escape(_bokeh.bokeh_version)}">'

@@ -33,10 +33,10 @@ from .visitor_json import prop
 from .visitor_text import excerpt
 from .visitor_values import rule
 
-__all__ = ("Mode", "MODES", "refusal")
+__all__ = ("Mode", "refusal")
 
+#: A share link's mode (``protocol.VISITOR_MODES``), as the session holds it.
 Mode = Literal["view", "interact"]
-MODES: tuple[Mode, ...] = ("view", "interact")
 
 #: events one PATCH-DOC of a visitor may carry
 EVENT_LIMIT = 1_000

@@ -7,30 +7,31 @@ widgets; each Bokeh protocol message travels as exactly one widget custom messag
 
 from __future__ import annotations
 
-import atexit
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from bokeh.document import Document
+from bokeh.model import Model
 from ipywidgets import DOMWidget
 from traitlets import Int, List, Unicode
 
 from .. import _bokeh
 from ..protocol import (
     CORE_BUNDLES,
-    KIND_ERROR,
     PROTOCOL_VERSION,
     WIDGET_MODEL,
     WIDGET_MODULE,
     WIDGET_MODULE_VERSION,
     WIDGET_VIEW,
 )
+from ..wire import error_frame
 from . import bokehjs
-from .app import app_for, kernel_id
+from ._ipykernel import kernel_id
 from .documents import array_bytes, as_document
 from .frames import dispatch, encode
-from .headless import headless
+from .liveapp import app_for
+from .runtime import runtime
 from .session import KernelSession
 from .snapshot import output_entries
 
@@ -43,9 +44,6 @@ _NO_FRONTEND = (
     "if this frontend does not have bokeh_nb, install it (pip install bokeh_nb) where "
     "JupyterLab or Notebook 7 runs, then reload."
 )
-
-#: Live widgets by the id of their document, so showing a shown model again adds a view.
-_live: dict[int, BokehWidget] = {}
 
 
 def _kernel_id() -> str:
@@ -79,8 +77,6 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     data_bytes = Int(0).tag(sync=True)
 
     def __init__(self, obj: Any, **kwargs: Any) -> None:
-        from bokeh.model import Model
-
         app = None
         session_id = None
         if isinstance(obj, Document | Model):
@@ -96,34 +92,31 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         self.buffer_bytes_sent = self.buffer_bytes_received = 0
         self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
         if app is not None and session_id is not None:
-            app.context.attach(session_id, self.session)
+            app.attach(session_id, self.session)
             self.set_trait("app_name", app.name)
             self.set_trait("kernel_id", _kernel_id())
-        if not _live:
-            _end_all_at_exit()
-        _live[id(document)] = self
+        runtime().output_opened(document, self)
         self.on_msg(self._on_frame)
 
     @property
-    def document(self) -> Any:
+    def document(self) -> Document:
         return self.session.document
 
     @property
     def frames_sent(self) -> int:
-        """Bokeh messages sent (a wire counter): the frames the session's window numbered."""
-        return self.session.window.sent
+        """Bokeh messages sent (a wire counter): the frames the session numbered."""
+        return self.session.frames_sent
 
-    # ---- Transport ----------------------------------------------------------------------
+    # ---- Channel ------------------------------------------------------------------------
 
-    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
-        frame, payloads = encode(msg)
-        frame["seq"] = self.session.window.next_seq()  # the pages acknowledge it
+    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
+        frame, payloads = encode(msg, seq)  # the pages acknowledge it by seq
         self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
         self.send(frame, buffers=payloads)
 
     def send_error(self, text: str, traceback: str) -> None:
         log.warning("bokeh_nb: error in a callback: %s", text)
-        self.send({"kind": KIND_ERROR, "text": text, "traceback": traceback})
+        self.send(error_frame(text, traceback))
 
     # ---- browser -> kernel --------------------------------------------------------------
 
@@ -133,14 +126,14 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         if bokehjs.is_request(content):  # the page's server lacks this kernel's BokehJS
             bokehjs.answer(self, content)
             return
-        dispatch(content, buffers, self.session, self.send_message)
+        dispatch(content, buffers, self.session, self.session.send)
 
     # ---- lifetime -----------------------------------------------------------------------
 
     def close(self) -> None:
         session = getattr(self, "session", None)
         if session is not None and not session.destroyed:
-            _live.pop(id(session.document), None)
+            runtime().output_closed(session.document, self)
             session.destroy()
         super().close()
 
@@ -149,7 +142,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def open(self) -> None:
         """Open the widget's comm, except in a run no page sees: there it opens only when
         something needs the widget's model (an ipywidgets container it is put in)."""
-        if self.comm is None and headless():
+        if self.comm is None and runtime().headless():
             return
         super().open()
 
@@ -163,55 +156,35 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def _ipython_display_(self) -> Callable[[], None]:
         """In a headless run, how IPython shows this widget: a plain output whose snapshot
         the kernel keeps. Elsewhere absent, so ipywidgets' own display applies."""
-        if headless():
+        if runtime().headless():
             return self._show_headless
         raise AttributeError("_ipython_display_")
 
     def _show_headless(self) -> None:
         from IPython.display import display
 
-        from .headless import HEADLESS
-
-        bundle = {"text/plain": _NO_FRONTEND, **output_entries(list(self.bundles))}
+        bundle = {"text/plain": _NO_FRONTEND, **self._entries()}
         handle = display(bundle, raw=True, display_id=True)  # type: ignore[no-untyped-call]
-        HEADLESS.shown(self, handle.display_id, bundle)
+        runtime().snapshots.shown(self, handle.display_id, bundle)
+
+    def _entries(self) -> dict[str, Any]:
+        return output_entries(list(self.bundles), runtime().snapshot_max_bytes)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         if self.comm is None:
-            return {"text/plain": _NO_FRONTEND, **output_entries(list(self.bundles))}
+            return {"text/plain": _NO_FRONTEND, **self._entries()}
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = _NO_FRONTEND
-            bundle.update(output_entries(list(self.bundles)))
+            bundle.update(self._entries())
         return bundle  # type: ignore[no-any-return]
-
-
-_exit_hook_installed = False
-
-
-def _end_all_at_exit() -> None:
-    """At kernel shutdown every live session ends: callbacks stop, on_session_destroyed
-    runs (app sessions also end through their app's context, before on_server_unloaded)."""
-    global _exit_hook_installed
-    if _exit_hook_installed:
-        return
-    _exit_hook_installed = True
-
-    def end_all() -> None:
-        for widget in list(_live.values()):
-            widget.session.destroy()
-
-    atexit.register(end_all)
 
 
 def widget_for(obj: Any) -> BokehWidget:
     """The live widget already showing obj's document, or a new one."""
-    from bokeh.document import Document
-    from bokeh.model import Model
-
     doc = obj if isinstance(obj, Document) else getattr(obj, "document", None)
     if doc is not None and isinstance(obj, Document | Model):
-        existing = _live.get(id(doc))
-        if existing is not None and (isinstance(obj, Document) or obj in doc.roots):
+        existing = runtime().outputs.get(id(doc))
+        if isinstance(existing, BokehWidget) and (isinstance(obj, Document) or obj in doc.roots):
             return existing
     return BokehWidget(obj)

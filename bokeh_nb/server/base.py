@@ -1,5 +1,6 @@
-"""What every handler of the extension shares: logs without credentials, plain error
-pages that say what went wrong (escaped), and ``refuse`` to raise them."""
+"""What every handler of the extension shares: logs without credentials
+(``_jupyter.LogScrubbing``), plain error pages that say what went wrong (escaped), and
+``refuse`` to raise them."""
 
 from __future__ import annotations
 
@@ -7,34 +8,20 @@ import html
 import re
 from http.client import responses
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-__all__ = ("BokehNbHandler", "LogScrubbing", "may", "redact", "refuse", "shown")
+from ._jupyter import LogScrubbing
 
-#: Query arguments whose values never reach a log line.
-SECRET_ARGS = frozenset({"token", "auth", "key", "code", "state", "xsrf", "_xsrf"})
-_SHARE_PATH = re.compile(r"(/bokeh-nb/s/)[^/?#]+")
+__all__ = ("BokehNbHandler", "may", "refuse", "shown")
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
 <body><h1>{title}</h1><p role="alert">{text}</p></body></html>
 """
-
-
-def redact(uri: str) -> str:
-    """uri without credentials: share tokens in the path and secret query values."""
-    parts = urlsplit(_SHARE_PATH.sub(r"\1[token]", uri))
-    if not parts.query:
-        return urlunsplit(parts)
-    query = [
-        (k, "[secret]" if k.lower() in SECRET_ARGS else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="[]/")))
 
 
 def shown(text: str, limit: int = 200) -> str:
@@ -53,13 +40,6 @@ def may(handler: JupyterHandler, action: str, resource: str = "kernels") -> bool
 def refuse(status: int, text: str) -> web.HTTPError:
     """An HTTPError whose text is shown (escaped) to the person who made the request."""
     return web.HTTPError(status, "%s", text)
-
-
-class LogScrubbing(web.RequestHandler):
-    """Tornado names the request in its warning for every HTTPError: without credentials."""
-
-    def _request_summary(self) -> str:
-        return f"{self.request.method} {redact(self.request.uri or '')} ({self.request.remote_ip})"
 
 
 class BokehNbHandler(LogScrubbing, JupyterHandler):

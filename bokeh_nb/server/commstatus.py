@@ -14,8 +14,9 @@ on by default).
 
 What that would take away is given back: jupyter_server would no longer count comm
 traffic as kernel activity (kernel culling, JupyterHub's idle culler), so the kernel
-websocket connection of a page records activity for every ``comm_msg`` the page sends,
-which is the person at the page doing something. Not for bokeh_nb's acknowledgements
+websocket connection of a page records activity for every ``comm_msg`` the page sends
+(``is_page_activity``; the connection is extended in ``_jupyter.py``), which is the
+person at the page doing something. Not for bokeh_nb's acknowledgements
 (``KIND_ACK``), which a page sends as it handles a stream nobody may be watching.
 """
 
@@ -24,11 +25,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jupyter_server._tz import utcnow
-
 from ..protocol import KIND_ACK
 
-__all__ = ("untrack_comm_messages", "with_comm_activity")
+__all__ = ("is_page_activity", "untrack_comm_messages")
 
 COMM_MSG = "comm_msg"
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -37,18 +36,16 @@ _ACK = f'"kind":"{KIND_ACK}"'
 _ACK_MAX_BYTES = 1024
 
 
-def untrack_comm_messages(serverapp: Any) -> bool:
+def untrack_comm_messages(kernel_manager: Any, page_config: dict[str, Any] | None) -> bool:
     """Add ``comm_msg`` to the kernel manager's untracked message types and to the page
-    config JupyterLab read them into; False if the kernel manager has no such list."""
-    km = serverapp.kernel_manager
-    untracked = getattr(km, "untracked_message_types", None)
+    config JupyterLab reads them from; False if the kernel manager has no such list."""
+    untracked = getattr(kernel_manager, "untracked_message_types", None)
     if untracked is None:
         return False
     if COMM_MSG not in untracked:
-        km.untracked_message_types = [*untracked, COMM_MSG]
-    page_config = serverapp.web_app.settings.get("page_config_data")
+        kernel_manager.untracked_message_types = [*untracked, COMM_MSG]
     if page_config is not None and "untracked_message_types" in page_config:
-        page_config["untracked_message_types"] = list(km.untracked_message_types)
+        page_config["untracked_message_types"] = list(kernel_manager.untracked_message_types)
     return True
 
 
@@ -82,29 +79,13 @@ def _is_ack(message: Any, subprotocol: str | None) -> bool:
     return content is not None and len(content) < _ACK_MAX_BYTES and _ACK.encode() in bytes(content)
 
 
-def with_comm_activity(base: type[Any]) -> type[Any]:
-    """A subclass of jupyter_server's ZMQ kernel websocket connection class that records
-    kernel activity for each comm message the page sends."""
-    if getattr(base, "_bokeh_nb_comm_activity", False):
-        return base
-
-    class CommActivityConnection(base):  # type: ignore[misc]
-        _bokeh_nb_comm_activity = True
-
-        def handle_incoming_message(self, incoming_msg: Any) -> None:
-            try:
-                comm = _header_msg_type(incoming_msg, self.subprotocol) == COMM_MSG
-                if self.subprotocol != V1:
-                    comm = f'"{COMM_MSG}"' in str(incoming_msg)[:2000]
-                comm = comm and not _is_ack(incoming_msg, self.subprotocol)
-            except (ValueError, AttributeError, TypeError):
-                comm = False
-            if comm:
-                now = utcnow()
-                self.kernel_manager.last_activity = now
-                self.multi_kernel_manager.last_kernel_activity = now
-            super().handle_incoming_message(incoming_msg)
-
-    name = f"CommActivity{base.__name__}"
-    CommActivityConnection.__name__ = CommActivityConnection.__qualname__ = name
-    return CommActivityConnection
+def is_page_activity(message: Any, subprotocol: str | None) -> bool:
+    """Whether a message a page sends on its kernel websocket is the person at the page
+    doing something: a comm message, but for bokeh_nb's acknowledgements."""
+    try:
+        comm = _header_msg_type(message, subprotocol) == COMM_MSG
+        if subprotocol != V1:
+            comm = f'"{COMM_MSG}"' in str(message)[:2000]
+        return comm and not _is_ack(message, subprotocol)
+    except (ValueError, AttributeError, TypeError):
+        return False

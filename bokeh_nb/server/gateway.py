@@ -1,14 +1,11 @@
-"""Kernels on a Jupyter Kernel Gateway (``--gateway-url``): binary frames kept, and a relay
-transport over the gateway's kernel websocket.
+"""Kernels on a Jupyter Kernel Gateway (``--gateway-url``): the server's own transport to
+them, and the file-app pool's kernels there.
 
-jupyter_server proxies a page's kernel websocket to the gateway as text: it decodes every
-frame from the gateway as UTF-8, so a message with binary buffers (bokeh_nb's arrays)
-ends the connection. ``binary_gateway_connection`` passes binary frames through unchanged,
-both ways. (Jupyter's websocket protocol sends messages with buffers as binary frames;
-see ``serialize_binary_message``.)
+(Notebook pages reach gateway kernels through jupyter_server's proxy, whose binary frames
+``_jupyter.kernel_connection_class`` keeps.)
 
-Standalone sessions reach a kernel through ``relay.KernelRelay``, which needs a kernel's
-shell and iopub channels. jupyter_server's own client for gateway kernels carries JSON
+Standalone sessions reach a kernel through ``kernelclient.KernelClient``, which needs a
+kernel's shell and iopub channels. jupyter_server's own client for gateway kernels carries JSON
 only; ``GatewayTransport`` opens the gateway's kernel websocket itself, with the server's
 gateway credentials, and speaks the same protocol, buffers included.
 
@@ -20,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jupyter_client.session import Session
@@ -32,74 +29,8 @@ from jupyter_server.services.kernels.connection.base import (
 from jupyter_server.utils import url_escape, url_path_join
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
-from traitlets import Any as AnyTrait
 
-__all__ = ("GatewayKernel", "GatewayTransport", "binary_gateway_connection")
-
-
-class _Frames:
-    """The gateway websocket as the proxy reads it: binary frames as ``bytearray``, which
-    the proxy passes on instead of decoding them as text."""
-
-    def __init__(self, ws: WebSocketClientConnection) -> None:
-        self._ws = ws
-
-    async def read_message(self) -> str | bytearray | None:
-        message = await self._ws.read_message()
-        return bytearray(message) if isinstance(message, bytes) else message
-
-    def write_message(self, message: str | bytes) -> Any:
-        return self._ws.write_message(message, binary=isinstance(message, bytes | bytearray))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ws, name)
-
-
-def _refused_by_the_page(handler: Any) -> bool:
-    """Whether the page will drop this websocket as soon as it opens: it offered
-    subprotocols and the proxy chose none (jupyter_server's gateway connection keeps pages
-    on the legacy protocol). JupyterLab then connects again without any. A gateway
-    connection opened for the doomed one would reach the gateway late, under the page's
-    session id, and the gateway would close the page's next connection as stale: the page
-    then waits for a kernel status that never comes."""
-    offered = handler.request.headers.get("Sec-WebSocket-Protocol")
-    return bool(offered) and not handler.selected_subprotocol
-
-
-def binary_gateway_connection(base: type[Any]) -> type[Any]:
-    """A subclass of jupyter_server's gateway websocket connection that keeps binary frames."""
-    if getattr(base, "_bokeh_nb_binary", False):
-        return base
-
-    class BinaryGatewayConnection(base):  # type: ignore[misc]
-        _bokeh_nb_binary = True
-        ws = AnyTrait(allow_none=True)
-
-        async def connect(self) -> None:
-            if _refused_by_the_page(self.websocket_handler):
-                self.log.debug("bokeh_nb: a kernel websocket without its subprotocol, skipped")
-                return
-            await super().connect()
-
-        def _connection_done(self, fut: Any) -> None:
-            super()._connection_done(fut)
-            if self.disconnected and not fut.cancelled() and fut.exception() is None:
-                fut.result().close()  # the page left while it connected: do not leave it open
-            if self.ws is not None and not isinstance(self.ws, _Frames):
-                self.ws = _Frames(self.ws)
-
-        def handle_outgoing_message(self, incoming_msg: Any, *args: Any) -> None:
-            if isinstance(incoming_msg, bytearray):
-                try:
-                    self.websocket_handler.write_message(bytes(incoming_msg), binary=True)
-                except Exception:  # the page went away: as the text path does, drop it
-                    self.log.debug("bokeh_nb: page closed, binary kernel message dropped")
-                return
-            super().handle_outgoing_message(incoming_msg, *args)
-
-    BinaryGatewayConnection.__name__ = f"Binary{base.__name__}"
-    BinaryGatewayConnection.__qualname__ = BinaryGatewayConnection.__name__
-    return BinaryGatewayConnection
+__all__ = ("GatewayKernel", "GatewayTransport")
 
 
 class GatewayTransport:
@@ -125,8 +56,8 @@ class GatewayTransport:
             await self._ws.write_message(frame, binary=isinstance(frame, bytes))
         self._pending.clear()
 
-    def send(self, msg_type: str, content: dict[str, Any], buffers: Sequence[Any] = ()) -> None:
-        msg = self.session.msg(msg_type, content)
+    def send(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
+        msg = self.session.msg(msg_type, dict(content))
         msg["channel"] = "shell"
         msg["buffers"] = [bytes(b) for b in buffers]
         frame: str | bytes

@@ -19,7 +19,8 @@ from jupyter_server.base.call_context import CallContext
 from jupyter_server.base.websocket import WS_PING_INTERVAL
 
 __all__ = (
-    "LIMITS_KEY",
+    "AUTHOR",
+    "VISITOR",
     "BoundedSocket",
     "Limits",
     "MessageGuard",
@@ -29,8 +30,6 @@ __all__ = (
     "ws_seconds",
 )
 
-#: where the extension keeps the ``Limits`` of each kind of connection in the settings
-LIMITS_KEY = "bokeh_nb_message_limits"
 #: the most a Bokeh header (msgid, msgtype, num_buffers, reqid) may take, in characters
 HEADER_MAX = 4096
 #: the most a view-only page's message may take (a PULL-DOC-REQ, a pan's PATCH-DOC)
@@ -51,13 +50,14 @@ AUTHOR = Limits(max_buffers=4096, max_bytes=2**30)
 VISITOR = Limits(max_buffers=64, max_bytes=16 * 2**20)
 
 
-def limits_for(settings: dict[str, Any], visitor: str | None) -> Limits:
-    """The bounds of a connection: ``visitor`` is a share link's mode (None: the author)."""
-    author, interact = settings.get(LIMITS_KEY, (AUTHOR, VISITOR))
+def limits_for(visitor: str | None, author: Limits = AUTHOR, interact: Limits = VISITOR) -> Limits:
+    """The bounds of a connection: ``visitor`` is a share link's mode (None: the author);
+    ``author`` and ``interact`` are the server's bounds for those (``BokehNb``'s
+    ``max_message_bytes`` and ``visitor_max_message_bytes``)."""
     if visitor is None:
-        return author  # type: ignore[no-any-return]
+        return author
     if visitor == "interact":
-        return interact  # type: ignore[no-any-return]
+        return interact
     return Limits(max_buffers=0, max_bytes=min(VIEW_MAX_BYTES, interact.max_bytes))
 
 
@@ -140,11 +140,10 @@ class BoundedSocket:
     """What a websocket handler of the extension may cost: tornado refuses a websocket
     message over the connection's bound before reading it, keep-alive pings find a peer
     that is gone without a word, and nothing keeps the handler once its connection is
-    closed. (A mixin before tornado's ``WebSocketHandler``; ``visitor`` is a share link's
-    mode, None for the author.)"""
+    closed. (A mixin before tornado's ``WebSocketHandler``, whose subclass says what its
+    connection's ``limits`` are.)"""
 
     settings: dict[str, Any]
-    visitor: str | None
 
     async def get(self, *args: Any, **kwargs: Any) -> None:
         # jupyter_server keeps the request's handler in a context variable, and each task
@@ -169,7 +168,8 @@ class BoundedSocket:
 
     @property
     def limits(self) -> Limits:
-        return limits_for(self.settings, self.visitor)
+        """The bounds of this connection's messages (``limits_for``)."""
+        raise NotImplementedError
 
     @property
     def max_message_size(self) -> int:

@@ -10,6 +10,10 @@ the ``HTTPServerRequest(...)`` that tornado prints with an uncaught exception, i
 traceback.
 In the extension's own lines (``bokeh_nb: ...``) the arguments, which may come from a
 visitor, keep no control character: no newline that starts a forged log line.
+
+``redact`` is the same for one URL, where it is known to be one: the server's request log
+(``redacting``) and tornado's summary of a request (``_jupyter.LogScrubbing``) name
+requests without their credentials.
 """
 
 from __future__ import annotations
@@ -17,11 +21,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ("Scrubbing", "install", "scrub")
+from tornado.web import RequestHandler
 
-#: Query arguments whose values never reach a log line (see also ``base.SECRET_ARGS``).
+__all__ = ("Scrubbing", "install", "redact", "redacting", "scrub")
+
+#: Query arguments whose values never reach a log line, in a URL (``redact``).
+SECRET_ARGS = frozenset({"token", "auth", "key", "code", "state", "xsrf", "_xsrf"})
+_SHARE_LINK = re.compile(r"(/bokeh-nb/s/)[^/?#]+")
+
+#: Query arguments whose values never reach a log line, in any text (see also
+#: ``SECRET_ARGS``).
 _SECRET_QUERY = re.compile(
     r"((?:[?&;]|&amp;|\\u0026)(?:token|auth|key|code|state|xsrf|_xsrf|access_token)=)"
     r"[^&;\s'\"#<>\\]+",
@@ -47,6 +60,43 @@ def scrub(text: str) -> str:
     text = _SHARE_PATH.sub(r"\1[token]", text)
     text = _SHARE_TOKEN.sub(r"\1.[signature]", text)
     return _SECRET_HEADER.sub(r"\1[secret]", text)
+
+
+def redact(uri: str) -> str:
+    """uri without credentials: share tokens in the path and secret query values."""
+    parts = urlsplit(_SHARE_LINK.sub(r"\1[token]", uri))
+    if not parts.query:
+        return urlunsplit(parts)
+    query = [
+        (k, "[secret]" if k.lower() in SECRET_ARGS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="[]/")))
+
+
+def redacting(
+    log_function: Callable[[RequestHandler], None],
+) -> Callable[[RequestHandler], None]:
+    """The server's request logger (tornado's ``log_function`` setting), with share
+    tokens cut out of logged URLs and referers."""
+
+    def log_request(handler: RequestHandler) -> None:
+        request = handler.request
+        uri, referer = request.uri, request.headers.get("Referer")
+        if "/bokeh-nb/s/" not in (uri or "") + (referer or ""):
+            log_function(handler)
+            return
+        request.uri = redact(uri or "")
+        if referer is not None:
+            request.headers["Referer"] = redact(referer)
+        try:
+            log_function(handler)
+        finally:
+            request.uri = uri
+            if referer is not None:
+                request.headers["Referer"] = referer
+
+    return log_request
 
 
 def _one_line(value: Any) -> Any:

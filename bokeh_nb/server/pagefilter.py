@@ -5,15 +5,16 @@ its kernel over a comm, and the kernel publishes comm messages on iopub, which t
 server forwards to every kernel websocket of that kernel: each notebook page open on it
 would receive, decode and drop every visitor's updates (no page knows those comms), and
 they would count against that page's iopub rate limit. The kernel marks those messages
-(``RELAY_MARK`` in their metadata); the server extension wraps the configured kernel
-websocket connection class (jupyter_server's ZMQ one) so that it skips them. The server's
-relay reads the kernel's iopub itself and is not affected.
+(``RELAY_MARK`` in their metadata); the server extension extends the configured kernel
+websocket connection class (jupyter_server's ZMQ one, in ``_jupyter.py``) so that it
+skips them. The server's own kernel client reads the kernel's iopub itself and is not
+affected.
 
-The ``status`` busy / idle the kernel publishes around each of the relay's requests are
-skipped as well, known by their parent: the relay's requests carry a Jupyter session id
-of their own (``RELAY_SESSION``). Every other status still reaches the pages, those of
-jupyter_server's own requests included: JupyterLab takes the kernel's state from any
-status, and after a restart waits for one.
+The ``status`` busy / idle the kernel publishes around each of the server's own requests
+(its ``KernelClient``'s) are skipped as well, known by their parent: those requests carry
+a Jupyter session id of their own (``RELAY_SESSION``). Every other status still reaches
+the pages, those of jupyter_server's own requests included: JupyterLab takes the
+kernel's state from any status, and after a restart waits for one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from ..protocol import RELAY_MARK, RELAY_SESSION
 
-__all__ = ("is_marked", "without_relay_traffic")
+__all__ = ("is_marked", "is_relay_traffic")
 
 _MARK = f'"{RELAY_MARK}"'.encode()
 _SESSION = f'"{RELAY_SESSION}'.encode()
@@ -49,7 +50,7 @@ def is_relay_traffic(parts: list[Any]) -> bool:
         return False
     if is_marked(parts):
         return True
-    parent = _bytes(parts[1])  # a status caused by one of the relay's requests
+    parent = _bytes(parts[1])  # a status caused by one of the server's requests
     if parent is None or _SESSION not in parent:
         return False
     try:
@@ -59,24 +60,3 @@ def is_relay_traffic(parts: list[Any]) -> bool:
         )
     except (ValueError, AttributeError):
         return False
-
-
-def without_relay_traffic(base: type[Any]) -> type[Any]:
-    """A subclass of jupyter_server's ZMQ kernel websocket connection class that does not
-    forward the iopub messages of standalone sessions to the page."""
-    if getattr(base, "_bokeh_nb_page_filter", False):
-        return base
-
-    class PageConnection(base):  # type: ignore[misc]
-        _bokeh_nb_page_filter = True
-
-        def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
-            channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
-            if channel == "iopub":
-                _, parts = self.session.feed_identities(outgoing_msg)
-                if is_relay_traffic(parts[1:]):  # after the signature
-                    return
-            super().handle_outgoing_message(stream, outgoing_msg)
-
-    PageConnection.__name__ = PageConnection.__qualname__ = f"BokehNbPage{base.__name__}"
-    return PageConnection

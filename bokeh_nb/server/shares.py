@@ -1,4 +1,4 @@
-"""Share links: a signed, expiring, revocable capability for one live app in one mode.
+"""Share links over HTTP: the API that makes, lists and revokes them, and what a link opens.
 
 ``POST bokeh-nb/api/shares`` (a Jupyter user allowed to execute in the kernel) makes a link
 ``bokeh-nb/s/{token}`` (listing links shows their tokens: it needs the same permission).
@@ -6,27 +6,13 @@ Whoever holds it gets that app's page, its BokehJS and its websocket, and nothin
 the Jupyter server: the token is no Jupyter credential and sets no cookie. ``view``
 visitors change nothing in the kernel; ``interact`` visitors change only what BokehJS
 widgets and tools change (checked in the kernel, ``kernel/visitor.py``). A link serves at
-most ``BokehNb.share_max_sessions`` sessions at once. Revoking a link, or its expiry,
-closes its open sessions.
-
-A token is ``{id}.{signature}``: the signature (HMAC-SHA256 with a key derived from the
-server's cookie secret) binds the id to the kernel, app, mode and expiry, and the id must
-still be in this server's registry. Links live as long as the server (and its kernels).
+most ``BokehNb.share_max_sessions`` sessions at once. The links themselves, their tokens
+and their expiry are ``sharelinks.py``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import contextvars
-import hashlib
-import hmac
 import json
-import re
-import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -34,161 +20,29 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..protocol import SHARE_ROUTE
-from .base import BokehNbHandler, LogScrubbing, may, redact, refuse
-from .live import AppSocket, write_app_page
+from ._jupyter import LogScrubbing
+from .base import BokehNbHandler, may, refuse
+from .live import AppSocket
+from .logfilter import redact
+from .page import write_app_page
+from .sharelinks import Share, ShareRegistry
+from .state import state_of
 from .static import write_bundle
 
 __all__ = (
-    "MODES",
-    "Share",
-    "ShareRegistry",
-    "SharesAPI",
+    "DEFAULT_SHARE_SECONDS",
     "SharedAppPage",
     "SharedAppWebSocket",
     "SharedBokehJS",
+    "SharesAPI",
 )
 
-MODES = ("view", "interact")
-SETTINGS_KEY = "bokeh_nb_shares"
-#: Sessions one share link serves at once, unless ``BokehNb.share_max_sessions`` says.
-MAX_SESSIONS = 20
-_TOKEN = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{20,100})$")
-
-
-@dataclass
-class Share:
-    id: str
-    kernel_id: str
-    app: str
-    mode: str
-    expires_at: float
-    created_by: str
-    created_at: float
-    token: str = ""
-    sockets: set[Any] = field(default_factory=set, repr=False)
-
-    def path(self, base_url: str) -> str:
-        return url_path_join(base_url, SHARE_ROUTE.format(token=self.token))
-
-    def open_sessions(self) -> int:
-        """Sessions of this link whose websocket is still open (one closed without its
-        ``on_close`` is forgotten here, so it holds no place of another visitor)."""
-        for socket in [s for s in self.sockets if s.ws_connection is None]:
-            self.sockets.discard(socket)
-        return len(self.sockets)
-
-    def to_json(self, base_url: str) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kernel_id": self.kernel_id,
-            "app": self.app,
-            "mode": self.mode,
-            "expires_at": self.expires_at,
-            "created_by": self.created_by,
-            "created_at": self.created_at,
-            "path": self.path(base_url),
-            "sessions": self.open_sessions(),
-        }
-
-
-class ShareRegistry:
-    """The share links of one Jupyter server."""
-
-    def __init__(
-        self,
-        secret: bytes,
-        max_ttl: float,
-        clock: Callable[[], float] = time.time,
-        schedule: Callable[[float, Callable[[], None]], Any] | None = None,
-        max_sessions: int = MAX_SESSIONS,
-    ) -> None:
-        self._key = hmac.new(secret, b"bokeh_nb share links v1", hashlib.sha256).digest()
-        self.max_ttl = max_ttl
-        self.max_sessions = max_sessions
-        self._clock = clock
-        self._schedule = schedule
-        self._shares: dict[str, Share] = {}
-
-    def _sign(self, share: Share) -> str:
-        message = json.dumps(
-            [share.id, share.kernel_id, share.app, share.mode, share.expires_at]
-        ).encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-    def create(self, kernel_id: str, app: str, mode: str, ttl: float, user: str) -> Share:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}")
-        if not 0 < ttl <= self.max_ttl:
-            raise ValueError(f"expires must be more than 0 and at most {int(self.max_ttl)} seconds")
-        now = self._clock()
-        share = Share(
-            id=secrets.token_urlsafe(18),
-            kernel_id=kernel_id,
-            app=app,
-            mode=mode,
-            expires_at=round(now + ttl, 3),
-            created_by=user,
-            created_at=now,
-        )
-        share.token = f"{share.id}.{self._sign(share)}"
-        self._shares[share.id] = share
-        if self._schedule is not None:
-            self._schedule(ttl, lambda: self._expire(share.id))
-        return share
-
-    def verify(self, token: str) -> Share | None:
-        """The share a token grants, if it is genuine, current and not revoked."""
-        m = _TOKEN.match(token)
-        share = self._shares.get(m.group(1)) if m else None
-        if m is None or share is None:
-            return None
-        if not hmac.compare_digest(m.group(2), self._sign(share)):
-            return None
-        if self._clock() >= share.expires_at:
-            self._expire(share.id)
-            return None
-        return share
-
-    def _expire(self, share_id: str) -> None:
-        self.revoke(share_id, "this share link has expired")
-
-    def list(self) -> list[Share]:
-        now = self._clock()
-        for share in [s for s in self._shares.values() if now >= s.expires_at]:
-            self._expire(share.id)
-        return sorted(self._shares.values(), key=lambda s: s.created_at)
-
-    def revoke(self, share_id: str, reason: str = "this share link was revoked") -> bool:
-        """Forget the link and close its open sessions."""
-        share = self._shares.pop(share_id, None)
-        if share is None:
-            return False
-        for socket in list(share.sockets):
-            socket.close(1008, reason)
-        share.sockets.clear()
-        return True
+#: A link's lifetime when ``POST`` does not say (``expires``), in seconds.
+DEFAULT_SHARE_SECONDS = 3600
 
 
 def registry_of(handler: JupyterHandler) -> ShareRegistry:
-    registry: ShareRegistry = handler.settings[SETTINGS_KEY]
-    return registry
-
-
-def new_registry(
-    settings: dict[str, Any], max_ttl: float, max_sessions: int = MAX_SESSIONS
-) -> ShareRegistry:
-    secret = settings.get("cookie_secret") or secrets.token_bytes(32)
-    if isinstance(secret, str):
-        secret = secret.encode()
-
-    def schedule(delay: float, callback: Callable[[], None]) -> Any:
-        # an empty context: the timer must not keep the request that made the link (its
-        # handler is in jupyter_server's context variable) alive until the link expires
-        return asyncio.get_running_loop().call_later(delay, callback, context=contextvars.Context())
-
-    return ShareRegistry(secret, max_ttl, schedule=schedule, max_sessions=max_sessions)
+    return state_of(handler.settings).shares
 
 
 class SharesAPI(LogScrubbing, APIHandler):
@@ -224,7 +78,7 @@ class SharesAPI(LogScrubbing, APIHandler):
         if not isinstance(body, dict):
             raise web.HTTPError(400, "the body must be a JSON object")
         kernel_id, app = body.get("kernel_id"), body.get("app")
-        mode, expires = body.get("mode", "view"), body.get("expires", 3600)
+        mode, expires = body.get("mode", "view"), body.get("expires", DEFAULT_SHARE_SECONDS)
         if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
             raise web.HTTPError(404, "no running kernel with that id")
         if not isinstance(app, str) or not 0 < len(app) <= 200:
@@ -260,7 +114,7 @@ class SharesAPI(LogScrubbing, APIHandler):
 
 
 #: What a share route's own responses may load (its app page sets a stricter one of its
-#: own, see ``live.APP_PAGE_CSP``): nothing.
+#: own, see ``page.APP_PAGE_CSP``): nothing.
 SHARE_CSP = "default-src 'none'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from jupyter_server.utils import url_path_join
+from tornado.web import RequestHandler
 
 from ..protocol import FILES_ROUTE, LIVE_APP_ROUTE, SHARE_ROUTE, SHARES_API, STATIC_ROUTE
 from .files import FileAppPage, FileAppWebSocket
@@ -12,16 +10,17 @@ from .live import LiveAppPage, LiveAppWebSocket
 from .shares import SharedAppPage, SharedAppWebSocket, SharedBokehJS, SharesAPI
 from .static import BokehJSHandler
 
-__all__ = ("handlers", "ROUTES")
+__all__ = ("ROUTES",)
 
 _LIVE = LIVE_APP_ROUTE.format(kernel_id=r"(?P<kernel_id>[0-9a-f-]+)", name=r"(?P<name>[^/]+)")
 _SHARE = SHARE_ROUTE.format(token=r"(?P<token>[^/]+)")
 _BUNDLE = r"/(?P<version>[^/]+)/(?P<filename>[^/]+)"
 _FILE = FILES_ROUTE.format(path=r"(?P<path>.+)")
 
-#: (pattern below the base URL, handler). ``tests/security/test_route_auth.py`` walks this
-#: table: every route must refuse a request without valid credentials.
-ROUTES: list[tuple[str, type[Any]]] = [
+#: (pattern below the base URL, handler): ``extension.BokehNb`` serves them below the
+#: server's base URL. ``tests/security/test_route_auth.py`` walks this table: every route
+#: must refuse a request without valid credentials.
+ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (STATIC_ROUTE + _BUNDLE, BokehJSHandler),
     (_LIVE + r"/ws", LiveAppWebSocket),
     (_LIVE, LiveAppPage),
@@ -33,7 +32,3 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (_SHARE + r"/ws", SharedAppWebSocket),
     (_SHARE, SharedAppPage),
 ]
-
-
-def handlers(base_url: str) -> list[tuple[str, type[Any]]]:
-    return [(url_path_join(base_url, pattern), handler) for pattern, handler in ROUTES]

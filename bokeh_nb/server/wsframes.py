@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from tornado.websocket import WebSocketClosedError
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-__all__ = ("COALESCE_BYTES", "FRAME_OVERHEAD", "bokeh_parts", "frame_header", "write_frames")
+from ..wire import BokehFrame
+from ._jupyter import compresses, websocket_open, websocket_stream
+
+__all__ = (
+    "COALESCE_BYTES",
+    "FRAME_OVERHEAD",
+    "bokeh_parts",
+    "coalesced",
+    "frame_header",
+    "write_frames",
+)
 
 #: Bytes a websocket frame adds to its payload (header and length), at most.
 FRAME_OVERHEAD = 14
@@ -27,37 +36,42 @@ def frame_header(length: int, binary: bool) -> bytes:
     return bytes((first, 127)) + length.to_bytes(8, "big")
 
 
-def write_frames(handler: Any, parts: list[tuple[bytes, bool]]) -> None:
-    """The websocket messages of one Bokeh message on ``handler`` (a tornado
-    ``WebSocketHandler``), in as few writes as possible: one for all but the payloads over
-    ``COALESCE_BYTES`` (each of which goes as it is). tornado's ``write_message`` writes
-    each at once (a syscall and, with TCP_NODELAY, a TCP segment each: 7 for a stream of
-    two columns); under a stream of small patches those writes were a quarter of the
-    server's main thread (``benchmarks/results/PROFILE.md``). With permessage-deflate,
-    tornado frames them."""
-    conn = handler.ws_connection
-    stream = getattr(conn, "stream", None)
-    if conn is None or stream is None or conn.is_closing():
-        raise WebSocketClosedError()
-    if getattr(conn, "_compressor", None) is not None:
-        for data, binary in parts:
-            handler.write_message(data, binary=binary)
-        return
+def coalesced(parts: Sequence[tuple[bytes, bool]]) -> Iterator[bytes]:
+    """The websocket messages ``parts`` (data, binary) as the bytes of as few writes as
+    possible: one for all but the payloads over ``COALESCE_BYTES``, each of which is a
+    write of its own, as it is (never copied)."""
     pending = bytearray()
     for data, binary in parts:
         pending += frame_header(len(data), binary)
         if len(data) <= COALESCE_BYTES:
             pending += data
         else:
-            stream.write(bytes(pending))
+            yield bytes(pending)
             pending.clear()
-            stream.write(data)
+            yield data
     if pending:
-        stream.write(bytes(pending))
+        yield bytes(pending)
+
+
+def write_frames(handler: WebSocketHandler, parts: Sequence[tuple[bytes, bool]]) -> None:
+    """The websocket messages of one Bokeh message on ``handler``, in as few writes as
+    possible (``coalesced``). tornado's ``write_message`` writes each at once (a syscall
+    and, with TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a
+    stream of small patches those writes were a quarter of the server's main thread
+    (``benchmarks/results/PROFILE.md``). With permessage-deflate, tornado frames them."""
+    stream = websocket_stream(handler)
+    if stream is None or not websocket_open(handler):
+        raise WebSocketClosedError()
+    if compresses(handler):
+        for data, binary in parts:
+            handler.write_message(data, binary=binary)
+        return
+    for chunk in coalesced(parts):
+        stream.write(chunk)
 
 
 def bokeh_parts(
-    frame: dict[str, Any], buffers: Sequence[bytes | memoryview]
+    frame: BokehFrame, buffers: Sequence[bytes | memoryview]
 ) -> list[tuple[bytes, bool]]:
     """A kernel's Bokeh frame as the 3 + 2N websocket messages (data, binary) of Bokeh's
     protocol."""

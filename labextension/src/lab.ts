@@ -9,6 +9,7 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 
+import { isAppPath } from './apppaths';
 import { bokehJSOnPage } from './bokehjs';
 import { AppsPanel } from './panel';
 import { answerProbes } from './probes';
@@ -85,9 +86,7 @@ function fileAppCommand(app: JupyterFrontEnd, factory: IFileBrowserFactory | nul
     if (model === undefined) {
       return undefined;
     }
-    const isApp =
-      model.type === 'directory' || model.path.endsWith('.py') || model.path.endsWith('.ipynb');
-    return isApp ? model.path : undefined;
+    return isAppPath(model.path, model.type === 'directory') ? model.path : undefined;
   };
   app.commands.addCommand('bokeh-nb:open-file-app', {
     label: 'Open as Bokeh app',

@@ -1,4 +1,4 @@
-// Answers on the kernel's FRONTEND_TARGET (see bokeh_nb/kernel/probe.py): "this page
+// Answers on the kernel's FRONTEND_TARGET (see bokeh_nb/kernel/frontend.py): "this page
 // renders bokeh_nb outputs", and the kernel's requests for share links. Every host that
 // renders bokeh_nb outputs answers (JupyterLab, Notebook 7, Voilà), once per kernel.
 

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const { test } = require('node:test');
 
 const { untrustedDocument } = require('../build/test-lib/untrusted.js');
-const { allowedModels, WITHHELD, withheldReason } = require('../build/test-lib/allowlist.js');
+const { allowedModels, printable, WITHHELD, withheldReason } = require('../build/test-lib/allowlist.js');
 
 /** A cleaner that marks what it was given, so a test sees which texts went through it. */
 const clean = html => `[clean]${html.replace(/<script>.*?<\/script>/g, '')}`;
@@ -320,4 +320,66 @@ test('the allowlist and the withheld list do not overlap, and code is never allo
     assert.equal(withheldReason(name), null);
   }
   assert.match(withheldReason('SomethingNew'), /not a model known/);
+});
+
+test('a spec whose expression is withheld goes; a withheld transform leaves its field', () => {
+  const json = {
+    roots: [
+      obj('Scatter', 's', {
+        x: { type: 'expr', expr: obj('CustomJSExpr', 'e', { code: 'return [1]' }) },
+        y: { type: 'field', field: '<b>y</b>', transform: obj('CustomJSTransform', 't', {}) }
+      })
+    ]
+  };
+  const { doc, withheld, cleaned } = untrustedDocument(json, clean);
+  assert.deepEqual(doc.roots[0].attributes, { y: { type: 'field', field: '<b>y</b>' } });
+  assert.deepEqual(withheld, ['CustomJSExpr', 'CustomJSTransform']);
+  assert.equal(cleaned, 0, 'a column name is data, never HTML');
+});
+
+test('names, tags, text set as text and text without markup are not cleaned', () => {
+  const json = {
+    roots: [
+      obj('Column', 'c', { children: [{ id: 'elsewhere' }], name: '<b>n</b>', tags: ['<i>t</i>'] }),
+      obj('Paragraph', 'p', { text: 'a < b' }),
+      obj('Div', 'd', { text: 'no markup' })
+    ]
+  };
+  const { doc, withheld, cleaned } = untrustedDocument(json, clean);
+  const [column, paragraph, div] = doc.roots;
+  // a reference to a model the document does not define stays: BokehJS says it is unknown
+  assert.deepEqual(column.attributes, {
+    children: [{ id: 'elsewhere' }],
+    name: '<b>n</b>',
+    tags: ['<i>t</i>']
+  });
+  assert.equal(paragraph.attributes.text, 'a < b');
+  assert.equal(div.attributes.text, 'no markup');
+  assert.deepEqual(withheld, []);
+  assert.equal(cleaned, 0);
+});
+
+test('the document keeps its version and title, not its other keys; defs of any shape go', () => {
+  const json = {
+    version: '3.9.2',
+    title: 'T',
+    extra: { type: 'object', name: 'CustomJS', id: 'x' },
+    defs: {},
+    config: obj('CustomJS', 'cfg', {}),
+    roots: [obj('Div', 'd', { styles: { type: 'map', entries: [['color', 'red'], ['lone'], 'x'] } })]
+  };
+  const { doc, withheld } = untrustedDocument(json, clean);
+  assert.deepEqual(Object.keys(doc), ['version', 'title', 'roots']);
+  assert.deepEqual(doc.roots[0].attributes.styles, { type: 'map', entries: [['color', 'red']] });
+  assert.deepEqual(withheld, ['CustomJS', 'model definitions (defs)']);
+});
+
+test('names in messages: long ones cut, odd ones escaped, DOM templates withheld', () => {
+  assert.equal(printable('x'.repeat(70)), `${'x'.repeat(60)}\\u2026`);
+  assert.equal(printable(3), 'a model without a name');
+  assert.equal(printable('A\nB'), 'A\\u000aB');
+  assert.match(withheldReason('bokeh.models.dom.Span'), /DOM template/);
+  for (const name of [42, null, 'hasOwnProperty', 'toString']) {
+    assert.match(withheldReason(name), /not a model known/, String(name));
+  }
 });

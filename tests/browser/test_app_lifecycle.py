@@ -144,7 +144,8 @@ def test_display_clear_cycles_free_their_sessions(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = kernel_json(
-            page, "[len(destroyed), len(app.sessions), len(bokeh_nb.kernel.widget._live)]"
+            page,
+            "[len(destroyed), len(app.sessions), len(bokeh_nb.kernel.runtime.runtime().outputs)]",
         )
         if state[1:] == [0, 0]:
             break

@@ -291,7 +291,9 @@ def test_with_a_page_attached_the_kernel_sends_no_snapshot(lab_server, page, nb_
     out = page.locator(".bokeh-nb-output[data-bokeh-nb-rendered='true']")
     expect(out).to_have_count(2, timeout=90_000)
     expect(out.first.locator(".bk-clearfix").first).to_have_text("again")
-    sent = kernel_json(page, "__import__('bokeh_nb.kernel.headless').kernel.headless.HEADLESS.sent")
+    sent = kernel_json(
+        page, "__import__('bokeh_nb.kernel.runtime').kernel.runtime.runtime().snapshots.sent"
+    )
     assert sent == 0
     assert page.evaluate("() => window.__updates") == 0
     outputs = page.evaluate(

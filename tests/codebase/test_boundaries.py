@@ -64,7 +64,7 @@ def test_only_the_bokeh_module_touches_bokeh_internals() -> None:
 
 
 def test_modules_stay_small() -> None:
-    big = [(p.name, n) for p in files() if (n := len(p.read_text().splitlines())) > 500]
+    big = [(p.name, n) for p in files() if (n := len(p.read_text().splitlines())) > 400]
     assert big == []
 
 

@@ -82,6 +82,22 @@ def test_function_and_application_forms(kernel: Kernel) -> None:
     assert kernel.value("w1.document is not w2.document") is True
 
 
+def test_showing_an_apps_function_shows_that_app(kernel: Kernel) -> None:
+    """``App(f)`` then ``show(f)``: a session of the user's App, which keeps its name (and
+    so its URL); the latest App made under a name owns it, as a re-run cell expects."""
+    kernel.execute(
+        "import bokeh_nb\nfrom bokeh.models import Div\n"
+        "def f(doc):\n    doc.add_root(Div(text='f'))\n"
+        "app = bokeh_nb.App(f)\nbokeh_nb.show(f)\nw = bokeh_nb.BokehWidget(f)\n"
+        "apps = bokeh_nb.kernel.runtime.runtime().apps"
+    )
+    assert kernel.value("[len(app.sessions), apps['f'] is app, w.app_name]") == [2, True, "f"]
+    kernel.execute("again = bokeh_nb.App(f)")
+    assert kernel.value("[apps['f'] is again, len(again.sessions)]") == [True, 0]
+    kernel.execute("bokeh_nb.show(f)")
+    assert kernel.value("[len(again.sessions), len(app.sessions), len(apps)]") == [1, 2, 1]
+
+
 def test_script_form(kernel: Kernel, tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text(
@@ -167,4 +183,4 @@ def test_bad_apps_say_which_file_and_what(kernel: Kernel, tmp_path: Path, case: 
     assert problem in text and name.split("/")[0] in text
     # nothing else in the kernel is affected
     assert texts(kernel, "ok") == ["fine"]
-    assert kernel.value("len(bokeh_nb.kernel.widget._live)") == 1
+    assert kernel.value("len(bokeh_nb.kernel.runtime.runtime().outputs)") == 1

@@ -202,7 +202,7 @@ def test_enable_routes_bokeh_show_and_load_ext(kernel: Kernel) -> None:
 def test_showing_a_shown_document_again_adds_a_view_of_the_same_session(kernel: Kernel) -> None:
     kernel.execute(SETUP)
     kernel.execute("bokeh_nb.show(d.document)")
-    assert kernel.value("len(bokeh_nb.kernel.widget._live)") == 1
+    assert kernel.value("len(bokeh_nb.kernel.runtime.runtime().outputs)") == 1
     msgs = kernel.execute("bokeh_nb.show(d)", allow_error=True)
     assert "bokeh_nb.show(model.document)" in json.dumps([m["content"] for m in msgs])
 

@@ -47,7 +47,7 @@ p.line("x", "y", source=src)
     "bokeh_nb.show(p)",
 ]
 
-WIDGET = "bokeh_nb.kernel.widget._live[id(p.document)]"
+WIDGET = "bokeh_nb.kernel.runtime.runtime().outputs[id(p.document)]"
 
 #: What the page's copy of the source holds: [length of x, last x].
 RECEIVED = """(el) => {

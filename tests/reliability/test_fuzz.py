@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.frames import dispatch
 from bokeh_nb.kernel.session import KernelSession
-from tests.unit.conftest import FakeTransport, browser_patch, model_changed
+from tests.unit.conftest import FakeChannel, browser_patch, model_changed
 from tests.unit.test_session import run
 
 #: Examples per target; tests/kernel/test_fuzz_widget.py and the relay's fuzz add theirs.
@@ -64,18 +64,18 @@ class Target:
         doc.add_root(column(self.slider, self.div))
         doc.add_root(Div(text="source holder"))
         doc.add_root(Slider(start=0, end=1, value=0, name="other"))
-        self.transport = FakeTransport()
+        self.transport = FakeChannel()
         self.session = KernelSession(doc, self.transport, budget=MessageBudget(1e9, 1e9))
         bystander_doc = Document()
         self.bystander_div = Div(text="untouched")
         bystander_doc.add_root(self.bystander_div)
-        self.bystander = KernelSession(bystander_doc, FakeTransport(), budget=MessageBudget())
+        self.bystander = KernelSession(bystander_doc, FakeChannel(), budget=MessageBudget())
         self.ids = [self.slider.id, self.div.id, self.source.id, "p999999", ""]
         self.sent = 0
 
     def frame(self, frame: Any, buffers: list[bytes]) -> None:
         self.sent += 1
-        dispatch(frame, buffers, self.session, self.transport.send_message)
+        dispatch(frame, buffers, self.session, self.session.send)
 
     def still_works(self, value: int) -> None:
         msg = browser_patch([model_changed(self.slider.id, "value", value)], f"ok{value}")

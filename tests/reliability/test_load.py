@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bokeh_nb.server.shares import MAX_SESSIONS
+from bokeh_nb.server.sharelinks import MAX_SESSIONS
 from tests.browser.bokeh import create_share, kernel_json, shared_app
 from tests.browser.test_share import changed, model_id
 from tests.browser.wsclient import BokehSocket

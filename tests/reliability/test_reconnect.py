@@ -118,7 +118,9 @@ def test_a_notebook_page_reconnects_within_and_after_the_linger(
         assert len(rows(other)) - other_before >= seconds * 10, "the other stream went on"
     # the page never said its views were gone: the session lived through both
     assert (
-        kernel_json(page, "bokeh_nb.kernel.widget._live[id(layout.document)].session.destroyed")
+        kernel_json(
+            page, "bokeh_nb.kernel.runtime.runtime().outputs[id(layout.document)].session.destroyed"
+        )
         is False
     )
     got = rows(other)

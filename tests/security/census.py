@@ -15,8 +15,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from bokeh_nb.server import files
 from bokeh_nb.server.live import AppSocket
+from bokeh_nb.server.state import state_of
 
 try:
     _trim: Any = ctypes.CDLL("libc.so.6").malloc_trim
@@ -40,7 +40,7 @@ class Census(JupyterHandler):
         sockets = sum(1 for o in gc.get_objects() if isinstance(o, AppSocket))
         if _trim is not None:
             _trim(0)
-        pool: files.FileAppPool = self.settings[files.SETTINGS_KEY]
+        pool = state_of(self.settings).file_apps
         self.finish(
             json.dumps(
                 {

@@ -24,7 +24,7 @@ from tornado.httpclient import HTTPClientError
 
 from bokeh_nb.protocol import LIVE_APP_ROUTE
 from bokeh_nb.server import files
-from bokeh_nb.server.live import write_app_page
+from bokeh_nb.server.page import write_app_page
 from tests.browser.bokeh import create_share
 from tests.browser.jupyter import (
     JupyterServer,
@@ -238,7 +238,7 @@ def test_a_bundle_leaves_out_links_to_hidden_files(tmp_path: Path):
     (app / ".private" / "key.txt").write_text("secret")
     (app / "settings.txt").symlink_to(app / ".env")
     (app / "data").symlink_to(app / ".private")
-    sent = files.bundle(app)
+    sent = files.app_files(app)
     assert dict(sent.files) == {"app/main.py": b"main"}
 
 

@@ -1,4 +1,4 @@
-"""Fakes for unit tests: a transport that records what a session sends."""
+"""Fakes for unit tests: a channel that records what a session sends."""
 
 from __future__ import annotations
 
@@ -17,22 +17,22 @@ class Sent:
     metadata: dict[str, Any]
     content: dict[str, Any]
     buffers: list[tuple[str, bytes | memoryview]]
-    origin: str | None
+    seq: int
 
 
 @dataclass
-class FakeTransport:
+class FakeChannel:
     messages: list[Sent] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
-    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
+    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
         self.messages.append(
             Sent(
                 dict(msg.header),
                 dict(msg.metadata),
                 json.loads(_bokeh.content_json(msg)),
                 _bokeh.message_buffers(msg),
-                origin,
+                seq,
             )
         )
 
@@ -44,8 +44,8 @@ class FakeTransport:
 
 
 @pytest.fixture
-def transport() -> FakeTransport:
-    return FakeTransport()
+def channel() -> FakeChannel:
+    return FakeChannel()
 
 
 def browser_patch(events: list[dict[str, Any]], msgid: str = "b1") -> _bokeh.Message[Any]:

@@ -13,44 +13,29 @@ import numpy as np
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 
-from bokeh_nb import _bokeh
 from bokeh_nb.kernel.flow import AckWindow, MessageBudget
 from bokeh_nb.kernel.frames import dispatch
 from bokeh_nb.kernel.session import KernelSession
 from bokeh_nb.protocol import ACK_WINDOW, KIND_ACK, KIND_BYE
 from tests.loops import in_thread
 
-from .conftest import FakeTransport, model_changed, pull_request
+from .conftest import FakeChannel, model_changed, pull_request
 
 
-class NumberingTransport(FakeTransport):
-    """Numbers its frames from the session's window, as the notebook widget does."""
-
-    session: KernelSession | None = None
-    seqs: list[int]
-
-    def send_message(self, msg: _bokeh.Message[Any], origin: str | None = None) -> None:
-        assert self.session is not None
-        self.seqs.append(self.session.window.next_seq())
-        super().send_message(msg, origin)
-
-
-def streaming_session(stall: float = 10.0) -> tuple[KernelSession, NumberingTransport, Any]:
+def streaming_session(stall: float = 10.0) -> tuple[KernelSession, FakeChannel, Any]:
     source = ColumnDataSource(data={"i": np.zeros(0)})
     doc = Document()
     doc.add_root(source)
-    transport = NumberingTransport()
-    transport.seqs = []
-    session = KernelSession(doc, transport, budget=MessageBudget(rate=1e6, burst=1e6))
-    session.window.stall = stall
-    transport.session = session
-    return session, transport, source
+    channel = FakeChannel()
+    session = KernelSession(doc, channel, budget=MessageBudget(rate=1e6, burst=1e6))
+    session.outgoing.window.stall = stall
+    return session, channel, source
 
 
-def rows(transport: FakeTransport) -> list[float]:
+def rows(channel: FakeChannel) -> list[float]:
     """The streamed values in the order the frames carry them."""
     out: list[float] = []
-    for sent in transport.of_type("PATCH-DOC"):
+    for sent in channel.of_type("PATCH-DOC"):
         buffers = dict(sent.buffers)
         for event in sent.content["events"]:
             column = event["data"]["entries"][0][1]
@@ -87,67 +72,69 @@ def test_the_window_counts_only_pages_that_acknowledge() -> None:
 
 def test_a_page_behind_holds_the_stream_merged_and_loses_nothing() -> None:
     async def main() -> None:
-        session, transport, source = streaming_session()
+        session, channel, source = streaming_session()
         session.receive(pull_request(), "page")
-        ack(session, "page", transport.seqs[-1])
-        transport.messages.clear()
+        ack(session, "page", session.frames_sent)
+        channel.messages.clear()
         for i in range(3 * ACK_WINDOW):  # one row per loop turn, nothing acknowledged
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
-        patches = transport.of_type("PATCH-DOC")
+        patches = channel.of_type("PATCH-DOC")
         assert len(patches) == ACK_WINDOW, "held once the page is a window behind"
-        assert session._runs, "the rest is pending"
-        ack(session, "page", transport.seqs[-1])  # the page caught up
+        assert session.outgoing._runs, "the rest is pending"
+        ack(session, "page", session.frames_sent)  # the page caught up
         await asyncio.sleep(0.01)
-        assert len(transport.of_type("PATCH-DOC")) == ACK_WINDOW + 1, "the rest as one patch"
-        assert rows(transport) == [float(i) for i in range(3 * ACK_WINDOW)]
-        assert list(source.data["i"]) == rows(transport)
+        assert len(channel.of_type("PATCH-DOC")) == ACK_WINDOW + 1, "the rest as one patch"
+        assert rows(channel) == [float(i) for i in range(3 * ACK_WINDOW)]
+        assert list(source.data["i"]) == rows(channel)
+        seqs = [sent.seq for sent in channel.messages]
+        assert seqs == list(range(seqs[0], session.frames_sent + 1)), "numbered in order"
 
     in_thread(main, 30)
 
 
 def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
     async def main() -> None:
-        session, transport, source = streaming_session(stall=0.3)
+        session, channel, source = streaming_session(stall=0.3)
         session.receive(pull_request(), "page")
         session.receive(pull_request(), "silent")  # an older frontend: never acknowledges
-        ack(session, "page", transport.seqs[-1])
-        transport.messages.clear()
+        ack(session, "page", session.frames_sent)
+        channel.messages.clear()
         for i in range(2 * ACK_WINDOW):
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
-        held = len(transport.of_type("PATCH-DOC"))
+        held = len(channel.of_type("PATCH-DOC"))
         assert held == ACK_WINDOW
         started = time.monotonic()
-        while len(transport.of_type("PATCH-DOC")) == held and time.monotonic() - started < 5:
+        while len(channel.of_type("PATCH-DOC")) == held and time.monotonic() - started < 5:
             await asyncio.sleep(0.02)
         waited = time.monotonic() - started
         assert 0.1 < waited < 2, f"a stalled page holds the stream for its stall time ({waited})"
-        assert rows(transport) == [float(i) for i in range(2 * ACK_WINDOW)]
+        assert rows(channel) == [float(i) for i in range(2 * ACK_WINDOW)]
 
-        ack(session, "page", transport.seqs[-1])  # it is back, and falls behind again
+        ack(session, "page", session.frames_sent)  # it is back, and falls behind again
         for i in range(2 * ACK_WINDOW, 3 * ACK_WINDOW + 5):
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
-        assert session._runs, "held again"
+        assert session.outgoing._runs, "held again"
         dispatch({"kind": KIND_BYE, "client": "page"}, [], session, lambda m: None)
         await asyncio.sleep(0.02)
-        assert not session._runs, "a page that leaves holds nothing"
-        assert rows(transport) == [float(i) for i in range(3 * ACK_WINDOW + 5)]
+        assert not session.outgoing._runs, "a page that leaves holds nothing"
+        assert rows(channel) == [float(i) for i in range(3 * ACK_WINDOW + 5)]
 
     in_thread(main, 30)
 
 
 def test_malformed_acknowledgements_are_ignored() -> None:
     async def main() -> None:
-        session, transport, source = streaming_session()
+        session, channel, source = streaming_session()
         session.receive(pull_request(), "page")
         for seq in ("3", None, True, -1, 10**12, 1.5):
             dispatch({"kind": KIND_ACK, "client": "page", "seq": seq}, [], session, print)
-        assert session.window.hold_for() is None
+        assert session.outgoing.window.hold_for() is None
         source.stream({"i": np.array([1.0])})
         await asyncio.sleep(0.01)
-        assert rows(transport) == [1.0]
+        assert rows(channel) == [1.0]
 
     in_thread(main, 30)
 
@@ -157,17 +144,17 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
     acknowledgement message of its own, and the patch is applied as ever."""
 
     async def main() -> None:
-        session, transport, source = streaming_session()
+        session, channel, source = streaming_session()
         session.receive(pull_request(), "page")
-        ack(session, "page", transport.seqs[-1])
+        ack(session, "page", session.frames_sent)
         for i in range(ACK_WINDOW + 4):
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
-        assert session._runs, "held: the page is a window behind"
+        assert session.outgoing._runs, "held: the page is a window behind"
         frame = {
             "kind": "bokeh",
             "client": "page",
-            "ack": transport.seqs[-1],  # all the page has handled, riding along
+            "ack": session.frames_sent,  # all the page has handled, riding along
             "header": {"msgid": "e1", "msgtype": "PATCH-DOC"},
             "metadata": {},
             "content": json.dumps({"events": [model_changed(source.id, "name", "moved")]}),
@@ -176,10 +163,10 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
         replies: list[Any] = []
         dispatch(frame, [], session, replies.append)
         await asyncio.sleep(0.01)
-        assert not session._runs, "the acknowledgement on the patch released the rest"
-        assert rows(transport) == [float(i) for i in range(ACK_WINDOW + 4)]
+        assert not session.outgoing._runs, "the acknowledgement on the patch released the rest"
+        assert rows(channel) == [float(i) for i in range(ACK_WINDOW + 4)]
         assert not replies, "no error for the patch"
         assert source.name == "moved", "the patch was applied"
-        assert transport.of_type("OK"), "and answered"
+        assert channel.of_type("OK"), "and answered"
 
     in_thread(main, 30)

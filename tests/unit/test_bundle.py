@@ -1,4 +1,4 @@
-"""An app file as the server sends it to a kernel on a gateway (``server/files.bundle``)."""
+"""An app file as the server sends it to a kernel on a gateway (``server/files.app_files``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bokeh_nb.server import files
 def test_a_script_is_sent_alone(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("print(1)")
     (tmp_path / "other.py").write_text("print(2)")
-    sent = files.bundle(tmp_path / "app.py")
+    sent = files.app_files(tmp_path / "app.py")
     assert sent.entry == "app.py"
     assert sent.files == [("app.py", b"print(1)")]
 
@@ -31,7 +31,7 @@ def test_a_directory_is_sent_without_hidden_files_caches_or_links_out(tmp_path: 
     (tmp_path / "outside.txt").write_text("secret")
     (app / "data" / "link.txt").symlink_to(tmp_path / "outside.txt")
     (app / "data" / "inside.txt").symlink_to(app / "main.py")
-    sent = files.bundle(app)
+    sent = files.app_files(app)
     assert sent.entry == "app"
     assert dict(sent.files) == {
         "app/data/inside.txt": b"main",
@@ -41,12 +41,12 @@ def test_a_directory_is_sent_without_hidden_files_caches_or_links_out(tmp_path: 
 
 
 def test_an_app_too_large_to_send_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(files, "BUNDLE_MAX_BYTES", 1000)
+    monkeypatch.setattr(files, "APP_FILES_MAX_BYTES", 1000)
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text("x" * 600)
     (tmp_path / "app" / "blob").write_bytes(b"\0" * 600)
     with pytest.raises(HTTPError) as refused:
-        files.bundle(tmp_path / "app")
+        files.app_files(tmp_path / "app")
     assert refused.value.status_code == 413
     text = refused.value.log_message % refused.value.args
     assert text == (

@@ -11,7 +11,8 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 from tornado.websocket import WebSocketHandler, websocket_connect
 
-from bokeh_nb.server.live import COALESCE_BYTES, AppSocket, frame_header
+from bokeh_nb.server.live import AppSocket
+from bokeh_nb.server.wsframes import COALESCE_BYTES, frame_header
 
 
 @pytest.mark.parametrize(

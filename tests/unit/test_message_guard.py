@@ -51,7 +51,7 @@ def test_bytes_are_counted_as_they_arrive() -> None:
 
 
 def test_a_view_visitor_sends_no_buffers_and_its_patches_are_dropped() -> None:
-    view = limits_for({}, "view")
+    view = limits_for("view")
     assert view.max_buffers == 0
     guard = MessageGuard(view, view_only=True)
     with pytest.raises(Refused) as refused:
@@ -65,8 +65,9 @@ def test_a_view_visitor_sends_no_buffers_and_its_patches_are_dropped() -> None:
 
 
 def test_the_bounds_of_each_kind_of_connection() -> None:
-    author, interact = limits_for({}, None), limits_for({}, "interact")
-    assert author.max_bytes > interact.max_bytes > limits_for({}, "view").max_bytes
-    settings = {"bokeh_nb_message_limits": (Limits(1, 100), Limits(1, 50))}
-    assert limits_for(settings, "interact") == Limits(1, 50)
-    assert limits_for(settings, "view") == Limits(0, 50)
+    author, interact = limits_for(None), limits_for("interact")
+    assert author.max_bytes > interact.max_bytes > limits_for("view").max_bytes
+    server = {"author": Limits(1, 100), "interact": Limits(1, 50)}
+    assert limits_for(None, **server) == Limits(1, 100)
+    assert limits_for("interact", **server) == Limits(1, 50)
+    assert limits_for("view", **server) == Limits(0, 50)

@@ -14,8 +14,10 @@ import pytest
 from bokeh.document import Document
 from tornado.ioloop import IOLoop
 
-from bokeh_nb import _bokeh
 from bokeh_nb.kernel.periodic import FixedRatePeriodic
+from bokeh_nb.kernel.session import KernelSession
+
+from .conftest import FakeChannel
 
 
 class FakeLoop:
@@ -128,20 +130,21 @@ def test_a_coroutine_tick_finishes_before_the_next_starts() -> None:
     assert 3 <= ticks <= 15  # about 0.3 s / 20 ms; never one per 5 ms
 
 
-def test_documents_periodic_callbacks_use_the_fixed_schedule() -> None:
+def test_a_sessions_periodic_callbacks_use_the_fixed_schedule() -> None:
     async def main() -> list[Any]:
-        group = _bokeh.callback_group(IOLoop.current())
         doc = Document()
         ticks: list[float] = []
         callback = doc.add_periodic_callback(lambda: ticks.append(1), 5)
-        group.add_session_callback(callback)
+        session = KernelSession(doc, FakeChannel())
         await asyncio.sleep(0.1)
-        group.remove_session_callback(callback)
+        doc.remove_periodic_callback(callback)
         seen = len(ticks)
         await asyncio.sleep(0.05)
-        return [seen, len(ticks), group._group]
+        session.destroy()
+        return [seen, len(ticks), session._callbacks._group]
 
     seen, after, inner = asyncio.run(main())
-    assert type(inner).__name__ == "_FixedRateGroup"
+    assert type(inner).__name__ == "_PeriodicGroup"
+    assert inner._make_periodic is FixedRatePeriodic
     assert 1 <= seen <= 20
     assert after == seen  # removed: no tick after

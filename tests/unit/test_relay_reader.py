@@ -1,6 +1,7 @@
-"""The relay's reader of a local kernel's iopub (``server/relay.py``): it decodes only what
-may be for its sessions (a standalone session's marked frames, any ``comm_close``) and
-drops the rest, a notebook's own outputs and comms, before decoding them."""
+"""The server's reader of a local kernel's iopub (``server/zmqtransport.py``): it decodes
+only what may be for its sessions (a standalone session's marked frames, any
+``comm_close``) and drops the rest, a notebook's own outputs and comms, before decoding
+them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import zmq.asyncio
 from jupyter_client.session import Session
 
 from bokeh_nb.protocol import RELAY_METADATA
-from bokeh_nb.server.relay import ZmqTransport, for_the_relay
+from bokeh_nb.server.zmqtransport import ZmqTransport, for_sessions
 
 KEY = uuid.uuid4().hex.encode()
 
@@ -28,19 +29,19 @@ def parts(session: Session, msg_type: str, content: dict[str, Any], **kw: Any) -
     return session.serialize(msg)[1:] + list(kw.get("buffers", []))  # after the delimiter
 
 
-def test_only_marked_frames_and_comm_closes_are_for_the_relay() -> None:
+def test_only_marked_frames_and_comm_closes_are_for_sessions() -> None:
     s = kernel_session()
     marked = parts(s, "comm_msg", {"comm_id": "a", "data": {}}, metadata=RELAY_METADATA)
     notebook = parts(s, "comm_msg", {"comm_id": "b", "data": {"bokeh_nb.relay": True}})
     closing = parts(s, "comm_close", {"comm_id": "a", "data": {}})
     status = parts(s, "status", {"execution_state": "busy"})
     stream = parts(s, "stream", {"name": "stdout", "text": '"comm_close"'})
-    assert for_the_relay(marked)
-    assert for_the_relay(closing)
-    assert not for_the_relay(notebook)  # the mark in the content is not a mark
-    assert not for_the_relay(status)
-    assert not for_the_relay(stream)  # nor the words in an output
-    assert for_the_relay(marked[:3])  # malformed: decoding reports it
+    assert for_sessions(marked)
+    assert for_sessions(closing)
+    assert not for_sessions(notebook)  # the mark in the content is not a mark
+    assert not for_sessions(status)
+    assert not for_sessions(stream)  # nor the words in an output
+    assert for_sessions(marked[:3])  # malformed: decoding reports it
 
 
 def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> None:

@@ -1,4 +1,4 @@
-"""KernelSession with a fake transport: batching, echo, callbacks, errors, lifetime."""
+"""KernelSession with a fake channel: batching, echo, callbacks, errors, lifetime."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
 
-from .conftest import FakeTransport, browser_patch, model_changed, pull_request
+from .conftest import FakeChannel, browser_patch, model_changed, pull_request
 
 
 def run(main: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
@@ -29,21 +29,21 @@ async def turn(n: int = 3) -> None:
         await asyncio.sleep(0)
 
 
-def make(transport: FakeTransport, *roots: Any, **kw: Any) -> KernelSession:
+def make(channel: FakeChannel, *roots: Any, **kw: Any) -> KernelSession:
     doc = Document()
     for r in roots:
         doc.add_root(r)
-    return KernelSession(doc, transport, budget=kw.pop("budget", MessageBudget()), **kw)
+    return KernelSession(doc, channel, budget=kw.pop("budget", MessageBudget()), **kw)
 
 
-def test_pull_replies_with_the_current_document(transport: FakeTransport) -> None:
+def test_pull_replies_with_the_current_document(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="hi")
-        session = make(transport, div)
+        session = make(channel, div)
         div.text = "changed"
-        transport.messages.clear()
+        channel.messages.clear()
         session.receive(pull_request("p1"), "c1")
-        [reply] = transport.of_type("PULL-DOC-REPLY")
+        [reply] = channel.of_type("PULL-DOC-REPLY")
         assert reply.header["reqid"] == "p1"
         [root] = reply.content["doc"]["roots"]
         assert root["attributes"]["text"] == "changed"
@@ -52,10 +52,10 @@ def test_pull_replies_with_the_current_document(transport: FakeTransport) -> Non
     run(main)
 
 
-def test_changes_in_one_callback_turn_are_one_patch(transport: FakeTransport) -> None:
+def test_changes_in_one_callback_turn_are_one_patch(channel: FakeChannel) -> None:
     async def main() -> None:
         div, slider = Div(text="0"), Slider(start=0, end=10, value=1)
-        session = make(transport, div, slider)
+        session = make(channel, div, slider)
 
         def cb(_attr: str, _old: Any, new: Any) -> None:
             for i in range(50):
@@ -65,46 +65,46 @@ def test_changes_in_one_callback_turn_are_one_patch(transport: FakeTransport) ->
         slider.on_change("value", cb)
         session.receive(pull_request(), "c1")
         session.receive(pull_request(), "c2")
-        transport.messages.clear()
+        channel.messages.clear()
         session.receive(browser_patch([model_changed(slider.id, "value", 7)]), "c1")
         await turn()
-        patches = transport.of_type("PATCH-DOC")
+        patches = channel.of_type("PATCH-DOC")
         # the callback's changes go to everyone; the echo of c1's own change goes in a
         # run of its own tagged with its origin (c2 must see it, c1 drops it)
-        plain = [p for p in patches if p.origin is None]
-        echo = [p for p in patches if p.origin == "c1"]
+        plain = [p for p in patches if "origin" not in p.metadata]
+        echo = [p for p in patches if p.metadata.get("origin") == "c1"]
         assert len(plain) == 1 and len(echo) == 1
         events = plain[0].content["events"]
         texts = [e["new"] for e in events if e.get("attr") == "text"]
         assert texts == ["49"], "repeated changes of one property are merged, latest wins"
         assert echo[0].metadata == {"origin": "c1"}
-        assert transport.of_type("OK")[0].header["reqid"] == "b1"
+        assert channel.of_type("OK")[0].header["reqid"] == "b1"
         assert slider.value == 7
 
     run(main)
 
 
-def test_no_echo_when_the_sender_is_the_only_client(transport: FakeTransport) -> None:
+def test_no_echo_when_the_sender_is_the_only_client(channel: FakeChannel) -> None:
     async def main() -> None:
         slider = Slider(start=0, end=10, value=1)
-        session = make(transport, slider)
+        session = make(channel, slider)
         session.receive(pull_request(), "c1")
-        transport.messages.clear()
+        channel.messages.clear()
         session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
         await turn()
-        assert transport.of_type("PATCH-DOC") == []
-        assert [m.header["msgtype"] for m in transport.messages] == ["OK"]
+        assert channel.of_type("PATCH-DOC") == []
+        assert [m.header["msgtype"] for m in channel.messages] == ["OK"]
 
     run(main)
 
 
-def test_on_change_and_on_click_run_exactly_once(transport: FakeTransport) -> None:
+def test_on_change_and_on_click_run_exactly_once(channel: FakeChannel) -> None:
     async def main() -> None:
         slider, button = Slider(start=0, end=10, value=1), Button()
         calls: list[Any] = []
         slider.on_change("value", lambda a, o, n: calls.append(("value", n)))
         button.on_click(lambda: calls.append("click"))
-        session = make(transport, slider, button)
+        session = make(channel, slider, button)
         session.receive(pull_request(), "c1")
         session.receive(browser_patch([model_changed(slider.id, "value", 4)], "m1"), "c1")
         click = {
@@ -123,46 +123,46 @@ def test_on_change_and_on_click_run_exactly_once(transport: FakeTransport) -> No
     run(main)
 
 
-def test_cell_changes_are_sent_at_once(transport: FakeTransport) -> None:
+def test_cell_changes_are_sent_at_once(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="a")
-        session = make(transport, div)
+        session = make(channel, div)
         session.receive(pull_request(), "c1")
-        transport.messages.clear()
+        channel.messages.clear()
         div.text = "from a cell"  # no loop turn needed: a blocking cell still updates
-        [patch] = transport.of_type("PATCH-DOC")
+        [patch] = channel.of_type("PATCH-DOC")
         assert patch.content["events"][0]["new"] == "from a cell"
 
     run(main)
 
 
-def test_a_burst_from_a_cell_is_merged(transport: FakeTransport) -> None:
+def test_a_burst_from_a_cell_is_merged(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="a")
-        session = make(transport, div)
+        session = make(channel, div)
         session.receive(pull_request(), "c1")
-        transport.messages.clear()
+        channel.messages.clear()
         for i in range(100):
             div.text = str(i)
-        assert len(transport.of_type("PATCH-DOC")) == 1, "the first change goes at once"
+        assert len(channel.of_type("PATCH-DOC")) == 1, "the first change goes at once"
         await turn()
-        patches = transport.of_type("PATCH-DOC")
+        patches = channel.of_type("PATCH-DOC")
         assert len(patches) == 2 and patches[-1].content["events"][-1]["new"] == "99"
 
     run(main)
 
 
-def test_budget_defers_and_merges_instead_of_dropping(transport: FakeTransport) -> None:
+def test_budget_defers_and_merges_instead_of_dropping(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="a")
         budget = MessageBudget(rate=50.0, burst=5.0)
-        session = make(transport, div, budget=budget)
+        session = make(channel, div, budget=budget)
         for i in range(100):
             div.text = str(i)
-        sent_now = len(transport.of_type("PATCH-DOC"))
+        sent_now = len(channel.of_type("PATCH-DOC"))
         assert sent_now <= 6
         await asyncio.sleep(0.2)
-        patches = transport.of_type("PATCH-DOC")
+        patches = channel.of_type("PATCH-DOC")
         assert patches[-1].content["events"][-1]["new"] == "99", "the final value arrives"
         assert len(patches) < 20
         assert session.messages_sent == len(patches)
@@ -170,30 +170,30 @@ def test_budget_defers_and_merges_instead_of_dropping(transport: FakeTransport) 
     run(main)
 
 
-def test_arrays_travel_as_binary_buffers(transport: FakeTransport) -> None:
+def test_arrays_travel_as_binary_buffers(channel: FakeChannel) -> None:
     async def main() -> None:
         source = ColumnDataSource(data={"x": np.arange(1000, dtype="float64")})
-        session = make(transport, source)
+        session = make(channel, source)
         session.receive(pull_request(), "c1")
-        [reply] = transport.of_type("PULL-DOC-REPLY")
+        [reply] = channel.of_type("PULL-DOC-REPLY")
         assert reply.header["num_buffers"] == 1
         [(buffer_id, payload)] = reply.buffers
         assert memoryview(payload).nbytes == 8000
         assert f'"id":"{buffer_id}"'.replace(":", ": ") or True
         source.data = {"x": np.ones(10**6)}
-        patch = transport.of_type("PATCH-DOC")[-1]
+        patch = channel.of_type("PATCH-DOC")[-1]
         assert [memoryview(b).nbytes for _, b in patch.buffers] == [8 * 10**6]
         assert "base64" not in str(patch.content)
 
     run(main)
 
 
-def test_browser_arrays_arrive_as_numpy(transport: FakeTransport) -> None:
+def test_browser_arrays_arrive_as_numpy(channel: FakeChannel) -> None:
     async def main() -> None:
         from bokeh_nb import _bokeh
 
         source = ColumnDataSource(data={"x": [1.0]})
-        session = make(transport, source)
+        session = make(channel, source)
         session.receive(pull_request(), "c1")
         raw = np.arange(10**6, dtype="float64")
         array = {
@@ -223,7 +223,7 @@ def test_browser_arrays_arrive_as_numpy(transport: FakeTransport) -> None:
     run(main)
 
 
-def test_callback_exception_is_reported_and_session_goes_on(transport: FakeTransport) -> None:
+def test_callback_exception_is_reported_and_session_goes_on(channel: FakeChannel) -> None:
     async def main() -> None:
         slider, div = Slider(start=0, end=10, value=1), Div(text="")
 
@@ -233,10 +233,10 @@ def test_callback_exception_is_reported_and_session_goes_on(transport: FakeTrans
             div.text = str(new)
 
         slider.on_change("value", bad)
-        session = make(transport, slider, div)
+        session = make(channel, slider, div)
         session.receive(pull_request(), "c1")
         session.receive(browser_patch([model_changed(slider.id, "value", 5)], "m1"), "c1")
-        [err] = transport.of_type("ERROR")
+        [err] = channel.of_type("ERROR")
         assert err.header["reqid"] == "m1"
         assert "five is not allowed" in err.content["text"]
         assert "Traceback" in err.content["traceback"]
@@ -247,20 +247,20 @@ def test_callback_exception_is_reported_and_session_goes_on(transport: FakeTrans
     run(main)
 
 
-def test_malformed_patch_gets_error_reply(transport: FakeTransport) -> None:
+def test_malformed_patch_gets_error_reply(channel: FakeChannel) -> None:
     async def main() -> None:
-        session = make(transport, Div())
+        session = make(channel, Div())
         session.receive(pull_request(), "c1")
         session.receive(browser_patch([model_changed("nope", "text", "x")], "m1"), "c1")
-        [err] = transport.of_type("ERROR")
+        [err] = channel.of_type("ERROR")
         assert err.header["reqid"] == "m1"
         session.receive(pull_request("p2"), "c1")
-        assert transport.of_type("PULL-DOC-REPLY")[-1].header["reqid"] == "p2"
+        assert channel.of_type("PULL-DOC-REPLY")[-1].header["reqid"] == "p2"
 
     run(main)
 
 
-def test_periodic_callback_that_raises_keeps_its_schedule(transport: FakeTransport) -> None:
+def test_periodic_callback_that_raises_keeps_its_schedule(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="0")
         doc = Document()
@@ -274,10 +274,10 @@ def test_periodic_callback_that_raises_keeps_its_schedule(transport: FakeTranspo
             div.text = str(len(ticks))
 
         doc.add_periodic_callback(tick, 10)
-        session = KernelSession(doc, transport, budget=MessageBudget())
+        session = KernelSession(doc, channel, budget=MessageBudget())
         await asyncio.sleep(0.2)
         assert len(ticks) >= 4
-        assert [t for t, _ in transport.errors] == ["RuntimeError: tick two"]
+        assert [t for t, _ in channel.errors] == ["RuntimeError: tick two"]
         session.destroy()
         n = len(ticks)
         await asyncio.sleep(0.05)
@@ -286,7 +286,7 @@ def test_periodic_callback_that_raises_keeps_its_schedule(transport: FakeTranspo
     run(main)
 
 
-def test_async_callbacks_hold_the_document_lock(transport: FakeTransport) -> None:
+def test_async_callbacks_hold_the_document_lock(channel: FakeChannel) -> None:
     async def main() -> None:
         div, slider = Div(text=""), Slider(start=0, end=10, value=0)
         doc = Document()
@@ -301,7 +301,7 @@ def test_async_callbacks_hold_the_document_lock(transport: FakeTransport) -> Non
 
         slider.on_change("value", lambda a, o, n: order.append(f"patch {n}"))
         doc.add_next_tick_callback(slow)
-        session = KernelSession(doc, transport, budget=MessageBudget())
+        session = KernelSession(doc, channel, budget=MessageBudget())
         await asyncio.sleep(0.01)
         session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
         await asyncio.sleep(0.1)
@@ -310,13 +310,13 @@ def test_async_callbacks_hold_the_document_lock(transport: FakeTransport) -> Non
     run(main)
 
 
-def test_destroy_runs_on_session_destroyed_and_frees(transport: FakeTransport) -> None:
+def test_destroy_runs_on_session_destroyed_and_frees(channel: FakeChannel) -> None:
     async def main() -> None:
         doc = Document()
         doc.add_root(Div())
         seen: list[str] = []
         doc.on_session_destroyed(lambda ctx: seen.append(ctx.id))
-        session = KernelSession(doc, transport, budget=MessageBudget())
+        session = KernelSession(doc, channel, budget=MessageBudget())
         session.destroy()
         session.destroy()
         assert seen == [session.id]
@@ -324,10 +324,10 @@ def test_destroy_runs_on_session_destroyed_and_frees(transport: FakeTransport) -
     run(main)
 
 
-def test_session_ends_after_last_view_lingers(transport: FakeTransport) -> None:
+def test_session_ends_after_last_view_lingers(channel: FakeChannel) -> None:
     async def main() -> None:
         ended: list[bool] = []
-        session = make(transport, Div(), on_unused=lambda: ended.append(True))
+        session = make(channel, Div(), on_unused=lambda: ended.append(True))
         session.linger = 0.05
         session.set_views("c1", 1)
         session.set_views("c1", 0)
@@ -341,10 +341,10 @@ def test_session_ends_after_last_view_lingers(transport: FakeTransport) -> None:
     run(main)
 
 
-def test_a_page_that_leaves_does_not_end_the_session(transport: FakeTransport) -> None:
+def test_a_page_that_leaves_does_not_end_the_session(channel: FakeChannel) -> None:
     async def main() -> None:
         ended: list[bool] = []
-        session = make(transport, Div(), on_unused=lambda: ended.append(True))
+        session = make(channel, Div(), on_unused=lambda: ended.append(True))
         session.linger = 0.02
         session.set_views("c1", 1)
         session.client_gone("c1")  # reload: the new page will pull again
@@ -354,42 +354,42 @@ def test_a_page_that_leaves_does_not_end_the_session(transport: FakeTransport) -
     run(main)
 
 
-def test_stream_patch_and_hold_go_out_as_small_events(transport: FakeTransport) -> None:
+def test_stream_patch_and_hold_go_out_as_small_events(channel: FakeChannel) -> None:
     async def main() -> None:
         source = ColumnDataSource(data={"x": np.arange(10_000, dtype="float64")})
-        session = make(transport, source)
+        session = make(channel, source)
         session.receive(pull_request(), "c1")
-        transport.messages.clear()
+        channel.messages.clear()
         source.stream({"x": np.arange(5, dtype="float64")}, rollover=10_000)
         source.patch({"x": [(0, -1.0)]})
         await turn()
-        events = [e for p in transport.of_type("PATCH-DOC") for e in p.content["events"]]
+        events = [e for p in channel.of_type("PATCH-DOC") for e in p.content["events"]]
         assert [e["kind"] for e in events] == ["ColumnsStreamed", "ColumnsPatched"]
         assert events[0]["rollover"] == 10_000
-        sent = sum(memoryview(b).nbytes for p in transport.messages for _, b in p.buffers)
+        sent = sum(memoryview(b).nbytes for p in channel.messages for _, b in p.buffers)
         assert sent == 5 * 8, "only the streamed rows travel"
         assert len(source.data["x"]) == 10_000 and source.data["x"][0] == -1.0
 
         await asyncio.sleep(0.05)
-        transport.messages.clear()
+        channel.messages.clear()
 
         def held_changes() -> None:
             session.document.hold("combine")
             for i in range(3):
                 source.stream({"x": np.array([float(i)])}, rollover=10_000)
-            assert transport.of_type("PATCH-DOC") == [], "held"
+            assert channel.of_type("PATCH-DOC") == [], "held"
             session.document.unhold()
 
         session.document.add_next_tick_callback(held_changes)
         await asyncio.sleep(0.05)
-        patches = transport.of_type("PATCH-DOC")
+        patches = channel.of_type("PATCH-DOC")
         assert len(patches) == 1, "released in a callback: one message"
         assert len(source.data["x"]) == 10_000
 
     run(main)
 
 
-def test_frames_from_another_thread_run_on_the_loop(transport: FakeTransport) -> None:
+def test_frames_from_another_thread_run_on_the_loop(channel: FakeChannel) -> None:
     """JupyterLab 4.6 may route comm messages to a kernel subshell, which ipykernel runs
     on a thread of its own: the callbacks still run on the session's loop thread."""
     from bokeh_nb.kernel.frames import dispatch
@@ -398,7 +398,7 @@ def test_frames_from_another_thread_run_on_the_loop(transport: FakeTransport) ->
         slider = Slider(start=0, end=10, value=1)
         threads: list[int] = []
         slider.on_change("value", lambda attr, old, new: threads.append(threading.get_ident()))
-        session = make(transport, slider)
+        session = make(channel, slider)
         patch = browser_patch([model_changed(slider.id, "value", 5)], "t1")
         frame = {
             "kind": "bokeh",
@@ -408,9 +408,7 @@ def test_frames_from_another_thread_run_on_the_loop(transport: FakeTransport) ->
             "content": json.dumps(patch.content),
             "buffers": [],
         }
-        other = threading.Thread(
-            target=lambda: dispatch(frame, [], session, transport.send_message)
-        )
+        other = threading.Thread(target=lambda: dispatch(frame, [], session, session.send))
         other.start()
         other.join()
         assert threads == []  # not run on the other thread

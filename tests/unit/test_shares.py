@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bokeh_nb.kernel.share import parse_expires
-from bokeh_nb.server.base import redact
+from bokeh_nb.server.logfilter import redact
 from bokeh_nb.server.shares import ShareRegistry
 
 
@@ -67,6 +67,48 @@ def test_expiry_and_revocation_refuse_and_close_open_sessions() -> None:
     assert sb.closed == (1008, "this share link was revoked")
     assert reg.verify(b.token) is None
     assert reg.list() == []
+
+
+class Timers:
+    """A ``schedule`` that keeps its callbacks: expiry is run by hand (``fire``)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, tuple[float, Any]] = {}
+        self.cancelled: list[float] = []
+        self.made = 0
+
+    def __call__(self, delay: float, callback: Any) -> Any:
+        key = self.made = self.made + 1
+        self.pending[key] = (delay, callback)
+        timers = self
+
+        class Timer:
+            def cancel(self) -> None:
+                if key in timers.pending:
+                    timers.cancelled.append(timers.pending.pop(key)[0])
+
+        return Timer()
+
+    def fire(self, delay: float) -> None:
+        key = next(k for k, (d, _) in self.pending.items() if d == delay)
+        self.pending.pop(key)[1]()
+
+
+def test_each_link_expires_on_its_timer_and_none_after_the_server_stops() -> None:
+    clock, timers = Clock(), Timers()
+    reg = ShareRegistry(b"s" * 32, max_ttl=3600, clock=clock, schedule=timers)
+    a = reg.create("k1", "sliders", "view", 60, "ann")
+    b = reg.create("k1", "sliders", "view", 600, "ann")
+    c = reg.create("k1", "sliders", "view", 900, "ann")
+    socket = FakeSocket()
+    a.sockets.add(socket)
+    timers.fire(60)  # a's timer
+    assert socket.closed == (1008, "this share link has expired")
+    assert reg.verify(a.token) is None
+    assert reg.revoke(b.id)
+    assert timers.cancelled == [600]  # a revoked link's timer goes with it
+    reg.stop()
+    assert timers.cancelled == [600, 900] and reg.verify(c.token) is c
 
 
 def test_bad_requests_are_refused() -> None:

@@ -29,7 +29,7 @@ from bokeh.plotting import figure
 
 from bokeh_nb.kernel.session import KernelSession
 
-from .conftest import FakeTransport, browser_patch, model_changed
+from .conftest import FakeChannel, browser_patch, model_changed
 from .test_session import run, turn
 
 
@@ -98,7 +98,7 @@ def outcome(mode: str | None, make_events: Any) -> tuple[str, dict[str, Any]]:
 
     async def main() -> None:
         doc, models = app_document()
-        transport = FakeTransport()
+        transport = FakeChannel()
         session = KernelSession(doc, transport, visitor=mode)  # type: ignore[arg-type]
         session.receive(browser_patch(make_events(models), "v1"), "visitor")
         await turn()
@@ -362,7 +362,7 @@ def test_view_visitor_changes_nothing(name: str, caplog: Any) -> None:
 def test_refused_patch_changes_nothing_and_the_session_goes_on() -> None:
     async def main() -> None:
         doc, m = app_document()
-        transport = FakeTransport()
+        transport = FakeChannel()
         session = KernelSession(doc, transport, visitor="interact")
         bad = [model_changed(m["slider"].id, "value", 7), model_changed(m["div"].id, "text", "x")]
         session.receive(browser_patch(bad, "bad"), "visitor")

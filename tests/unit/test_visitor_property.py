@@ -42,7 +42,7 @@ from bokeh_nb.kernel.visitor_data import column_kind, source_length
 from bokeh_nb.kernel.visitor_events import EVENT_CLASSES
 from bokeh_nb.kernel.visitor_values import option_values, rule
 
-from .conftest import FakeTransport, browser_patch
+from .conftest import FakeChannel, browser_patch
 from .visitor_app import SELECTION, App, Watch
 
 # ---- what a hostile visitor sends ------------------------------------------------------
@@ -156,13 +156,13 @@ def send(visited: Visited, events: list[Any]) -> str:
     return str(reply.header["msgtype"])
 
 
-Visited = tuple[App, KernelSession, FakeTransport, Watch]
+Visited = tuple[App, KernelSession, FakeChannel, Watch]
 
 
 @pytest.fixture(scope="module")
 def visited(loop: IOLoop) -> Iterator[Visited]:
     app = App()
-    transport = FakeTransport()
+    transport = FakeChannel()
     session = KernelSession(app.doc, transport, io_loop=loop, visitor="interact", standalone=True)
     yield app, session, transport, Watch(app)
     session.destroy()

@@ -12,11 +12,11 @@ import pytest
 from bokeh.models import Button, Div, Slider
 
 from bokeh_nb import _bokeh
-from bokeh_nb.kernel.relay import CommTransport, _Indented
+from bokeh_nb.kernel.pages import PageChannel, _Indented
 from bokeh_nb.kernel.session import KernelSession
 from bokeh_nb.kernel.visitor_text import EXCERPT, describe, excerpt, format_traceback
 
-from .conftest import FakeTransport, browser_patch, model_changed, pull_request
+from .conftest import FakeChannel, browser_patch, model_changed, pull_request
 from .test_session import make, run
 
 FORGED = "value\n[W 2099-01-01 00:00:00.000 ServerApp] FORGED LOG LINE\r\x1b[31m"
@@ -60,7 +60,7 @@ def test_inline_bytes_inflate_only_a_few_times_their_size() -> None:
             _bokeh.inflate(data)
 
 
-def test_a_compressed_bomb_from_a_notebook_page_costs_little(transport: FakeTransport) -> None:
+def test_a_compressed_bomb_from_a_notebook_page_costs_little(channel: FakeChannel) -> None:
     """A page of the author's own notebook is not a visitor, and yet a Slider value of
     gzip-compressed zeros is decoded no further than a few times its size, and answered
     with a short error."""
@@ -69,7 +69,7 @@ def test_a_compressed_bomb_from_a_notebook_page_costs_little(transport: FakeTran
 
     async def main() -> None:
         slider = Slider(start=0, end=10, value=1)
-        session = make(transport, slider)
+        session = make(channel, slider)
         session.receive(pull_request(), "c1")
         tracemalloc.start()
         try:
@@ -77,7 +77,7 @@ def test_a_compressed_bomb_from_a_notebook_page_costs_little(transport: FakeTran
             _now, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        [err] = transport.of_type("ERROR")
+        [err] = channel.of_type("ERROR")
         assert "expand beyond" in err.content["text"] and len(err.content["text"]) < 400
         assert err.content["traceback"] is None
         assert peak < 16 * len(data), (peak, len(data))
@@ -86,13 +86,13 @@ def test_a_compressed_bomb_from_a_notebook_page_costs_little(transport: FakeTran
     run(main)
 
 
-def test_a_value_bokeh_refuses_is_quoted_only_in_short(transport: FakeTransport) -> None:
+def test_a_value_bokeh_refuses_is_quoted_only_in_short(channel: FakeChannel) -> None:
     async def main() -> None:
         slider = Slider(start=0, end=10, value=1)
-        session = make(transport, slider)
+        session = make(channel, slider)
         session.receive(pull_request(), "c1")
         session.receive(browser_patch([model_changed(slider.id, "value", FORGED * 10**4)]), "c1")
-        [err] = transport.of_type("ERROR")
+        [err] = channel.of_type("ERROR")
         text, tb = err.content["text"], err.content["traceback"]
         assert len(text) < 2 * EXCERPT + 100 and "\n" not in text
         # the author's own page gets the traceback, its messages shortened too
@@ -103,7 +103,7 @@ def test_a_value_bokeh_refuses_is_quoted_only_in_short(transport: FakeTransport)
 
 
 def test_a_standalone_page_gets_an_error_id_and_no_traceback(
-    transport: FakeTransport, caplog: pytest.LogCaptureFixture
+    channel: FakeChannel, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
         button = Button()
@@ -112,7 +112,7 @@ def test_a_standalone_page_gets_an_error_id_and_no_traceback(
             raise RuntimeError("the secret path /home/author/app.py")
 
         button.on_click(fail)
-        session = make(transport, button, standalone=True)
+        session = make(channel, button, standalone=True)
         session.receive(pull_request(), "c1")
         click = {
             "kind": "MessageSent",
@@ -124,12 +124,12 @@ def test_a_standalone_page_gets_an_error_id_and_no_traceback(
             },
         }
         session.receive(browser_patch([click], "m1"), "c1")
-        [err] = transport.of_type("ERROR")
+        [err] = channel.of_type("ERROR")
         text = err.content["text"]
         assert text.startswith("error ") and "its author can see the details" in text
         assert err.content["traceback"] is None and "secret" not in text
         incident = text.split()[1].rstrip(":")
-        [(logged, tb)] = transport.errors
+        [(logged, tb)] = channel.errors
         assert logged.startswith(f"error {incident}: RuntimeError: the secret path")
         assert "in fail" in tb
 
@@ -146,11 +146,11 @@ def test_a_standalone_error_reaches_the_log_and_the_apps_notebook_outputs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def main() -> None:
-        output = FakeTransport()
+        output = FakeChannel()
         notebook = make(output, Div())
-        page = make(FakeTransport(), Div(), standalone=True)
-        transport = CommTransport(None, FakeApp([notebook, page]))
-        with caplog.at_level(logging.ERROR, logger="bokeh_nb.kernel.relay"):
+        page = make(FakeChannel(), Div(), standalone=True)
+        transport = PageChannel(None, FakeApp([notebook, page]))
+        with caplog.at_level(logging.ERROR, logger="bokeh_nb.kernel.pages"):
             transport.send_error("error 1234: RuntimeError: boom", "Traceback ...\nin fail")
         assert "error 1234: RuntimeError: boom in a standalone session of app" in caplog.text
         [(text, tb)] = output.errors

@@ -1,26 +1,31 @@
-"""Does the frontend showing this kernel's outputs have (a matching) bokeh_nb?
+"""The frontend showing this kernel's outputs: does it have (a matching) bokeh_nb?
 
 A frontend without the bokeh_nb extension cannot render a ``BokehWidget`` and ipywidgets
 only says "Click to show javascript error". So the first ``show()`` of a kernel opens a
-comm to ``FRONTEND_TARGET``: the extension answers it; a frontend without it closes the
-comm unanswered, and a frontend with another bokeh_nb version answers with its version;
-either way every output shown so far is replaced (through its display id) by a message
-saying what to install. With no frontend at all (nbconvert, papermill, nbval: an execute
-request with ``allow_stdin`` false, see ``headless.py``) nothing is asked, so no client
+comm to ``FRONTEND_TARGET``: the extension answers it (with its version and the Jupyter
+server's base URL, which ``App.url`` needs); a frontend without it closes the comm
+unanswered, and a frontend with another bokeh_nb version answers with its version; either
+way every output shown so far is replaced (through its display id) by a message saying
+what to install. With no frontend at all (nbconvert, papermill, nbval: an execute request
+with ``allow_stdin`` false, see ``headless.py``) the runtime asks nothing, so no client
 logs a comm target it does not know, and the kernel keeps the snapshots itself.
+
+The same target carries share-link requests to the page (``share.py``).
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from typing import Any, Literal
+from typing import Literal
 
+from .._version import __version__
 from ..protocol import FRONTEND_TARGET
+from ._ipykernel import Comm, CommMessage, open_comm
 
 log = logging.getLogger(__name__)
 
-__all__ = ("MISSING_FRONTEND", "FrontendProbe", "PROBE")
+__all__ = ("MISSING_FRONTEND", "Frontend", "State", "mismatch")
 
 MISSING_FRONTEND = (
     "This live Bokeh output cannot be shown: the Jupyter frontend that opened this "
@@ -34,7 +39,6 @@ State = Literal["unknown", "asking", "present", "absent"]
 
 def mismatch(frontend_version: str) -> str | None:
     """Why a frontend of this version cannot render this kernel's outputs, or None."""
-    from .._version import __version__
 
     def key(v: str) -> tuple[str, ...]:
         parts = v.split(".")
@@ -59,17 +63,19 @@ def _explain(display_id: str, text: str = MISSING_FRONTEND) -> None:
     )
 
 
-class FrontendProbe:
+class Frontend:
+    """What this kernel knows of its frontend: asked once, over a comm."""
+
     def __init__(self) -> None:
         self.state: State = "unknown"
         self.problem = MISSING_FRONTEND
         self.base_url: str | None = None  # the Jupyter server's, as the frontend sees it
         self._pending: list[str] = []
-        self._comm: Any = None
+        self._comm: Comm | None = None
 
     def shown(self, display_id: str) -> None:
         """An output with this display id now shows a BokehWidget."""
-        if self.state == "present" or self._headless():
+        if self.state == "present":
             return
         if self.state == "absent":
             _explain(display_id, self.problem)
@@ -80,28 +86,16 @@ class FrontendProbe:
 
     def ask(self) -> None:
         """Ask now, without an output waiting for the answer (to learn base_url)."""
-        if self.state == "unknown" and not self._headless():
+        if self.state == "unknown":
             self._ask()
 
-    @staticmethod
-    def _headless() -> bool:
-        """No page sent this request: nothing could answer the probe."""
-        from .headless import headless
-
-        return headless()
-
     def _ask(self) -> None:
-        from comm import create_comm
-
-        from .relay import register_apps_target
-
-        register_apps_target()  # a frontend that answers may list this kernel's apps
         self.state = "asking"
-        self._comm = create_comm(target_name=FRONTEND_TARGET, data={})
+        self._comm = open_comm(FRONTEND_TARGET, {})
         self._comm.on_msg(self._answered)
         self._comm.on_close(self._closed)
 
-    def _answered(self, msg: Any) -> None:
+    def _answered(self, msg: CommMessage) -> None:
         data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
         base_url = data.get("base_url")
         if isinstance(base_url, str) and base_url.startswith(("http://", "https://")):
@@ -114,7 +108,7 @@ class FrontendProbe:
         self.problem = problem
         self._give_up()
 
-    def _closed(self, _msg: Any) -> None:
+    def _closed(self, _msg: CommMessage) -> None:
         if self.state in ("present", "absent"):
             return
         self._give_up()
@@ -125,7 +119,3 @@ class FrontendProbe:
         pending, self._pending = self._pending, []
         for display_id in pending:
             _explain(display_id, self.problem)
-
-
-#: One probe per kernel.
-PROBE = FrontendProbe()

@@ -1,4 +1,4 @@
-"""The frontend probe: present, missing, or another version."""
+"""What the kernel learns of its frontend: present, missing, or another version."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bokeh_nb._version import __version__
-from bokeh_nb.kernel import probe
+from bokeh_nb.kernel import frontend
 
 
 class FakeComm:
@@ -26,12 +26,12 @@ class FakeComm:
 def explained(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     monkeypatch.setattr(
-        probe, "_explain", lambda did, text=probe.MISSING_FRONTEND: calls.append((did, text))
+        frontend, "_explain", lambda did, text=frontend.MISSING_FRONTEND: calls.append((did, text))
     )
     return calls
 
 
-def asked(p: probe.FrontendProbe, monkeypatch: pytest.MonkeyPatch) -> FakeComm:
+def asked(p: frontend.Frontend, monkeypatch: pytest.MonkeyPatch) -> FakeComm:
     comm = FakeComm()
     monkeypatch.setattr(
         p,
@@ -49,7 +49,7 @@ def asked(p: probe.FrontendProbe, monkeypatch: pytest.MonkeyPatch) -> FakeComm:
 def test_answer_with_same_version_is_present(
     explained: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    p = probe.FrontendProbe()
+    p = frontend.Frontend()
     comm = asked(p, monkeypatch)
     p.shown("d1")
     p.shown("d2")
@@ -62,7 +62,7 @@ def test_answer_with_same_version_is_present(
 def test_closed_unanswered_explains_every_output(
     explained: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    p = probe.FrontendProbe()
+    p = frontend.Frontend()
     comm = asked(p, monkeypatch)
     p.shown("d1")
     p.shown("d2")
@@ -73,7 +73,7 @@ def test_closed_unanswered_explains_every_output(
 
 
 def test_other_version_is_explained(explained: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    p = probe.FrontendProbe()
+    p = frontend.Frontend()
     comm = asked(p, monkeypatch)
     p.shown("d1")
     comm.on_msg_cb({"content": {"data": {"version": "9.0.0"}}})
@@ -84,6 +84,6 @@ def test_other_version_is_explained(explained: list[Any], monkeypatch: pytest.Mo
 
 def test_version_rule_follows_npm_caret() -> None:
     major, minor, *_ = __version__.split(".")
-    assert probe.mismatch(__version__) is None
-    assert probe.mismatch(f"{major}.{minor}.99") is None
-    assert probe.mismatch(f"{major}.{int(minor) + 1}.0") is not None
+    assert frontend.mismatch(__version__) is None
+    assert frontend.mismatch(f"{major}.{minor}.99") is None
+    assert frontend.mismatch(f"{major}.{int(minor) + 1}.0") is not None

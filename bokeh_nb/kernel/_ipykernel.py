@@ -1,0 +1,166 @@
+"""The only module of bokeh_nb that touches the internals of ipykernel, comm and IPython.
+
+Everything the kernel side needs from them beyond their documented use goes through a
+function here: opening comms and registering comm targets (so that tests can see and fake
+the one place that wires comms), this kernel's id, the request the kernel is handling,
+the displays and cells of the shell, the kernel's own stderr, and the refusal of
+``execute_request`` in a file-app kernel. Each function names the versions it was checked
+against; a new release of ipykernel, comm or IPython is checked here, and only here.
+
+Heavy modules (ipykernel, comm, IPython) are imported by the functions that use them, so
+that ``import bokeh_nb`` stays light and this module imports outside a kernel.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+log = logging.getLogger(__name__)
+
+__all__ = (
+    "Comm",
+    "CommMessage",
+    "kernel_id",
+    "log_to_kernel_stderr",
+    "on_comm_open",
+    "open_comm",
+    "refuse_execute_requests",
+    "shell_request",
+    "watch_shell",
+)
+
+#: A comm message as ipykernel hands it to a callback (``content.data``, ``buffers``, ...).
+CommMessage = dict[str, Any]
+
+
+class Comm(Protocol):
+    """The part of a comm (``comm.base_comm.BaseComm``) bokeh_nb uses. ``send`` takes any
+    JSON mapping (the frames of ``wire.py`` are TypedDicts) and bytes-like buffers, as
+    ``BaseComm.send`` does at run time, whatever its annotations say."""
+
+    comm_id: str
+
+    def send(
+        self,
+        data: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        buffers: Sequence[bytes | memoryview] | None = None,
+    ) -> None: ...
+
+    def on_msg(self, callback: Callable[[CommMessage], None] | None) -> None: ...
+
+    def on_close(self, callback: Callable[[CommMessage], None] | None) -> None: ...
+
+
+def open_comm(target: str, data: Mapping[str, Any]) -> Comm:
+    """Open a comm from this kernel to the frontend's ``target``.
+
+    Checked with comm 0.2.3 and ipykernel 7.4.0 (``comm.create_comm``, which ipykernel
+    replaces by its own ``Comm``)."""
+    from comm import create_comm
+
+    return cast(Comm, create_comm(target_name=target, data=dict(data)))
+
+
+def on_comm_open(target: str, handler: Callable[[Comm, CommMessage], None]) -> None:
+    """Call ``handler(comm, open_msg)`` for every comm a frontend opens to ``target``.
+
+    Checked with comm 0.2.3 and ipykernel 7.4.0 (``get_comm_manager().register_target``)."""
+    from comm import get_comm_manager
+    from comm.base_comm import BaseComm
+
+    get_comm_manager().register_target(
+        target, cast(Callable[[BaseComm, CommMessage], None], handler)
+    )
+
+
+def kernel_id() -> str:
+    """This kernel's id on its Jupyter server, from the name of its connection file
+    (``kernel-{id}.json``). Raises outside a kernel started with one.
+
+    Checked with ipykernel 7.4.0 (``ipykernel.connect.get_connection_file``)."""
+    from ipykernel.connect import get_connection_file
+
+    name = Path(get_connection_file()).stem
+    return name.removeprefix("kernel-")
+
+
+def _kernel() -> Any:
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None)
+
+
+def shell_request() -> Mapping[str, Any]:
+    """The message the kernel's shell is handling now (an ``execute_request``, a
+    ``comm_msg``, ...): ``header``, ``content``; empty outside a kernel.
+
+    Checked with ipykernel 7.4.0 (``Kernel.get_parent("shell")``) and IPython 9.18.1."""
+    kernel = _kernel()
+    parent = kernel.get_parent("shell") if kernel is not None else None
+    return parent if isinstance(parent, Mapping) else {}
+
+
+def watch_shell(
+    on_display: Callable[[dict[str, Any]], dict[str, Any] | None],
+    after_cell: Callable[..., None],
+) -> bool:
+    """Pass every display message the shell publishes through ``on_display`` (which
+    returns it, or None to drop it) and call ``after_cell`` at the end of each cell.
+    False where the shell cannot (outside ipykernel).
+
+    Checked with ipykernel 7.4.0 (``ZMQDisplayPublisher.register_hook``) and IPython
+    9.18.1 (``shell.events.register("post_run_cell", ...)``)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or not hasattr(shell.display_pub, "register_hook"):
+        return False
+    shell.display_pub.register_hook(on_display)
+    shell.events.register("post_run_cell", after_cell)
+    return True
+
+
+def refuse_execute_requests(reason: str) -> None:
+    """Answer every ``execute_request`` from now on with a ``PermissionError`` saying
+    ``reason``, running none of its code.
+
+    Checked with ipykernel 7.4.0: ``Kernel.shell_handlers`` maps a message type to
+    ``handler(stream, idents, msg)``, whose reply goes out through ``Kernel.session.send``."""
+    kernel = _kernel()
+
+    def refuse(stream: Any, ident: Any, parent: Any) -> None:
+        log.warning("bokeh_nb: refused an execute_request in a file-app kernel")
+        content = {"status": "error", "ename": "PermissionError", "evalue": reason}
+        kernel.session.send(
+            stream,
+            "execute_reply",
+            {**content, "traceback": [], "execution_count": 0},
+            parent,
+            ident=ident,
+        )
+
+    kernel.shell_handlers["execute_request"] = refuse
+
+
+def log_to_kernel_stderr(logger: logging.Logger, formatter: logging.Formatter) -> bool:
+    """Send logger's records to the kernel process's own stderr, which the Jupyter server
+    writes to its log (``sys.stderr`` of a kernel goes into whichever cell ran last).
+    False, and nothing changed, outside ipykernel or where logger has handlers already.
+
+    Checked with ipykernel 7.4.0 (``ipykernel.iostream.OutStream`` replaces
+    ``sys.stderr``)."""
+    from ipykernel.iostream import OutStream
+
+    if not isinstance(sys.stderr, OutStream) or logger.handlers:
+        return False
+    handler = logging.StreamHandler(sys.__stderr__)
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return True

@@ -1,0 +1,171 @@
+"""What a kernel session sends its browsers, and when.
+
+Every message goes out through ``Outgoing.send`` as one frame numbered in order (``seq``,
+what notebook pages acknowledge), over the session's ``Channel`` (the ``BokehWidget``
+comm, or the server-extension relay). The document's change events
+
+- are batched per IOLoop turn into one PATCH-DOC, merging repeated changes of one property
+  (latest wins), within a kernel-wide message budget and, for a notebook output, a window
+  of frames its pages have not yet acknowledged (``flow.py``);
+- go out at once when code outside any callback (a notebook cell) made them and nothing
+  went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
+  updates its output live while a burst of changes is merged;
+- keep echo suppression per browser client: a change that came from client X is sent in
+  a run of its own tagged ``origin: X``, and only when some other client is listening.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import _bokeh
+from .flow import AckWindow, MessageBudget
+
+if TYPE_CHECKING:
+    from bokeh.document.events import DocumentPatchedEvent
+    from tornado.ioloop import IOLoop
+
+__all__ = ("Channel", "Outgoing")
+
+
+class Channel(Protocol):
+    """What carries a session's frames to its browsers."""
+
+    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
+        """Carry msg, the session's frame number seq (a notebook page acknowledges it)."""
+
+    def send_error(self, text: str, traceback: str) -> None:
+        """Report a failed callback of the session (a frame outside the numbering)."""
+
+
+#: Changes from one origin (the browser client they came from, None for the kernel's own)
+Run = tuple[str | None, list["DocumentPatchedEvent"]]
+
+
+class _Flush(enum.Enum):
+    """When the pending runs are sent next, unless something sends them sooner."""
+
+    UNSCHEDULED = enum.auto()
+    NEXT_TURN = enum.auto()  # at the IOLoop's next turn
+    TIMER = enum.auto()  # when the ack window's or the budget's wait is over
+
+
+class Outgoing:
+    """A session's frames toward its browsers: ``clients`` are the session's browser
+    clients, read to know whether an echo has anyone else to go to."""
+
+    #: Changes made outside any callback (a cell) go out at once, unless something went
+    #: out less than this long ago: then they wait for the loop turn (or the next change),
+    #: merged. A cell that sleeps between changes updates live; a burst becomes one patch.
+    cell_flush_interval: float = 0.02
+
+    def __init__(
+        self,
+        channel: Channel,
+        loop: IOLoop,
+        budget: MessageBudget,
+        clients: Mapping[str, int],
+    ) -> None:
+        self._channel = channel
+        self._loop = loop
+        self._thread = threading.get_ident()
+        self._budget = budget
+        self._clients = clients
+        #: frames ahead of the pages that acknowledge them
+        self.window = AckWindow()
+        self._runs: list[Run] = []
+        self._flush = _Flush.UNSCHEDULED
+        self._timer: object | None = None  # the loop's handle while _Flush.TIMER
+        self._last_flush = 0.0
+        self._closed = False
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames numbered so far: every message sent."""
+        return self.window.sent
+
+    def send(self, msg: _bokeh.Message[Any]) -> None:
+        """Send msg now, as the next numbered frame."""
+        self._channel.send_message(msg, self.window.next_seq())
+
+    def add(self, event: DocumentPatchedEvent, origin: str | None, from_cell: bool) -> None:
+        """A change of the document, from browser client origin (None: the kernel's own);
+        from_cell: made by code outside any callback or browser patch."""
+        if self._closed:
+            return
+        if self._runs and self._runs[-1][0] == origin:
+            _bokeh.combine_event(event, self._runs[-1][1])
+        else:
+            self._runs.append((origin, [event]))
+        on_loop_thread = threading.get_ident() == self._thread
+        idle = time.monotonic() - self._last_flush >= self.cell_flush_interval
+        if from_cell and on_loop_thread and idle:
+            self.flush()  # from cell code: send now, the loop may not turn for a while
+        else:
+            self._schedule(0.0)
+
+    def flush(self, force: bool = False) -> None:
+        """Send what is pending, as far as the kernel's message budget allows (or all)."""
+        while self._runs and not self._closed:
+            origin, events = self._runs[0]
+            if origin is not None and not any(c != origin for c in self._clients):
+                self._runs.pop(0)  # an echo nobody else would see
+                continue
+            if not force:
+                hold = self.window.hold_for()
+                if hold is not None:  # an acknowledgement flushes sooner
+                    self._schedule(hold)
+                    return
+            if not self._budget.try_take() and not force:
+                self._schedule(self._budget.wait_time())
+                return
+            self._runs.pop(0)
+            self.send(_bokeh.patch_message(events, **({"origin": origin} if origin else {})))
+            self._last_flush = time.monotonic()
+
+    def acknowledged(self, client: str, seq: int) -> None:
+        """A page has handled the frames up to number seq."""
+        self.window.ack(client, seq)
+        self._window_moved()
+
+    def forget(self, client: str) -> None:
+        """A page went away: it holds nothing back any more."""
+        self.window.forget(client)
+        self._window_moved()
+
+    def close(self) -> None:
+        """Send no more changes; what is pending is dropped."""
+        self._closed = True
+        self._runs.clear()
+        self._cancel_timer()
+
+    def _schedule(self, delay: float) -> None:
+        if self._flush is not _Flush.UNSCHEDULED:
+            return
+        if delay <= 0:
+            self._flush = _Flush.NEXT_TURN
+            self._loop.add_callback(self._scheduled_flush)
+        else:
+            self._flush = _Flush.TIMER
+            self._timer = self._loop.call_later(delay, self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush, self._timer = _Flush.UNSCHEDULED, None
+        self.flush()
+
+    def _cancel_timer(self) -> None:
+        if self._flush is _Flush.TIMER:
+            self._loop.remove_timeout(self._timer)
+            self._flush, self._timer = _Flush.UNSCHEDULED, None
+
+    def _window_moved(self) -> None:
+        if self._runs and self.window.hold_for() is None:
+            if self._flush is _Flush.TIMER:  # the window's or the budget's: flush() asks both
+                self._cancel_timer()
+                self.flush()
+            else:
+                self._schedule(0.0)

@@ -1,0 +1,215 @@
+"""Standalone sessions of this kernel's live apps: full pages opened by the Jupyter server.
+
+The server extension opens a comm to ``SESSION_TARGET`` for every full-page visitor or
+``bokeh.client`` connection of ``bokeh-nb/kernels/{kernel_id}/apps/{name}`` (and of a file
+app, in a file-app kernel); each comm is one new session of the named app (a new
+Document, as every visit to a ``bokeh serve`` app), carrying the frames of
+``docs/protocol.md``. The runtime finds the app an open request names (``runtime.py``).
+
+Closing the comm (the visitor's websocket went away) ends the session. A session whose
+comm named its page (``session_id``, the Bokeh session id of the page's token) is only
+detached: it ends ``KernelSession.linger`` seconds later, unless a new comm naming the same
+page, app and visitor mode takes it over first, as BokehJS's reconnect finds its session
+again under ``bokeh serve``. That page then pulls the session's current document.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from .. import _bokeh
+from ..apps import AppError
+from ..protocol import RELAY_METADATA
+from ..wire import FrameError, SessionOpen, error_frame, read_session_open
+from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
+from .frames import dispatch, encode
+from .session import KernelSession
+
+if TYPE_CHECKING:
+    from bokeh.document import Document
+
+    from .visitor import Mode
+
+log = logging.getLogger(__name__)
+
+__all__ = ("AppFinder", "PageApp", "PageChannel", "Pages", "log_to_server")
+
+
+class PageApp(Protocol):
+    """A live app as its standalone pages see it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sessions(self) -> Sequence[KernelSession]: ...
+
+    def new_session_document(
+        self, arguments: dict[str, list[bytes]] | None = None
+    ) -> tuple[str, Document]: ...
+
+    def attach(self, session_id: str, session: KernelSession) -> None: ...
+
+
+#: The app an open request names (``None``: no such app), given the request's data and
+#: buffers; it raises when the app (a file app) cannot be loaded.
+AppFinder = Callable[[SessionOpen, Sequence[bytes | memoryview]], PageApp | None]
+
+
+class PageChannel:
+    """A standalone session's frames over its page's comm (no widget). ``comm`` is None
+    while the session is detached: what it sends then is dropped, the page that reattaches
+    pulls the whole document. The server paces these pages: frame numbers are not sent."""
+
+    def __init__(self, comm: Comm | None, app: PageApp) -> None:
+        self.comm = comm
+        #: the live app this is a session of (its notebook outputs see its errors)
+        self.app = app
+
+    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
+        comm = self.comm
+        if comm is None:
+            return
+        frame, payloads = encode(msg)
+        comm.send(frame, metadata=RELAY_METADATA, buffers=payloads)
+
+    def send_error(self, text: str, traceback: str) -> None:
+        """A callback of this session failed: its page never sees the traceback (it got an
+        error id, in text); the kernel's log and the app's notebook outputs do."""
+        name = self.app.name
+        log.error("bokeh_nb: %s in a standalone session of app %r\n%s", text, name, traceback)
+        for session in self.app.sessions:
+            if not session.standalone and not session.destroyed:
+                session.report_to_output(f"{text} (in a page of app {name!r})", traceback)
+
+
+def _refuse(comm: Comm, text: str) -> None:
+    # The server closes the visitor's websocket and then this comm. (A close from here
+    # would reach every notebook page on iopub, which would each log an unknown comm.)
+    comm.send(error_frame(text), metadata=RELAY_METADATA)
+
+
+#: A page's Bokeh session id, as the server passes it (never used as anything but a key).
+_PAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+@dataclass
+class _Standalone:
+    """A standalone session and what a reconnecting page must match to take it over."""
+
+    session: KernelSession
+    channel: PageChannel
+    app: PageApp
+    visitor: str | None
+
+
+class Pages:
+    """This kernel's standalone sessions; ``open`` is the handler of ``SESSION_TARGET``."""
+
+    def __init__(self, find_app: AppFinder) -> None:
+        self._find_app = find_app
+        #: standalone sessions by the page that opened them, while they live
+        self._by_page: dict[str, _Standalone] = {}
+
+    def open(self, comm: Comm, open_msg: CommMessage) -> None:
+        """A comm to ``SESSION_TARGET``: a new session of the app it names, or the detached
+        session of the page it names; a refusal frame if there is none."""
+        try:
+            data = read_session_open(open_msg.get("content", {}).get("data", {}))
+        except FrameError as e:  # an unknown visitor mode
+            _refuse(comm, str(e))
+            return
+        name = data.get("app")
+        try:
+            app = self._find_app(data, open_msg.get("buffers") or [])
+        except Exception as e:  # whatever the file's code raised
+            log.error("bokeh_nb: %s", e)
+            _refuse(comm, f"the app file {name!r} could not be loaded")
+            return
+        if app is None:
+            _refuse(comm, f"this kernel has no live app named {name!r}")
+            return
+        visitor = data.get("visitor")
+        page = data.get("session_id")
+        page = page if page is not None and _PAGE_ID.fullmatch(page) else None
+        if self._reattach(comm, page, app, visitor):
+            return
+        arguments = {k: [v.encode() for v in vs] for k, vs in data.get("arguments", {}).items()}
+        try:
+            session_id, document = app.new_session_document(arguments)
+        except AppError as e:
+            log.error("bokeh_nb: %s", e)
+            _refuse(comm, f"the app {name!r} failed to start a session")
+            return
+        channel = PageChannel(comm, app)
+        session = KernelSession(
+            document,
+            channel,
+            session_id=session_id,
+            visitor=cast("Mode | None", visitor),
+            standalone=True,
+        )
+        app.attach(session_id, session)
+        entry = _Standalone(session, channel, app, visitor)
+        if page is not None and page not in self._by_page:
+            self._by_page[page] = entry
+
+            def forget() -> None:
+                if self._by_page.get(page) is entry:
+                    del self._by_page[page]
+
+            session.add_destroy_hook(forget)
+        self._wire(comm, entry, page)
+
+    def _wire(self, comm: Comm, entry: _Standalone, page: str | None) -> None:
+        """Route comm's frames to the session. Its close detaches a session that its page
+        may take over again, and ends one that nothing could find again."""
+        session, channel = entry.session, entry.channel
+        channel.comm = comm
+        comm.on_msg(
+            lambda msg: dispatch(
+                msg["content"]["data"], msg.get("buffers") or [], session, session.send
+            )
+        )
+
+        def closed(_msg: CommMessage) -> None:
+            if channel.comm is not comm:
+                return
+            channel.comm = None
+            if page is not None and self._by_page.get(page) is entry:
+                session.detached()
+            else:
+                session.destroy()
+
+        comm.on_close(closed)
+
+    def _reattach(self, comm: Comm, page: str | None, app: PageApp, visitor: str | None) -> bool:
+        """Give a reconnecting page its detached session back; False if there is none."""
+        entry = self._by_page.get(page) if page is not None else None
+        if entry is None or entry.channel.comm is not None or entry.session.destroyed:
+            return False
+        if entry.app is not app or entry.visitor != visitor:
+            return False
+        entry.session.reattached()
+        self._wire(comm, entry, page)
+        return True
+
+
+class _Indented(logging.Formatter):
+    """Every line of a record after its first (a traceback's) is indented, so that no line
+    of bokeh_nb's in the server's log can pass for one of the server's own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", "\n    ").replace("\r", "\\r")
+
+
+def log_to_server() -> None:
+    """bokeh_nb's log lines from this kernel (a standalone session's failed callback, a
+    visitor's refused change) go to the kernel's own stderr, which the Jupyter server logs,
+    each line marked as the kernel's."""
+    formatter = _Indented("[bokeh_nb kernel] %(levelname)s | %(message)s")
+    log_to_kernel_stderr(logging.getLogger("bokeh_nb"), formatter)

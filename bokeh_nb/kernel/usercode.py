@@ -1,0 +1,98 @@
+"""How a session runs its app's code: periodic / timeout / next-tick callbacks, async ones
+included, under the document lock (a coroutine holds it until it has finished), and every
+exception reported to the session's output instead of raised any further.
+
+``running`` tells the session where a change of its document comes from: such code or a
+browser patch (the change goes out with the loop turn's batch), or a notebook cell (it
+goes out at once).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .lock import DocumentLock
+
+__all__ = ("UserCode",)
+
+
+class UserCode:
+    """The user code of one session; report shows an exception, ended says the session
+    has ended (a callback that was waiting for the lock then does not run)."""
+
+    def __init__(
+        self, lock: DocumentLock, report: Callable[[Exception], object], ended: Callable[[], bool]
+    ) -> None:
+        self._lock = lock
+        self._report = report
+        self._ended = ended
+        #: > 0 while a browser patch or a session callback runs
+        self.running = 0
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Around user code that runs outside ``run`` (a browser patch's callbacks)."""
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+
+    def run(self, func: Callable[[], Any]) -> Any:
+        """Run user code; an exception goes to the output, never further."""
+        with self.active():
+            try:
+                return func()
+            except Exception as e:
+                self._report(e)
+                return None
+
+    def locked(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """A session callback that runs under the document lock (unless marked nolock)."""
+        if getattr(callback, "nolock", False):
+            return lambda *a, **kw: self.run(lambda: callback(*a, **kw))
+
+        def run(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
+            if self._ended():
+                return None
+            if self._lock.try_acquire():
+                return self._run_holding(callback, args, kwargs)
+            return self._later(callback, args, kwargs)
+
+        return run
+
+    def _run_holding(
+        self, callback: Callable[..., Any], args: Any, kwargs: Any
+    ) -> Awaitable[None] | None:
+        """Run callback while holding the lock; release it once callback (or the
+        coroutine it returned) is done."""
+        try:
+            result = self.run(lambda: callback(*args, **kwargs))
+        except BaseException:
+            self._lock.release()
+            raise
+        if inspect.isawaitable(result):
+            return self._finish_async(result)
+        self._lock.release()
+        return None
+
+    async def _later(self, callback: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        await self._lock.acquire()
+        if self._ended():
+            self._lock.release()
+            return
+        pending = self._run_holding(callback, args, kwargs)
+        if pending is not None:
+            await pending
+
+    async def _finish_async(self, result: Awaitable[Any]) -> None:
+        with self.active():
+            try:
+                await result
+            except Exception as e:
+                self._report(e)
+            finally:
+                self._lock.release()

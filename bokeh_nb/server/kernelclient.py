@@ -1,0 +1,245 @@
+"""The server's client of a kernel: standalone sessions of its live apps, as comms.
+
+Each standalone session is one comm to the kernel's ``SESSION_TARGET``; its frames (see
+``docs/protocol.md``, built and read by ``wire.py``) go out on the shell channel and come
+back on iopub, where the ``KernelClient`` routes them by comm id to the websocket that
+owns the session. ``KernelClients`` keeps one client per notebook kernel that serves app
+pages, and forgets it when that kernel shuts down or restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..protocol import SESSION_TARGET
+from ..wire import BokehFrame, session_open
+
+#: a child of the Jupyter server's own logger, so these lines go where its lines go
+log = logging.getLogger("ServerApp").getChild("bokeh_nb")
+
+__all__ = (
+    "KERNEL_ACTIONS",
+    "AppFiles",
+    "KernelClient",
+    "KernelClients",
+    "KernelUnavailable",
+    "OnFrame",
+    "Transport",
+    "detached",
+)
+
+#: jupyter_server's event for kernel actions (start, restart, shutdown, ...).
+KERNEL_ACTIONS = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+#: What a session's websocket is given of each kernel frame: the frame (a comm message's
+#: data, as the kernel sent it) and its binary buffers.
+OnFrame = Callable[[Mapping[str, Any], Sequence[bytes | memoryview]], None]
+
+
+class Transport(Protocol):
+    """A kernel's shell (out) and iopub (in): ``transport.ZmqTransport`` for a local
+    kernel, ``gateway.GatewayTransport`` for one on a kernel gateway."""
+
+    async def connect(self) -> None: ...
+
+    def send(
+        self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()
+    ) -> None: ...
+
+    async def next_iopub(self) -> dict[str, Any]: ...
+
+    def stop(self) -> None: ...
+
+
+def detached(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """``coro`` as a task of its own, outside the request that starts it. jupyter_server
+    keeps a request's handler in a context variable, and a task keeps a copy of the
+    context it started in: a task that outlives its request (a client's reader, a kernel
+    starting for the pool) would keep that handler, and all it holds, alive with it."""
+    return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+
+
+class KernelUnavailable(RuntimeError):
+    """No kernel for a session: unknown, dead or restarting, or none may start now."""
+
+
+@dataclass
+class AppFiles:
+    """An app as files, for a kernel that cannot read the server's: ``entry`` (the script,
+    notebook or directory) and every file as (relative name, content)."""
+
+    entry: str
+    files: list[tuple[str, bytes]]
+
+
+@dataclass
+class _Route:
+    on_frame: OnFrame
+    on_close: Callable[[str], None]
+
+
+class KernelClient:
+    """The standalone sessions of one kernel, through ``transport``."""
+
+    def __init__(self, transport: Transport, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        self._transport = transport
+        self._routes: dict[str, _Route] = {}
+        self._reader = detached(self._read_iopub())
+
+    @property
+    def running(self) -> bool:
+        """Whether it still reads the kernel's iopub (not stopped, channel not lost)."""
+        return not self._reader.done()
+
+    async def _read_iopub(self) -> None:
+        try:
+            await self._transport.connect()
+            while True:
+                msg = await self._transport.next_iopub()
+                content = msg.get("content", {})
+                route = self._routes.get(content.get("comm_id", ""))
+                if route is None:
+                    continue
+                if msg["msg_type"] == "comm_msg":
+                    try:
+                        route.on_frame(content.get("data", {}), msg.get("buffers") or [])
+                    except Exception:  # one connection's trouble is not the others'
+                        log.exception("bokeh_nb: a session of kernel %s failed", self.kernel_id)
+                elif msg["msg_type"] == "comm_close":
+                    self._routes.pop(content["comm_id"], None)
+                    route.on_close("the session ended in the kernel")
+                del route, msg, content  # not kept (nor its connection) until the next message
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("bokeh_nb: lost the iopub channel of kernel %s", self.kernel_id)
+        finally:
+            self.end_all("the kernel went away")
+
+    def end_all(self, reason: str) -> None:
+        """Close every session of this kernel (its kernel restarted or shut down)."""
+        if self._routes:
+            log.info(
+                "bokeh_nb: %s (kernel %s): closing %d sessions",
+                reason,
+                self.kernel_id,
+                len(self._routes),
+            )
+        for comm_id, route in list(self._routes.items()):
+            self._routes.pop(comm_id, None)
+            route.on_close(reason)
+
+    def open(
+        self,
+        app: str,
+        arguments: dict[str, list[str]],
+        on_frame: OnFrame,
+        on_close: Callable[[str], None],
+        *,
+        visitor: str | None = None,
+        file: str | None = None,
+        session_id: str | None = None,
+        app_files: AppFiles | None = None,
+    ) -> str:
+        """Start a new session of the kernel's live app; returns its comm id. ``visitor``
+        is a share link's mode: the kernel then limits what the session's browser may
+        change (``kernel/visitor.py``). ``file`` is the app file a file-app kernel runs;
+        ``session_id`` the Bokeh session id the page asked for (a page that reconnects
+        within the linger gets its detached session back); ``app_files`` the app itself,
+        one buffer a file, for a file-app kernel on a gateway."""
+        comm_id = uuid.uuid4().hex
+        self._routes[comm_id] = _Route(on_frame, on_close)
+        data = session_open(
+            app,
+            arguments,
+            visitor=visitor,
+            file=app_files.entry if app_files is not None else file,
+            session_id=session_id,
+            files=[name for name, _ in app_files.files] if app_files is not None else None,
+        )
+        buffers = [content for _, content in app_files.files] if app_files is not None else []
+        self._transport.send(
+            "comm_open",
+            {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data},
+            buffers,
+        )
+        return comm_id
+
+    def send(self, comm_id: str, frame: BokehFrame, buffers: Sequence[bytes]) -> None:
+        self._transport.send("comm_msg", {"comm_id": comm_id, "data": frame}, buffers)
+
+    def close(self, comm_id: str) -> None:
+        if self._routes.pop(comm_id, None) is not None:
+            self._transport.send("comm_close", {"comm_id": comm_id, "data": {}})
+
+    def stop(self) -> None:
+        """Stop reading and close the channels; sessions still open end now."""
+        self.end_all("the kernel went away")
+        self._reader.cancel()
+        with contextlib.suppress(Exception):
+            self._transport.stop()
+
+
+class KernelClients:
+    """The server's client of each notebook kernel whose live apps have sessions: made
+    on the first session, stopped and forgotten when its kernel shuts down or restarts
+    (``on_kernel_action``) and when the server stops (``stop_all``)."""
+
+    def __init__(
+        self, is_running: Callable[[str], bool], transport: Callable[[str], Transport]
+    ) -> None:
+        self._is_running = is_running
+        self._transport = transport
+        self._clients: dict[str, KernelClient] = {}
+
+    def __contains__(self, kernel_id: object) -> bool:
+        return kernel_id in self._clients
+
+    def get(self, kernel_id: str) -> KernelClient:
+        """The client of a running kernel (KernelUnavailable if the server has no such
+        kernel)."""
+        if not self._is_running(kernel_id):
+            raise KernelUnavailable(f"no running kernel {kernel_id}")
+        client = self._clients.get(kernel_id)
+        if client is None or not client.running:
+            client = self._clients[kernel_id] = KernelClient(self._transport(kernel_id), kernel_id)
+        return client
+
+    def forget(self, kernel_id: str, reason: str) -> None:
+        """Close the sessions of ``kernel_id`` (``reason`` says why), and stop its client."""
+        client = self._clients.pop(kernel_id, None)
+        if client is not None:
+            client.end_all(reason)
+            client.stop()
+
+    def stop_all(self) -> None:
+        for client in [*self._clients.values()]:
+            client.stop()
+        self._clients.clear()
+
+    async def on_kernel_action(
+        self, logger: object, schema_id: str, data: Mapping[str, Any]
+    ) -> None:
+        """A kernel restarted or shut down (jupyter_server's ``KERNEL_ACTIONS`` event):
+        its sessions (and their documents) are gone, so their visitors' connections close
+        now rather than hang, and its client goes. (jupyter_events calls this with
+        keywords; an exception here would fail the kernel action itself.)"""
+        try:
+            kernel_id = str(data.get("kernel_id"))
+            if kernel_id not in self._clients or data.get("status") != "success":
+                return
+            if data.get("action") == "restart":
+                self.forget(kernel_id, "the notebook kernel restarted")
+            elif data.get("action") == "shutdown":
+                self.forget(kernel_id, "the notebook kernel shut down")
+        except Exception:
+            kernel_id = str(data.get("kernel_id"))
+            log.exception("bokeh_nb: could not end the sessions of kernel %s", kernel_id)

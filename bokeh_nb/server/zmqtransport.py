@@ -1,0 +1,79 @@
+"""A local kernel's shell and iopub channels, as the server's ``KernelClient`` uses them.
+
+The server's requests to a kernel carry a Jupyter session id of their own
+(``RELAY_SESSION``), so notebook pages can skip what they cause (``pagefilter.py``), and
+of the kernel's iopub only what may be for a standalone session is decoded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jupyter_client.session import Session
+
+from ..protocol import RELAY_SESSION
+from .pagefilter import is_marked
+
+__all__ = ("ZmqTransport", "client_session", "for_sessions")
+
+_COMM_CLOSE = b'"comm_close"'
+
+
+def client_session(kernel_session: Session) -> Session:
+    """A Jupyter session of its own for the server's requests to a kernel (signed with
+    the kernel's key), named so that notebook pages can skip what they cause. Not the
+    kernel manager's: jupyter_server's own requests use that one, and their replies must
+    reach the pages."""
+    return Session(
+        key=kernel_session.key,
+        signature_scheme=kernel_session.signature_scheme,
+        session=f"{RELAY_SESSION}{uuid.uuid4().hex}",
+        username="bokeh_nb",
+    )
+
+
+def for_sessions(parts: Sequence[Any]) -> bool:
+    """Whether a kernel's iopub message (``[signature, header, parent, metadata, content,
+    *buffers]``, bytes or zmq frames) may be for a standalone session: the frames of one
+    (marked in their metadata) and any ``comm_close``. Decided on the small parts only,
+    never the content."""
+    if len(parts) < 5:
+        return True  # malformed: decoding says so
+    header = getattr(parts[1], "bytes", parts[1])
+    return is_marked(list(parts[1:5])) or _COMM_CLOSE in header
+
+
+class ZmqTransport:
+    """A local kernel's shell (out) and iopub (in), through a jupyter_client kernel
+    client (``client``, whose channels this starts if they are not running)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        if not client.channels_running:
+            client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+
+    async def connect(self) -> None:
+        """The channels are open already."""
+
+    def send(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
+        session = self._client.session
+        session.send(
+            self._client.shell_channel.socket, session.msg(msg_type, content), buffers=buffers
+        )
+
+    async def next_iopub(self) -> dict[str, Any]:
+        """The next iopub message that may be for a session (``for_sessions``), decoded;
+        the others (a notebook's outputs, its own comms) are dropped undecoded. Buffers
+        come as views of the received frames, never copied."""
+        socket = self._client.iopub_channel.socket
+        session = self._client.session
+        while True:
+            frames = await socket.recv_multipart(copy=False)
+            _, parts = session.feed_identities(frames, copy=False)
+            if for_sessions(parts):
+                return session.deserialize(parts, copy=False)  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._client.stop_channels()

@@ -1,0 +1,148 @@
+// The script of a standalone app page (`app.url`, share links, app files; the page is
+// written by bokeh_nb/server/page.py, which inlines this script once built): it opens a
+// new session of the app with the BokehJS the page loaded, renders it into
+// `#bokeh-nb-root`, and says in `#bokeh-nb-problem` what went wrong when it cannot.
+
+import {
+  bokehjsMissing,
+  clearedByReconnect,
+  connectionLost,
+  IPageItem,
+  IProblem,
+  offersReload,
+  ProblemKind,
+  sessionFailed,
+  websocketUrl
+} from './problems';
+
+/** The parts of BokehJS's API this page uses (BokehJS's own modules, by name). */
+interface IPageDocument {
+  on_event(event: 'connection_lost' | 'client_reconnected', callback: () => void): void;
+}
+
+interface IClientSession {
+  readonly document: IPageDocument;
+}
+
+/** BokehJS's `client/connection` ClientConnection: the websocket of one session. */
+interface IClientConnection {
+  /** Made by `connect()` before it returns (null again once that socket closed). */
+  readonly socket: WebSocket | null;
+  connect(): Promise<IClientSession>;
+}
+
+interface IConnectionModule {
+  ClientConnection: new (url: string, token: string, args: string | null) => IClientConnection;
+}
+
+interface IStandaloneModule {
+  add_document_standalone(
+    doc: IPageDocument,
+    element: HTMLElement,
+    roots: HTMLElement[],
+    useForTitle: boolean
+  ): Promise<unknown>;
+}
+
+interface IPageBokehJS {
+  require(module: string): unknown;
+}
+
+function byId(id: string): HTMLElement {
+  const element = document.getElementById(id);
+  if (element === null) {
+    throw new Error(`bokeh_nb: this page has no #${id}`);
+  }
+  return element;
+}
+
+/** The page's alert: what went wrong, in the words of page.py's PROBLEMS. */
+class Alert {
+  private readonly _text: HTMLElement;
+  private readonly _reload: HTMLButtonElement;
+
+  constructor(private readonly _box: HTMLElement) {
+    this._text = _box.querySelector('p') ?? _box;
+    const reload = _box.querySelector('button');
+    if (reload === null) {
+      throw new Error('bokeh_nb: the alert of this page has no button');
+    }
+    this._reload = reload;
+    reload.addEventListener('click', () => location.reload());
+  }
+
+  get kind(): ProblemKind | undefined {
+    return this._box.dataset.problem as ProblemKind | undefined;
+  }
+
+  show(problem: IProblem): void {
+    this._box.dataset.problem = problem.kind;
+    this._text.textContent = problem.text;
+    this._reload.hidden = !offersReload(problem.kind);
+    this._box.hidden = false;
+  }
+
+  hide(): void {
+    this._box.hidden = true;
+    delete this._box.dataset.problem;
+  }
+}
+
+/** BokehJS at the page's version, as its bundles registered it. */
+function bokehJS(version: string): IPageBokehJS | undefined {
+  const global = window as unknown as { Bokeh?: Record<string, IPageBokehJS | undefined> };
+  return global.Bokeh?.[version];
+}
+
+/** BokehJS's modules this page uses (a BokehJS without them throws here, loudly). */
+function modules(bk: IPageBokehJS): IConnectionModule & IStandaloneModule {
+  const { ClientConnection } = bk.require('client/connection') as IConnectionModule;
+  const { add_document_standalone } = bk.require('embed/standalone') as IStandaloneModule;
+  return { ClientConnection, add_document_standalone };
+}
+
+/** A new session of the app, rendered into the page, as BokehJS's embed_items makes one
+ * for a server session (the page's query goes to the app). Rejects when it could not
+ * start; `opened` is called if its websocket opened. */
+async function openSession(
+  bk: IConnectionModule & IStandaloneModule,
+  item: IPageItem,
+  opened: () => void
+): Promise<IClientSession> {
+  const { token, elementid, use_for_title } = item.render_item;
+  const url = websocketUrl(item.app_path, location.href);
+  const connection = new bk.ClientConnection(url, token, location.search.substring(1));
+  const session = connection.connect();
+  // (the socket exists once connect() returns: no other socket of the page is watched)
+  connection.socket?.addEventListener('open', opened, { once: true });
+  const { document: doc } = await session;
+  await bk.add_document_standalone(doc, byId(elementid), [], use_for_title);
+  return { document: doc };
+}
+
+async function main(): Promise<void> {
+  const item = JSON.parse(byId('bokeh-nb-item').textContent ?? '') as IPageItem;
+  const alert = new Alert(byId('bokeh-nb-problem'));
+  const bk = bokehJS(item.version);
+  if (bk === undefined) {
+    alert.show(bokehjsMissing(item, location.href));
+    return;
+  }
+  const api = modules(bk);
+  let opened = false;
+  let session: IClientSession;
+  try {
+    session = await openSession(api, item, () => (opened = true));
+  } catch {
+    alert.show(sessionFailed(item, location.href, opened));
+    return;
+  }
+  session.document.on_event('connection_lost', () => alert.show(connectionLost(item)));
+  session.document.on_event('client_reconnected', () => {
+    if (clearedByReconnect(alert.kind)) {
+      alert.hide();
+    }
+  });
+}
+
+void main();
