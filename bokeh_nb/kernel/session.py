@@ -17,6 +17,7 @@ goes through ``outgoing.py`` (batching, echo suppression, flow control, numberin
 
 from __future__ import annotations
 
+import inspect
 import threading
 import uuid
 from collections.abc import Callable
@@ -135,6 +136,20 @@ class KernelSession:
                 _bokeh.apply_patch(msg, self.document, self)
             finally:
                 self._current_client = None
+
+    async def with_document_locked(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run func under the document lock, a coroutine it returns to its end: what
+        ``doc.session_context.with_locked_document(func)`` calls (bokeh's ``ServerSession``
+        API). Its changes go out with the loop turn's batch; its exception is the caller's."""
+        await self._lock.acquire()
+        try:
+            with self._user.active():
+                result = func(*args)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+        finally:
+            self._lock.release()
 
     def report_to_output(self, text: str, traceback: str) -> None:
         """Show an error of another session of the same app in this one's output."""

@@ -9,9 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
+from bokeh.application import Application
+from bokeh.application.handlers import FunctionHandler
 from bokeh.document import Document
 from bokeh.models import Button, ColumnDataSource, Div, Slider
 
+from bokeh_nb.kernel.appcontext import AppContext
 from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
@@ -306,6 +309,43 @@ def test_async_callbacks_hold_the_document_lock(channel: FakeChannel) -> None:
         session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
         await asyncio.sleep(0.1)
         assert order == ["async start", "async end", "patch 3"]
+
+    run(main)
+
+
+def test_with_locked_document_runs_under_the_lock(channel: FakeChannel) -> None:
+    # an app's thread or coroutine changes its document the way bokeh documents:
+    # await doc.session_context.with_locked_document(func)
+    async def main() -> None:
+        div, slider = Div(text=""), Slider(start=0, end=10, value=0)
+        order: list[str] = []
+
+        def app(doc: Document) -> None:
+            doc.add_root(div)
+            doc.add_root(slider)
+
+        context = AppContext(Application(FunctionHandler(app)), app)
+        session_id, doc, _ = context.new_document({})
+        session = KernelSession(doc, channel, session_id=session_id, budget=MessageBudget())
+        context.attach(session_id, session)
+        slider.on_change("value", lambda a, o, n: order.append(f"patch {n}"))
+
+        async def locked(d: Document) -> None:
+            order.append("locked start")
+            await asyncio.sleep(0.05)
+            d.roots[0].text = "from the app"
+            order.append("locked end")
+
+        task = asyncio.ensure_future(doc.session_context.with_locked_document(locked))
+        await asyncio.sleep(0.01)
+        session.receive(browser_patch([model_changed(slider.id, "value", 3)]), "c1")
+        await task
+        await asyncio.sleep(0.05)
+        assert order == ["locked start", "locked end", "patch 3"]
+        [patch] = [
+            m for m in channel.of_type("PATCH-DOC") if "from the app" in json.dumps(m.content)
+        ]
+        assert patch is not None
 
     run(main)
 
