@@ -98,6 +98,9 @@ ACK_WINDOW = 4 * ACK_EVERY
 BROWSER_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REQ", "PATCH-DOC")
 KERNEL_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REPLY", "PATCH-DOC", "OK", "ERROR")
 
+#: Lifetime of a share link made without one (the page's "Copy share link" and the share
+#: API), in seconds.
+SHARE_SECONDS = 3600
 #: What a share link lets its visitors do: ``view`` (see, pan and zoom; nothing reaches
 #: the kernel) or ``interact`` (widgets and tools drive the app's callbacks, within the
 #: limits of ``kernel/visitor.py``).

@@ -20,6 +20,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ..protocol import SHARE_SECONDS
 from ._jupyter import LogScrubbing
 from .base import BokehNbHandler, may, refuse
 from .live import AppSocket
@@ -30,7 +31,6 @@ from .state import state_of
 from .static import write_bundle
 
 __all__ = (
-    "DEFAULT_SHARE_SECONDS",
     "SharedAppPage",
     "SharedAppWebSocket",
     "SharedBokehJS",
@@ -38,7 +38,6 @@ __all__ = (
 )
 
 #: A link's lifetime when ``POST`` does not say (``expires``), in seconds.
-DEFAULT_SHARE_SECONDS = 3600
 
 
 def registry_of(handler: JupyterHandler) -> ShareRegistry:
@@ -78,7 +77,7 @@ class SharesAPI(LogScrubbing, APIHandler):
         if not isinstance(body, dict):
             raise web.HTTPError(400, "the body must be a JSON object")
         kernel_id, app = body.get("kernel_id"), body.get("app")
-        mode, expires = body.get("mode", "view"), body.get("expires", DEFAULT_SHARE_SECONDS)
+        mode, expires = body.get("mode", "view"), body.get("expires", SHARE_SECONDS)
         if not isinstance(kernel_id, str) or kernel_id not in self.kernel_manager:
             raise web.HTTPError(404, "no running kernel with that id")
         if not isinstance(app, str) or not 0 < len(app) <= 200:

@@ -4,7 +4,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import type { Kernel } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { APPS_TARGET } from './protocol';
+import { APPS_TARGET, SHARE_SECONDS } from './protocol';
 import { appUrl, createShare, IShare, revokeShare, sharesApi } from './shares';
 
 interface IApp {
@@ -133,7 +133,7 @@ export class AppsPanel extends Widget {
       open.rel = 'noopener';
       open.href = appUrl(kernelId, app.name);
       const share = button('Share (view)', async () => {
-        const link = await createShare(kernelId, app.name, 'view', 3600);
+        const link = await createShare(kernelId, app.name, 'view', SHARE_SECONDS);
         try {
           await navigator.clipboard.writeText(link.url);
         } catch {

@@ -31,6 +31,8 @@ export const APPS_TARGET = 'bokeh_nb.apps';
 export const LIVE_APP_ROUTE = 'bokeh-nb/kernels/{kernel_id}/apps/{name}';
 export const FILES_ROUTE = 'bokeh-nb/files/{path}';
 export const SHARES_API = 'bokeh-nb/api/shares';
+/** Lifetime of a share link made without one, in seconds. */
+export const SHARE_SECONDS = 3600;
 export const SHARE_ROUTE = 'bokeh-nb/s/{token}';
 
 export const KIND_BOKEH = 'bokeh';

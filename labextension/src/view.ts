@@ -11,6 +11,7 @@ import {
   IBokehJS,
   renderRoot
 } from './bokehjs';
+import { SHARE_SECONDS } from './protocol';
 import { appUrl, createShare } from './shares';
 import { errorBox, statusBadge } from './ui';
 import type { BokehModel } from './widget';
@@ -72,7 +73,7 @@ function appToolbar(appName: string, kernelId: string): HTMLElement | null {
   share.onclick = async () => {
     share.disabled = true;
     try {
-      const link = await createShare(kernelId, appName, mode.value, 3600);
+      const link = await createShare(kernelId, appName, mode.value, SHARE_SECONDS);
       status.value = link.url;
       status.hidden = false;
       status.select();

@@ -26,6 +26,7 @@ NAMES = [
     "SESSION_TARGET",
     "LIVE_APP_ROUTE",
     "SHARES_API",
+    "SHARE_SECONDS",
     "FILES_ROUTE",
     "APPS_TARGET",
     "SHARE_ROUTE",
