@@ -46,10 +46,6 @@ class MessageBudget:
         return max(0.0, missing / self.rate)
 
 
-#: The one budget shared by every session of this kernel.
-KERNEL_BUDGET = MessageBudget()
-
-
 @dataclass
 class AckWindow:
     """How far a session's frames may run ahead of the notebook pages that show it.

@@ -26,8 +26,10 @@ from ..apps import AppError
 from ..protocol import RELAY_METADATA
 from ..wire import FrameError, SessionOpen, error_frame, read_session_open
 from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
+from .flow import MessageBudget
 from .frames import dispatch, encode
 from .session import KernelSession
+from .visitor_text import describe, excerpt, format_traceback
 
 if TYPE_CHECKING:
     from bokeh.document import Document
@@ -93,6 +95,57 @@ def _refuse(comm: Comm, text: str) -> None:
     comm.send(error_frame(text), metadata=RELAY_METADATA)
 
 
+#: Where a traceback's text begins (bokeh keeps only the text of what a script raised).
+_TRACEBACK = "Traceback (most recent call last):"
+#: The line of a traceback's text that names the exception: ``Type: message``.
+_EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*))?")
+
+
+def _raised_in(text: str) -> str | None:
+    """``Type: message`` of the last exception in the traceback that text ends with (an
+    ``AppError`` carries bokeh's text of what the app's script raised): the first line
+    after that traceback's last frame that is not indented, and the lines after it. None
+    where text holds no traceback."""
+    if _TRACEBACK not in text:
+        return None
+    lines = text[text.rindex(_TRACEBACK) :].splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    for i in range(frames[-1] + 1 if frames else 1, len(lines)):
+        if match := _EXCEPTION_LINE.fullmatch(lines[i]):
+            kind = match[1].rsplit(".", 1)[-1]
+            message = "\n".join([match[2] or "", *lines[i + 1 :]]).strip()
+            return f"{kind}: {message}" if message else kind
+    return None
+
+
+def _failed(data: SessionOpen, error: Exception, *, loading: bool) -> str:
+    """The refusal of a session whose app could not be loaded or build its document, once
+    the kernel's log (the server's) has the traceback. An app file's page is told the
+    file, as the server named it, and what its code raised; a notebook's live app's page
+    only that it failed (its author has the notebook, and the log)."""
+    name = excerpt(data.get("app") or "", 100)
+    if "file" not in data:
+        text = f"the app {name!r} failed to start a session"
+    else:
+        if isinstance(error, AppError):
+            parsed = _raised_in(str(error))
+            raised = excerpt(parsed) if parsed is not None else None
+        else:
+            raised = describe(error)
+        if raised is not None:
+            what = "could not be loaded: " if loading else "raised "
+            text = f"the app file {name!r} {what}{raised}"
+        else:
+            what = "could not be loaded" if loading else "failed to start a session"
+            text = f"the app file {name!r} {what}: the server's log says why"
+    message = str(error)
+    if isinstance(error, AppError) and _TRACEBACK in message:
+        log.error("bokeh_nb: %s\n%s", text, message)  # the traceback of the app's code
+    else:
+        log.error("bokeh_nb: %s\n%s", text, format_traceback(error))
+    return text
+
+
 #: A page's Bokeh session id, as the server passes it (never used as anything but a key).
 _PAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
@@ -110,8 +163,9 @@ class _Standalone:
 class Pages:
     """This kernel's standalone sessions; ``open`` is the handler of ``SESSION_TARGET``."""
 
-    def __init__(self, find_app: AppFinder) -> None:
+    def __init__(self, find_app: AppFinder, budget: MessageBudget) -> None:
         self._find_app = find_app
+        self._budget = budget
         #: standalone sessions by the page that opened them, while they live
         self._by_page: dict[str, _Standalone] = {}
 
@@ -126,9 +180,8 @@ class Pages:
         name = data.get("app")
         try:
             app = self._find_app(data, open_msg.get("buffers") or [])
-        except Exception as e:  # whatever the file's code raised
-            log.error("bokeh_nb: %s", e)
-            _refuse(comm, f"the app file {name!r} could not be loaded")
+        except Exception as e:  # whatever loading the file raised
+            _refuse(comm, _failed(data, e, loading=True))
             return
         if app is None:
             _refuse(comm, f"this kernel has no live app named {name!r}")
@@ -141,14 +194,14 @@ class Pages:
         arguments = {k: [v.encode() for v in vs] for k, vs in data.get("arguments", {}).items()}
         try:
             session_id, document = app.new_session_document(arguments)
-        except AppError as e:
-            log.error("bokeh_nb: %s", e)
-            _refuse(comm, f"the app {name!r} failed to start a session")
+        except Exception as e:  # whatever the app's code raised
+            _refuse(comm, _failed(data, e, loading=False))
             return
         channel = PageChannel(comm, app)
         session = KernelSession(
             document,
             channel,
+            budget=self._budget,
             session_id=session_id,
             visitor=cast("Mode | None", visitor),
             standalone=True,

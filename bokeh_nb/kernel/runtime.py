@@ -14,7 +14,8 @@ object.
 - the standalone sessions of its apps' pages (``pages.py``), and how an open request
   finds its app: by name, or, in a file-app kernel, by the resolver ``fileapp.py`` plugs in;
 - what it knows of the frontend (``frontend.py``), the snapshots of headless runs
-  (``headless.py``) and the bound on the snapshot of outputs shown from now on.
+  (``headless.py``) and the bound on the snapshot of outputs shown from now on;
+- the budget of comm messages per second that all its sessions share (``flow.py``).
 
 Nothing happens when it is made: the comm targets are installed by ``install_targets``,
 once, when an app is published or the frontend is first asked; kernel shutdown ends every
@@ -35,6 +36,7 @@ from ..protocol import APPS_TARGET, SESSION_TARGET, SNAPSHOT_MAX_BYTES
 from ..wire import SessionOpen, apps_reply
 from ._ipykernel import Comm, CommMessage, on_comm_open
 from .appcontext import AppContext
+from .flow import MessageBudget
 from .frontend import Frontend
 from .headless import HeadlessSnapshots, is_headless
 from .pages import PageApp, Pages, log_to_server
@@ -78,7 +80,9 @@ class KernelRuntime:
         #: live notebook outputs by the id of their document
         self.outputs: dict[int, LiveOutput] = {}
         self.frontend = Frontend()
-        self.pages = Pages(self.find_app)
+        #: the kernel-wide budget of comm messages every session's sends share
+        self.budget = MessageBudget()
+        self.pages = Pages(self.find_app, self.budget)
         self.snapshots = HeadlessSnapshots(self.headless)
         #: the bound on the snapshot of each output shown from now on
         self.snapshot_max_bytes = SNAPSHOT_MAX_BYTES

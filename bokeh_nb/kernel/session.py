@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from tornado.ioloop import IOLoop
 
 from .. import _bokeh
-from .flow import KERNEL_BUDGET, MessageBudget
+from .flow import MessageBudget
 from .inbox import Inbox
 from .lock import DocumentLock
 from .outgoing import Channel, Outgoing
@@ -55,7 +55,7 @@ class KernelSession:
         channel: Channel,
         *,
         io_loop: IOLoop | None = None,
-        budget: MessageBudget = KERNEL_BUDGET,
+        budget: MessageBudget | None = None,
         on_unused: Callable[[], None] | None = None,
         session_id: str | None = None,
         visitor: Mode | None = None,
@@ -71,7 +71,8 @@ class KernelSession:
         self._loop = io_loop or IOLoop.current()
         self._thread = threading.get_ident()
         self.clients: dict[str, int] = {}  # browser client id -> views it shows
-        self.outgoing = Outgoing(channel, self._loop, budget, self.clients)
+        # the kernel's sessions share the runtime's budget; one made alone has its own
+        self.outgoing = Outgoing(channel, self._loop, budget or MessageBudget(), self.clients)
         self._on_unused = on_unused
         self._lock = DocumentLock()
         self._inbox = Inbox(self, self._lock, self._loop)

@@ -90,7 +90,13 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         #: Wire counters (comm messages and bytes each way), for tests and benchmarks.
         self.frames_received = 0
         self.buffer_bytes_sent = self.buffer_bytes_received = 0
-        self.session = KernelSession(document, self, on_unused=self.close, session_id=session_id)
+        self.session = KernelSession(
+            document,
+            self,
+            budget=runtime().budget,
+            on_unused=self.close,
+            session_id=session_id,
+        )
         if app is not None and session_id is not None:
             app.attach(session_id, self.session)
             self.set_trait("app_name", app.name)

@@ -136,7 +136,8 @@ class FileAppPage(BokehNbHandler):
             ask_first(self, path, app_path)
             return
         _pool(self).warm()  # the session's kernel starts while the page loads
-        write_app_page(self, full.stem, app_path, url_path_join(self.base_url, STATIC_ROUTE))
+        bundles = url_path_join(self.base_url, STATIC_ROUTE)
+        write_app_page(self, full.stem, app_path, bundles, kind="file")
 
 
 class FileAppWebSocket(AppSocket):
@@ -151,7 +152,9 @@ class FileAppWebSocket(AppSocket):
         refused = _pool(self).refusal(self.user_name)
         if refused is not None:
             raise refuse(*refused)
-        self.app_name, self.file = full.stem, str(full)
+        # the kernel names the app file by the path the visitor asked for, in what it
+        # tells the page when the file fails (never by a path of its own)
+        self.app_name, self.file = path, str(full)
         await super().get(path=path)
 
     def describe(self) -> str:

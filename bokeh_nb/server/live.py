@@ -34,11 +34,23 @@ from .page import write_app_page
 from .state import state_of
 from .wsframes import FRAME_OVERHEAD, bokeh_parts, write_frames
 
-__all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket")
+__all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
+#: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125
+#: with the code; tornado raises beyond).
+CLOSE_REASON_BYTES = 123
+
+
+def close_reason(text: str) -> str:
+    """text as the reason of a websocket close (an app file's page shows it): at most
+    ``CLOSE_REASON_BYTES`` of UTF-8, cut at a character with an ellipsis."""
+    data = text.encode("utf-8")
+    if len(data) <= CLOSE_REASON_BYTES:
+        return text
+    return data[: CLOSE_REASON_BYTES - 3].decode("utf-8", "ignore") + "\u2026"
 
 
 class LiveAppPage(BokehNbHandler):
@@ -180,7 +192,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         if kind == KIND_ERROR:
             text = shown(str(frame.get("text", "")), 300)
             self.log.warning("bokeh_nb: %s: %s", self.describe(), text)
-            self.close(1011, text[:120])
+            self.close(1011, close_reason(text))
             return
         if kind != KIND_BOKEH:
             return

@@ -3,7 +3,8 @@
 The page loads BokehJS from this server (``bundles/{version}/``) and runs one script of its
 own, ``assets/app-page.js``, built from ``labextension/src/page/`` by the frontend's build:
 it opens ``{app_path}/ws`` with BokehJS and says, in the page's alert, what went wrong when
-it cannot (``PROBLEMS``). That script is inlined with the page's nonce rather than loaded
+it cannot (``PROBLEMS``; an app file's page also the reason its websocket was closed
+with, ``FILE_PROBLEMS``). That script is inlined with the page's nonce rather than loaded
 from a URL: a page whose server URLs are wrong (a proxy path prefix that is not the
 server's ``base_url``) can load nothing from this server, and must still say so.
 """
@@ -16,7 +17,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bokeh import __version__ as bokeh_version
 from jupyter_server.utils import url_path_join
@@ -25,7 +26,7 @@ from tornado import web
 from .. import _bokeh
 from ..protocol import CORE_BUNDLES
 
-__all__ = ("APP_PAGE_CSP", "PROBLEMS", "write_app_page")
+__all__ = ("APP_PAGE_CSP", "FILE_PROBLEMS", "PROBLEMS", "write_app_page")
 
 #: The page's script, built by ``npm run build`` in ``labextension/`` (``build:page``).
 PAGE_SCRIPT = Path(__file__).resolve().parent / "assets" / "app-page.js"
@@ -68,6 +69,15 @@ PROBLEMS = {
         "session's linger, finds its session as it left it. Reload the page to reconnect "
         "(a new session of the app) if it does not."
     ),
+}
+
+#: What an app file's page says instead when its session does not start: ``app``, then
+#: the reason the server closed the page's websocket with (the kernel's words: the file,
+#: and what its code raised), or ``no_reason`` where it gave none.
+FILE_PROBLEMS = {
+    **PROBLEMS,
+    "app": "This app file could not be opened:",
+    "no_reason": "the server could not start it; its log says why.",
 }
 
 
@@ -121,14 +131,22 @@ def page_script() -> str:
         ) from None
 
 
-def write_app_page(handler: PageResponse, title: str, app_path: str, bundles: str) -> None:
-    """A page that loads BokehJS from ``bundles/{version}/`` and opens ``app_path/ws``."""
+def write_app_page(
+    handler: PageResponse,
+    title: str,
+    app_path: str,
+    bundles: str,
+    *,
+    kind: Literal["app", "file"] = "app",
+) -> None:
+    """A page that loads BokehJS from ``bundles/{version}/`` and opens ``app_path/ws``;
+    ``kind="file"`` for an app file's page, which says why its file could not start."""
     nonce = secrets.token_urlsafe(16)
     item = {
         "version": bokeh_version,
         "app_path": app_path,
         "bokehjs": url_path_join(bundles, bokeh_version, "bokeh.min.js"),
-        "problems": PROBLEMS,
+        "problems": FILE_PROBLEMS if kind == "file" else PROBLEMS,
         "render_item": {
             "token": _bokeh.new_session_token(),
             "elementid": "bokeh-nb-root",

@@ -81,6 +81,45 @@ test('a websocket that opened, then no session: the app is the problem', () => {
   });
 });
 
+// page.py's FILE_PROBLEMS: an app file's page says what the server closed its websocket with
+const fileProblems = {
+  ...problems,
+  app: 'This app file could not be opened:',
+  no_reason: 'the server could not start it; its log says why.'
+};
+const FILE = '/bokeh-nb/files/apps/broken.py';
+const fileItem = { ...item(FILE), problems: fileProblems };
+
+test("an app file's page: the reason the server gave, after its own words", () => {
+  const reason = "the app file 'apps/broken.py' raised ValueError: boom";
+  assert.deepEqual(sessionFailed(fileItem, `http://h${FILE}`, true, reason), {
+    kind: 'app',
+    text: `This app file could not be opened: ${reason}`
+  });
+  assert.deepEqual(sessionFailed(fileItem, `http://h${FILE}`, true, '  '), {
+    kind: 'app',
+    text: 'This app file could not be opened: the server could not start it; its log says why.'
+  });
+  assert.equal(
+    sessionFailed(fileItem, `http://h${FILE}`, true).text,
+    `${fileProblems.app} ${fileProblems.no_reason}`
+  );
+  // a reason never shows a share link's token, and a websocket that never opened is the
+  // way there, whatever the reason
+  const leaky = sessionFailed(fileItem, `http://h${FILE}`, true, `see ${SHARE}/ws`);
+  assert.equal(leaky.text, `${fileProblems.app} see /bokeh-nb/s/[link]/ws`);
+  assert.equal(sessionFailed(fileItem, `http://h${FILE}`, false, 'x').kind, 'websocket');
+});
+
+test('live-app pages and share links keep their own words, whatever the reason', () => {
+  for (const path of [LIVE, SHARE]) {
+    assert.deepEqual(sessionFailed(item(path), `http://h${path}`, true, 'the app failed'), {
+      kind: 'app',
+      text: problems.app
+    });
+  }
+});
+
 test('a lost connection offers a reload, and a reconnection takes it away', () => {
   assert.deepEqual(connectionLost(item(LIVE)), { kind: 'lost', text: problems.lost });
   assert.equal(offersReload('lost'), true);

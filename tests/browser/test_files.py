@@ -133,6 +133,51 @@ def test_app_file_sessions_run_in_kernels_of_their_own(lab_server, page, page_lo
     assert_no_console_errors(page_log)
 
 
+#: App files that fail as their session starts: (source, what the page says they raised).
+FAILING = {
+    "apps/broken.py": ('raise ValueError("boom")\n', "ValueError: boom"),
+    # raised inside a function the script calls
+    "apps/nodata.py": (
+        'def load():\n    raise RuntimeError("no data")\n\n\nload()\n',
+        "RuntimeError: no data",
+    ),
+    # raised by bokeh's validation of the document, after the script ran
+    "apps/unset.py": (
+        "from bokeh.io import curdoc\nfrom bokeh.models import Slider\n"
+        'curdoc().add_root(Slider(title="no range"))\n',
+        "UnsetValueError: Slider(",
+    ),
+}
+
+
+def test_an_app_file_that_fails_says_what_it_raised(lab_server, page, app_files):
+    """The page names the file and what it raised (no traceback, not the live-app text);
+    the server's log has the traceback, once."""
+    server = lab_server
+    (Path(server.root_dir) / "apps").mkdir(exist_ok=True)
+    for path, (source, _) in FAILING.items():
+        (Path(server.root_dir) / path).write_text(source)
+    for path, (_, raised) in FAILING.items():
+        before = len(server.log_text())
+        page.goto(server.url(f"/bokeh-nb/files/{path}"))
+        problem = page.locator("#bokeh-nb-problem")
+        expect(problem).to_have_attribute("data-problem", "app", timeout=90_000)
+        expect(problem).to_contain_text(
+            f"This app file could not be opened: the app file '{path}' raised {raised}"
+        )
+        text = problem.inner_text()
+        assert "Traceback" not in text and "notebook kernel may have been restarted" not in text
+        assert page.locator(".bk-clearfix").count() == 0
+        deadline = time.monotonic() + 30
+        while "Traceback (most recent call last)" not in server.log_text()[before:]:
+            assert time.monotonic() < deadline, f"no traceback of {path} in the server's log"
+            time.sleep(0.5)
+        time.sleep(2)  # anything logged twice would be there by now
+        log = server.log_text()[before:]
+        assert log.count("Traceback (most recent call last)") == 1, log[-6000:]
+        assert raised in log
+
+
 def test_bokeh_client_pulls_a_file_app(lab_server, app_files):
     server = lab_server
     url = server.origin + "/bokeh-nb/files/file_app.py"

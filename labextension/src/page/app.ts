@@ -101,20 +101,30 @@ function modules(bk: IPageBokehJS): IConnectionModule & IStandaloneModule {
   return { ClientConnection, add_document_standalone };
 }
 
+/** What the page learns of its session's first websocket. */
+interface ISocketWatch {
+  /** It opened. */
+  opened(): void;
+  /** It closed, with this reason (the server's words; empty if it gave none). */
+  closed(reason: string): void;
+}
+
 /** A new session of the app, rendered into the page, as BokehJS's embed_items makes one
  * for a server session (the page's query goes to the app). Rejects when it could not
- * start; `opened` is called if its websocket opened. */
+ * start; `watch` hears of its websocket opening and closing. */
 async function openSession(
   bk: IConnectionModule & IStandaloneModule,
   item: IPageItem,
-  opened: () => void
+  watch: ISocketWatch
 ): Promise<IClientSession> {
   const { token, elementid, use_for_title } = item.render_item;
   const url = websocketUrl(item.app_path, location.href);
   const connection = new bk.ClientConnection(url, token, location.search.substring(1));
   const session = connection.connect();
   // (the socket exists once connect() returns: no other socket of the page is watched)
-  connection.socket?.addEventListener('open', opened, { once: true });
+  const socket = connection.socket;
+  socket?.addEventListener('open', () => watch.opened(), { once: true });
+  socket?.addEventListener('close', event => watch.closed(event.reason), { once: true });
   const { document: doc } = await session;
   await bk.add_document_standalone(doc, byId(elementid), [], use_for_title);
   return { document: doc };
@@ -130,11 +140,24 @@ async function main(): Promise<void> {
   }
   const api = modules(bk);
   let opened = false;
+  let reason = '';
+  let failed = false;
+  const showFailure = () => alert.show(sessionFailed(item, location.href, opened, reason));
   let session: IClientSession;
   try {
-    session = await openSession(api, item, () => (opened = true));
+    session = await openSession(api, item, {
+      opened: () => (opened = true),
+      closed: why => {
+        // BokehJS may reject the session before or after this close event is heard
+        reason = why;
+        if (failed) {
+          showFailure();
+        }
+      }
+    });
   } catch {
-    alert.show(sessionFailed(item, location.href, opened));
+    failed = true;
+    showFailure();
     return;
   }
   session.document.on_event('connection_lost', () => alert.show(connectionLost(item)));

@@ -5,9 +5,12 @@
 /** Which case the page's alert shows (its `data-problem`, for tests and styles). */
 export type ProblemKind = 'app' | 'bokehjs' | 'websocket' | 'lost';
 
-/** The texts of page.py's PROBLEMS. */
+/** The texts of page.py's PROBLEMS (an app file's page: FILE_PROBLEMS). */
 export interface IProblemTexts {
   app: string;
+  /** An app file's page only: what follows `app` when the server closed the websocket
+   * without a reason (with one, the reason follows `app`). */
+  no_reason?: string;
   bokehjs: string;
   websocket: string;
   proxy: string;
@@ -54,11 +57,21 @@ export function bokehjsMissing(item: IPageItem, pageUrl: string): IProblem {
 
 /** The session did not start. BokehJS reports a websocket that never opened and an app
  * that refused the session alike: whether the socket opened tells the way there (a proxy
- * that does not forward websockets) from the app (not in the kernel, or failing). */
-export function sessionFailed(item: IPageItem, pageUrl: string, opened: boolean): IProblem {
-  const { app, websocket, proxy } = item.problems;
+ * that does not forward websockets) from the app (not in the kernel, or failing). An app
+ * file's page adds `reason`, what the server closed the websocket with (the file, and what
+ * its code raised), as it may be shown. */
+export function sessionFailed(
+  item: IPageItem,
+  pageUrl: string,
+  opened: boolean,
+  reason = ''
+): IProblem {
+  const { app, no_reason, websocket, proxy } = item.problems;
   if (opened) {
-    return { kind: 'app', text: app };
+    if (no_reason === undefined) {
+      return { kind: 'app', text: app };
+    }
+    return { kind: 'app', text: `${app} ${shown(reason.trim()) || no_reason}` };
   }
   const url = new URL(websocketUrl(item.app_path, pageUrl)).href;
   return { kind: 'websocket', text: `${websocket} ${shown(url)}. ${proxy}` };
