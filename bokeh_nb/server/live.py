@@ -187,12 +187,17 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         self._receiver = self._guard = None
         self.close(code, reason[:120])
 
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """End the connection; every reason is cut to what a close frame carries (tornado
+        refuses one over 123 bytes of UTF-8, which 120 characters of text may be)."""
+        super().close(code, None if reason is None else close_reason(reason))
+
     def _from_kernel(self, frame: Mapping[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
         kind = frame_kind(frame)
         if kind == KIND_ERROR:
             text = shown(str(frame.get("text", "")), 300)
             self.log.warning("bokeh_nb: %s: %s", self.describe(), text)
-            self.close(1011, close_reason(text))
+            self.close(1011, text)
             return
         if kind != KIND_BOKEH:
             return
