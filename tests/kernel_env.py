@@ -12,6 +12,7 @@ it; ``tests/browser/test_kernel_env.py`` registers a kernelspec pointing to it.
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import json
 import os
 import shutil
@@ -21,11 +22,16 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The other bokeh: the newest this machine's package index serves (3.10.0 final is not
-#: published there; 3.10.0.dev5 is the last 3.10 pre-release).
-OTHER_BOKEH = "3.10.0.dev5"
-#: What a kernel with bokeh_nb needs, and the tools tests/unit and tests/kernel use.
+#: The bokeh versions the suite runs on: ``./dev.sh`` installs the newest the package index
+#: serves into ``.venv`` (pre-releases included: 3.10.0 final is not published on this
+#: machine's index, 3.10.0.dev5 is the last 3.10 pre-release), and the other one here.
+SUPPORTED = ("3.9.2", "3.10.0.dev5")
+#: The other bokeh: the supported version that ``.venv`` does not run.
+OTHER_BOKEH = next(v for v in reversed(SUPPORTED) if v != importlib.metadata.version("bokeh"))
+#: What a kernel with bokeh_nb needs, the tools tests/unit and tests/kernel use, and
+#: JupyterLab (a server in this environment, with kernels in ``.venv``: the other direction).
 PACKAGES = [
+    "jupyterlab>=4.2",
     "ipykernel>=6.29",
     "ipywidgets>=8.1",
     "jupyter-server>=2.14",
@@ -80,10 +86,13 @@ def ensure(version: str = OTHER_BOKEH) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with (target.parent / f".{target.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one creator at a time (parallel test runs)
-        if _ready_marker(version).exists():
+        wanted = "\n".join([f"bokeh=={version}", *PACKAGES]) + "\n"
+        marker = _ready_marker(version)
+        if marker.exists() and marker.read_text() == wanted:
             _link_checkout(version)
             return python(version)
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(target)], check=True)
+        if not marker.exists():  # a changed package list is installed into the environment
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(target)], check=True)
         pip = [str(python(version)), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         env = {**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
         subprocess.run(
@@ -92,7 +101,7 @@ def ensure(version: str = OTHER_BOKEH) -> Path:
             timeout=CREATE_TIMEOUT,
             env=env,
         )
-        _ready_marker(version).write_text(version + "\n")
+        marker.write_text(wanted)
     _link_checkout(version)
     return python(version)
 

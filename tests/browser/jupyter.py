@@ -169,15 +169,14 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1))
 
 
-def _server_command(kind: Kind) -> list[str]:
-    bin_dir = Path(sys.executable).parent
-    script = bin_dir / ("jupyter-lab" if kind == "lab" else "jupyter-notebook")
+def _server_command(kind: Kind, python: Path) -> list[str]:
+    script = python.parent / ("jupyter-lab" if kind == "lab" else "jupyter-notebook")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "jupyterlab" if kind == "lab" else "notebook"]
+    return [str(python), "-m", "jupyterlab" if kind == "lab" else "notebook"]
 
 
-def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
+def prepare_environment(base_dir: Path, marker: str, python: Path | None = None) -> dict[str, str]:
     """Create isolated Jupyter dirs under ``base_dir`` and return the server env.
 
     * ``JUPYTER_CONFIG_DIR`` (tmp): server config that disables the news feed,
@@ -191,6 +190,11 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
       ``share/jupyter`` (labextensions, the product's extension) stays on the
       search path.
     * The venv's ``bin`` goes first on ``PATH``.
+
+    ``python``: the server runs in that environment instead of this one (the
+    ``python3`` kernelspec still points at ``sys.executable``); bokeh_nb's server
+    extension is enabled in the config and its labextension linked on ``JUPYTER_PATH``,
+    as an environment holding bokeh_nb's wheel would have them.
     """
     config_dir = base_dir / "config"
     data_dir = base_dir / "data"
@@ -206,9 +210,17 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
     ):
         d.mkdir(parents=True, exist_ok=True)
 
+    server_config: dict[str, Any] = {}
+    if python is not None:
+        server_config["ServerApp"] = {"jpserver_extensions": {"bokeh_nb": True}}
+        link = extra_path / "labextensions" / "bokeh-nb"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(Path(__file__).resolve().parents[2] / "bokeh_nb" / "labextension")
     _write_json(
         config_dir / "jupyter_server_config.json",
         {
+            **server_config,
             "LabApp": {
                 # No announcements feed and no "new version" check (both would
                 # go to the internet from the server).
@@ -252,7 +264,8 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
         "PYTHONSTARTUP",
     ):
         env.pop(var, None)
-    bin_dir = str(Path(sys.executable).parent)
+    server_python = python or Path(sys.executable)
+    bin_dir = str(server_python.parent)
     existing_jupyter_path = env.get("JUPYTER_PATH")
     env.update(
         {
@@ -270,7 +283,9 @@ def prepare_environment(base_dir: Path, marker: str) -> dict[str, str]:
             MARKER_ENV: marker,
         }
     )
-    if Path(sys.prefix) != Path(sys.base_prefix):
+    if python is not None:
+        env["VIRTUAL_ENV"] = str(python.parent.parent)
+    elif Path(sys.prefix) != Path(sys.base_prefix):
         env["VIRTUAL_ENV"] = sys.prefix
     return env
 
@@ -299,10 +314,12 @@ def start_jupyter_server(
     timeout: float = SERVER_START_TIMEOUT,
     prefix: str = "/",
     token: str | None = None,
+    python: Path | None = None,
 ) -> JupyterServer:
     """Start ``jupyter lab`` (kind="lab") or ``jupyter notebook`` (kind="notebook"),
     at ``prefix`` (its ``base_url``, e.g. ``/jupyter/``) below its origin, with ``token``
-    (a new random one by default).
+    (a new random one by default), from the environment of ``python`` (this one by
+    default; see :func:`prepare_environment`).
 
     Returns once ``/api/status`` answers. Raises :class:`JupyterServerError`
     (with the server log) if it exits or does not answer within ``timeout``.
@@ -313,14 +330,14 @@ def start_jupyter_server(
     root_dir.mkdir(exist_ok=True)
     token = token or secrets.token_hex(24)
     marker = f"{kind}-{uuid.uuid4().hex}"
-    env = prepare_environment(base_dir, marker)
+    env = prepare_environment(base_dir, marker, python)
     log_path = base_dir / f"jupyter-{kind}.log"
 
     last_error: Exception | None = None
     for _attempt in range(3):  # the free port may be grabbed between probe and bind
         port = _free_port()
         args = [
-            *_server_command(kind),
+            *_server_command(kind, python or Path(sys.executable)),
             "--no-browser",
             "--allow-root",
             "--expose-app-in-browser",

@@ -1,19 +1,29 @@
-"""A kernel in another environment than the Jupyter server's, with another bokeh.
+"""A kernel in another environment than the Jupyter server's, with another bokeh, both ways.
 
-The server runs in ``.venv`` (bokeh 3.9); a kernelspec points to ``.venv-kernels/bokeh-
-3.10.0.dev5`` (``tests/kernel_env.py``). The server cannot serve BokehJS 3.10.0.dev5, so
-the page gets it from the kernel over the output's comm, once, and from the browser's cache
-after a reload.
+- The server runs in ``.venv`` (bokeh 3.9); a kernelspec points to ``.venv-kernels/bokeh-
+  3.10.0.dev5`` (``tests/kernel_env.py``).
+- The reverse: the server runs in ``.venv-kernels/bokeh-3.10.0.dev5`` (with bokeh_nb's
+  server extension and labextension, as its wheel installs them); its ``python3`` kernel
+  runs in ``.venv`` (bokeh 3.9).
+
+Either way the server cannot serve the kernel's BokehJS, so the page gets it from the
+kernel over the output's comm, once, and from the browser's cache after a reload.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
+import bokeh
 import pytest
 from playwright.sync_api import Locator, Page
 
+from bokeh_nb.protocol import STATIC_ROUTE
 from tests import kernel_env
 
 from .bokeh import bokeh_output, drag_handle, kernel_json, wait_kernel
@@ -26,6 +36,8 @@ from .jupyter import (
     reload_page,
     run_all_cells,
     save_notebook,
+    start_jupyter_server,
+    stop_jupyter_server,
     write_notebook,
 )
 from .test_live_document import BROWSER_Y, ISSUE_CELL
@@ -70,21 +82,65 @@ def other_kernel(lab_server: JupyterServer) -> Iterator[str]:
     yield KERNEL_NAME
 
 
+@pytest.fixture(scope="module")
+def other_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """JupyterLab running in the other environment; its ``python3`` kernel runs here."""
+    server = start_jupyter_server(
+        "lab", tmp_path_factory.mktemp("other-lab"), python=kernel_env.ensure()
+    )
+    try:
+        yield server
+    finally:
+        stop_jupyter_server(server)
+
+
 @pytest.mark.timeout(400)
 def test_kernel_with_another_bokeh(
     lab_server: JupyterServer, other_kernel: str, page: Page, page_log: PageLog, nb_name: str
 ) -> None:
-    server = lab_server
-    write_notebook(server.root_dir, nb_name, [ISSUE_CELL], kernel_name=other_kernel)
+    check_quickstart(lab_server, page, page_log, nb_name, other_kernel, kernel_env.OTHER_BOKEH)
+
+
+@pytest.mark.timeout(400)
+def test_server_with_another_bokeh(
+    other_lab: JupyterServer, page: Page, page_log: PageLog, nb_name: str
+) -> None:
+    assert bokeh.__version__ != kernel_env.OTHER_BOKEH
+    assert served(other_lab, kernel_env.OTHER_BOKEH)
+    assert not served(other_lab, bokeh.__version__)
+    check_quickstart(other_lab, page, page_log, nb_name, "python3", bokeh.__version__)
+    assert Path(sys.executable).parent.parent.name == ".venv"
+
+
+def served(server: JupyterServer, version: str) -> bool:
+    """Whether the server serves BokehJS ``version`` itself."""
+    url = server.url(f"{STATIC_ROUTE}/{version}/bokeh.min.js")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+def check_quickstart(
+    server: JupyterServer,
+    page: Page,
+    page_log: PageLog,
+    nb_name: str,
+    kernel_name: str,
+    kernel_bokeh: str,
+) -> None:
+    """The live-document notebook works with a kernel whose BokehJS the server lacks."""
+    write_notebook(server.root_dir, nb_name, [ISSUE_CELL], kernel_name=kernel_name)
     open_notebook(page, server, nb_name)
     assert run_all_cells(page)
     out = bokeh_output(page, timeout=180_000)
-    assert out.evaluate("el => el.bokehNbModel.get('bokeh_version')") == kernel_env.OTHER_BOKEH
+    assert out.evaluate("el => el.bokehNbModel.get('bokeh_version')") == kernel_bokeh
 
     loads = out.evaluate("el => el.bokehNbModel.bokehjsLoads")
     assert [load["source"] for load in loads] == ["kernel"], loads
     kb, ms = loads[0]["bytes"], loads[0]["ms"]
-    print(f"\nBokehJS {kernel_env.OTHER_BOKEH} over the comm: {kb} bytes in {ms:.0f} ms")
+    print(f"\nBokehJS {kernel_bokeh} over the comm: {kb} bytes in {ms:.0f} ms")
     assert kb > 1_000_000
     assert not [u for u in page_log.requests if "bokeh-nb/static/bokehjs" in u]
 
@@ -105,7 +161,7 @@ def test_kernel_with_another_bokeh(
         arg=out.element_handle(),
         timeout=30_000,
     )
-    assert kernel_json(page, "__import__('bokeh').__version__") == kernel_env.OTHER_BOKEH
+    assert kernel_json(page, "__import__('bokeh').__version__") == kernel_bokeh
 
     # a reloaded page takes it from the browser's cache: nothing more from the kernel
     save_notebook(page)
