@@ -20,6 +20,7 @@ COLORS = {
     "panel": "#2ca02c",
     "show_app": "#d62728",
     "bokeh_serve": "#9467bd",
+    "bokeh_serve_nodelay": "#8c564b",
 }
 
 
@@ -48,44 +49,76 @@ def _round_trips(ax: Axes, result: dict[str, Any]) -> None:
     ax.set_title("event round trip, ms (p50 solid, p95 light)", fontsize=10)
 
 
-def _throughput(ax: Axes, result: dict[str, Any]) -> None:
-    data = result["summary"].get("kernel_to_browser", {})
+def _curves(
+    ax: Axes,
+    result: dict[str, Any],
+    metric: str,
+    field: str,
+    floor: tuple[str, str, str],
+    title: str,
+) -> None:
+    """One line per system over the sizes, and the floor (metric, key, label) dashed."""
+    data = result["summary"].get(metric, {})
     for key in result["systems"]:
         sizes = sorted(data.get(key, {}), key=int)
         if sizes:
             ax.plot(
                 [int(n) for n in sizes],
-                [data[key][n]["mb_per_s"] for n in sizes],
+                [data[key][n][field] for n in sizes],
                 marker="o",
                 label=key,
                 color=COLORS.get(key, "gray"),
             )
-    floor = result["summary"].get("transport_floor", {}).get("websocket", {})
-    if floor:
-        sizes = sorted(floor, key=int)
+    floor_metric, floor_key, floor_label = floor
+    lowest = result["summary"].get(floor_metric, {}).get(floor_key, {})
+    if lowest:
+        sizes = sorted(lowest, key=int)
         ax.plot(
             [int(n) for n in sizes],
-            [floor[n]["mb_per_s"] for n in sizes],
+            [lowest[n][field] for n in sizes],
             linestyle="--",
             color="black",
-            label="bare websocket (floor)",
+            label=floor_label,
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("values per column (2 float64 columns)", fontsize=8)
-    ax.set_title("kernel -> browser, MB/s", fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
 
 
 def main(json_path: str, png_path: str) -> None:
     result = json.loads(Path(json_path).read_text())
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig, axes = plt.subplots(3, 3, figsize=(15, 12.5))
     _round_trips(axes[0][0], result)
-    _throughput(axes[0][1], result)
+    _curves(
+        axes[0][1],
+        result,
+        "kernel_to_browser",
+        "mb_per_s",
+        ("transport_floor", "websocket", "bare websocket (floor)"),
+        "kernel -> browser, MB/s",
+    )
     _bars(axes[0][2], result, "browser_to_kernel", "mb_per_s", "browser -> kernel, MB/s")
     _bars(axes[1][0], result, "streaming", "rows_per_s", "streaming: delivered rows/s")
     _bars(axes[1][1], result, "first_render", "median_ms", "first render of the grid, ms")
     _bars(axes[1][2], result, "memory", "growth_mb", "kernel RSS growth after the cycles, MB")
+    _curves(
+        axes[2][0],
+        result,
+        "update",
+        "mpoints_per_s",
+        ("update_floor", "in_page", "data made in the page (floor)"),
+        "update of a drawn scatter, Mpoints/s until repainted",
+    )
+    _bars(axes[2][1], result, "saturated", "rows_per_s", "saturated stream: delivered rows/s")
+    _bars(
+        axes[2][2],
+        result,
+        "saturated",
+        "probe_p95_ms",
+        "saturated stream: round trip p95 during it, ms",
+    )
     fig.suptitle(f"bokeh_nb and the anchors, {result['mode']} run of {result['started']}")
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)

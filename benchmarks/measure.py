@@ -1,4 +1,4 @@
-"""The seven measurements, each run over every system in turn, interleaved (the order
+"""The measurements, each run over every system in turn, interleaved (the order
 rotates from one round to the next) so that drift of the machine hits all systems alike.
 A system that fails a measurement gets its error recorded, and the run goes on."""
 
@@ -16,6 +16,8 @@ from .systems import BENCH, System
 __all__ = ("FULL", "QUICK", "Plan", "Recorder", "run_all")
 
 T = TypeVar("T")
+#: The system whose notebook page also measures the comm-echo floor of the round trip.
+ECHO_SYSTEM = "bokeh_nb"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class Plan:
     warm_cycles: int
     cycles: int
     settle: bool  # wait for sessions to end on their own before each memory reading
+    update_reps: dict[int, int] = field(default_factory=dict)  # points -> repetitions
+    saturate_seconds: float = 3.0
+    probe_ms: float = 100.0  # a round trip this often during the saturated stream
     stream_rows: int = 100
     stream_period_ms: float = 5.0
     warmup_events: int = 10
@@ -56,6 +61,8 @@ FULL = Plan(
     warm_cycles=50,
     cycles=200,
     settle=True,
+    update_reps={10**4: 5, 10**5: 5, 10**6: 3, 10**7: 2},
+    saturate_seconds=30.0,
 )
 QUICK = Plan(
     name="quick",
@@ -72,6 +79,8 @@ QUICK = Plan(
     warm_cycles=1,
     cycles=3,
     settle=False,
+    update_reps={10**4: 1, 10**5: 1},
+    saturate_seconds=3.0,
 )
 
 
@@ -137,7 +146,51 @@ def round_trips(systems: list[System], plan: Plan, rec: Recorder) -> None:
                 prior = rec.get("round_trip", system) or {"samples_ms": []}
                 prior["samples_ms"] += times
                 rec.put("round_trip", system, prior)
+            if system.key == ECHO_SYSTEM and system.key not in rec.errors.get("comm_echo", {}):
+                echoes = rec.attempt(
+                    "comm_echo", system, partial(system.call, "commEcho", per_round, 30_000)
+                )
+                if echoes is not None:
+                    prior = rec.get("comm_echo", system) or {"samples_ms": []}
+                    prior["samples_ms"] += echoes
+                    rec.put("comm_echo", system, prior)
         rec.log(f"  round trips: round {r + 1}/{plan.event_rounds} done")
+
+
+# ---- 1b. end-to-end update of a drawn scatter ----------------------------------------------
+
+
+def updates(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    """Request -> the scatter repainted with n fresh points, per system; beside it, in the
+    same rounds, the in-page floor (the same data made in the page) in the first page."""
+    most = max(plan.update_reps.values(), default=0)
+    for rep in range(most):
+        for n, reps in sorted(plan.update_reps.items()):
+            if rep >= reps:
+                continue
+            timeout = timeout_for_bytes(16 * n) + 60_000
+            for system in rotated(systems, rep):
+                if system.key in rec.errors.get(f"update_{n}", {}):
+                    continue
+                timed = rec.attempt(
+                    f"update_{n}", system, partial(system.call, "update", BENCH, n, timeout)
+                )
+                if timed is not None:
+                    for metric in ("update", "update_arrival"):
+                        by_size = rec.get(metric, system) or {}
+                        ms = timed["ms"] if metric == "update" else timed["arrived_ms"]
+                        by_size.setdefault(str(n), []).append(ms)
+                        rec.put(metric, system, by_size)
+            page = systems[0]
+            timed = rec.attempt(
+                "update_floor", page, partial(page.call, "updateFloor", BENCH, n, timeout)
+            )
+            if timed is not None:
+                floors = rec.metrics.setdefault("update_floor", {}).setdefault("in_page", {})
+                floors.setdefault(str(n), []).append(timed["ms"])
+        rec.log(f"  update: repetition {rep + 1}/{most} done")
+    for system in systems:
+        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
 
 
 # ---- 2. kernel -> browser -----------------------------------------------------------------
@@ -228,6 +281,38 @@ def streaming(systems: list[System], plan: Plan, rec: Recorder) -> None:
         rec.log(f"  streaming: {system.key}: {result['received']}/{result['sent']} rows")
 
 
+# ---- 4b. saturated streaming -------------------------------------------------------------
+
+
+def saturated(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    timeout = int(plan.saturate_seconds * 1000) + 120_000
+    for system in systems:
+        result = rec.attempt(
+            "saturated",
+            system,
+            partial(
+                system.call,
+                "saturate",
+                BENCH,
+                plan.stream_rows,
+                plan.saturate_seconds,
+                plan.probe_ms,
+                timeout,
+            ),
+        )
+        if result is None:
+            continue
+        if result["sent"] is None:
+            result["sent"] = rec.attempt("saturated", system, system.rows_streamed)
+        if result["sent"] is None:
+            rec.errors.setdefault("saturated", {})[system.key] = (
+                f"the kernel's count of rows sent never came back: {result['report_lost']}"
+            )
+            continue
+        rec.put("saturated", system, result)
+        rec.log(f"  saturated: {system.key}: {result['received']}/{result['sent']} rows")
+
+
 # ---- 5. first render ----------------------------------------------------------------------
 
 
@@ -315,10 +400,12 @@ PHASES: list[tuple[str, Callable[[list[System], Plan, Recorder], None]]] = [
     ("event round trip", round_trips),
     ("first render", first_render),
     ("memory", memory),
+    ("end-to-end update", updates),
     ("kernel -> browser", kernel_to_browser),
     ("wire efficiency", wire),
     ("browser -> kernel", browser_to_kernel),
     ("sustained streaming", streaming),
+    ("saturated streaming", saturated),
 ]
 
 

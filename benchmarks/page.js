@@ -96,7 +96,10 @@
     const doc = B.findDoc(root);
     if (doc === null) throw new Error(`no document with a root named ${root}`);
     const m = (name) => B.model(doc, name);
-    return { doc, s: m('s'), d: m('d'), cmd: m('cmd'), out: m('out'), bulk: m('bulk'), up: m('up'), live: m('live') };
+    return {
+      doc, s: m('s'), d: m('d'), cmd: m('cmd'), out: m('out'), bulk: m('bulk'), up: m('up'),
+      live: m('live'), scatter: m('scatter'), splot: m('splot'),
+    };
   };
   B.column = (source, key) => {
     const data = source.data;
@@ -110,8 +113,9 @@
     }
   };
   // Resolves with performance.now() once test() holds, checked at each change of model.
-  B.until = (model, test, timeout, what) =>
+  B.until = (model, test, timeout, what, start = null) =>
     new Promise((resolve, reject) => {
+      if (start !== null) start();
       if (test()) {
         resolve(performance.now());
         return;
@@ -189,6 +193,116 @@
     return (await arrived) - t0;
   };
 
+  // 1b. the drawn scatter gets two fresh float64 columns of n values from the kernel: from
+  // the request until the plot has painted them (its first paint after they arrived)
+  B.viewOf = (doc, model) => {
+    const seen = new Set();
+    const walk = (view) => {
+      if (view == null || seen.has(view)) return null;
+      seen.add(view);
+      if (view.model === model) return view;
+      for (const child of view.child_views ?? []) {
+        const found = walk(child);
+        if (found !== null) return found;
+      }
+      return null;
+    };
+    for (const root of doc.roots()) {
+      const found = walk(doc.views_manager?.get(root));
+      if (found !== null) return found;
+    }
+    throw new Error(`no view of ${model.name}`);
+  };
+  // Resolves with the time of the first paint of `view` after `after` (performance.now()).
+  B.paintAfter = (view, after, timeout) =>
+    new Promise((resolve, reject) => {
+      const paint = view.paint;
+      const timer = setTimeout(() => {
+        view.paint = paint;
+        reject(new Error(`${view.model.name} did not paint within ${timeout} ms`));
+      }, timeout);
+      view.paint = function (...args) {
+        const result = paint.apply(this, args);
+        const now = performance.now();
+        if (B.lastArrival != null && B.lastArrival >= after) {
+          clearTimeout(timer);
+          view.paint = paint;
+          resolve(now);
+        }
+        return result;
+      };
+    });
+  const scatterArrived = (b, n, marker, timeout) =>
+    B.until(
+      b.scatter,
+      () => {
+        const x = B.column(b.scatter, 'x');
+        const ok = x != null && x.length === n && x[0] === marker;
+        if (ok) B.lastArrival = performance.now();
+        return ok;
+      },
+      timeout,
+      `${n} points from the kernel`
+    );
+  B.update = async (root, n, timeout) => {
+    const b = B.bench(root);
+    const view = B.viewOf(b.doc, b.splot);
+    B.lastArrival = null;
+    const t0 = performance.now();
+    const arrived = scatterArrived(b, n, (B.seq + 1) * 1e-9, timeout);
+    const painted = B.paintAfter(view, t0, timeout);
+    await B.command(root, 'update', { n }, timeout);
+    const t1 = await arrived;
+    return { ms: (await painted) - t0, arrived_ms: t1 - t0 };
+  };
+  // 1c. the in-page floor: the same data made in the page and assigned to the same source
+  // (not sent to the kernel), timed the same way
+  B.updateFloor = async (root, n, timeout) => {
+    const b = B.bench(root);
+    const view = B.viewOf(b.doc, b.splot);
+    const x = new Float64Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = Math.random();
+      y[i] = Math.random();
+    }
+    const marker = -(++B.seq) * 1e-9;
+    x[0] = marker;
+    B.lastArrival = null;
+    const t0 = performance.now();
+    const painted = B.paintAfter(view, t0, timeout);
+    B.lastArrival = t0;
+    b.scatter.setv({ data: new Map([['x', x], ['y', y]]) }, { sync: false, check_eq: false });
+    return { ms: (await painted) - t0, arrived_ms: 0 };
+  };
+
+  // 3b. the comm-echo floor: a bare comm message to the kernel and back (no Bokeh), in a
+  // notebook page whose kernel registered the target (bench.register_echo)
+  B.commEcho = async (n, timeout) => {
+    const kernel = window.__harness.nb().sessionContext.session.kernel;
+    const comm = kernel.createComm('bench_echo');
+    let waiting = null;
+    comm.onMsg = (msg) => {
+      if (waiting !== null && msg.content.data.i === waiting.i) waiting.resolve(performance.now());
+    };
+    await comm.open({}).done;
+    const times = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        const back = new Promise((resolve, reject) => {
+          waiting = { i, resolve };
+          setTimeout(() => reject(new Error(`no echo of ${i} within ${timeout} ms`)), timeout);
+        });
+        comm.send({ i });
+        times.push((await back) - t0);
+      }
+    } finally {
+      comm.close();
+    }
+    return times;
+  };
+
   // 6. what crossed the wire for one Bokeh message of two float64 columns of n values
   B.pushWire = async (root, n, timeout) => {
     const b = B.bench(root);
@@ -225,7 +339,40 @@
   };
 
   // 4. the kernel streams `rows` rows every `periodMs` for `seconds`; count what arrives
-  B.stream = async (root, rows, periodMs, seconds, timeout) => {
+  B.stream = (root, rows, periodMs, seconds, timeout) =>
+    B.streamed(root, 'stream', { rows, period_ms: periodMs, seconds }, timeout);
+  // 4b. the kernel streams as fast as it can for `seconds`; meanwhile a slider round trip
+  // every `probeMs` (is the page still responsive?)
+  B.saturate = async (root, rows, seconds, probeMs, timeout) => {
+    const b = B.bench(root);
+    let probing = true;
+    const probes = [];
+    const probe = (async () => {
+      let v = 9_000_000;
+      while (probing) {
+        await sleep(probeMs);
+        if (!probing) break;
+        const t0 = performance.now();
+        const value = ++v;
+        try {
+          await B.until(b.d, () => b.d.text === String(value), 30000, `d.text = ${value}`, () => {
+            b.s.value = value;
+          });
+          probes.push(performance.now() - t0);
+        } catch {
+          probes.push(null); // no answer within 30 s
+        }
+      }
+    })();
+    try {
+      const result = await B.streamed(root, 'saturate', { rows, seconds }, timeout);
+      return { ...result, probes_ms: probes };
+    } finally {
+      probing = false;
+      await probe;
+    }
+  };
+  B.streamed = async (root, op, args, timeout) => {
     const b = B.bench(root);
     const live = b.live;
     const st = { received: 0, patches: 0, first: null, last: null, frames: 0, framesAtLast: 0, lastI: -1, outOfOrder: 0 };
@@ -254,8 +401,7 @@
     requestAnimationFrame(frame);
     let stats;
     try {
-      const args = { rows, period_ms: periodMs, seconds };
-      stats = (await B.command(root, 'stream', args, timeout, Infinity)).reply; // answered at the end
+      stats = (await B.command(root, op, args, timeout, Infinity)).reply; // answered at the end
     } catch (err) {
       // the final report itself may have been lost: ask again; if nothing comes back at
       // all, the rows sent are left to the caller (a notebook asks its kernel in a cell)

@@ -32,6 +32,7 @@ from .floor import floor_server, measure_floor
 from .measure import FULL, QUICK, Plan, Recorder, run_all
 from .servers import start_bokeh_serve, start_lab, stop_bokeh_serve, stop_lab
 from .systems import System, notebook_systems, page_systems
+from .targets import targets
 from .venvs import anchors_python
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +43,15 @@ BROWSER_ARGS = [
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
 ]
-ORDER = ("bokeh_nb", "bokeh_nb_standalone", "jupyter_bokeh", "panel", "show_app", "bokeh_serve")
+ORDER = (
+    "bokeh_nb",
+    "bokeh_nb_standalone",
+    "jupyter_bokeh",
+    "panel",
+    "show_app",
+    "bokeh_serve",
+    "bokeh_serve_nodelay",
+)
 
 
 def log(text: str) -> None:
@@ -50,8 +59,9 @@ def log(text: str) -> None:
 
 
 @contextlib.contextmanager
-def servers(work: Path, anchors: Path) -> Iterator[tuple[Any, Any, Any]]:
-    """bokeh_nb's JupyterLab, the anchors' JupyterLab and ``bokeh serve``."""
+def servers(work: Path, anchors: Path) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """bokeh_nb's JupyterLab, the anchors' JupyterLab and ``bokeh serve`` (as it comes,
+    and with TCP_NODELAY on its websockets)."""
     with contextlib.ExitStack() as stack:
         ours = start_lab(Path(sys.executable), work / "lab-bokeh_nb")
         stack.callback(stop_lab, ours)
@@ -59,8 +69,13 @@ def servers(work: Path, anchors: Path) -> Iterator[tuple[Any, Any, Any]]:
         stack.callback(stop_lab, theirs)
         serve = start_bokeh_serve(anchors, work / "bokeh-serve")
         stack.callback(stop_bokeh_serve, serve)
-        log(f"servers: bokeh_nb lab {ours.origin}, anchors lab {theirs.origin}, {serve.url}")
-        yield ours, theirs, serve
+        fast = start_bokeh_serve(anchors, work / "bokeh-serve-nodelay", nodelay=True)
+        stack.callback(stop_bokeh_serve, fast)
+        log(
+            f"servers: bokeh_nb lab {ours.origin}, anchors lab {theirs.origin}, {serve.url}, "
+            f"{fast.url} (TCP_NODELAY)"
+        )
+        yield ours, theirs, serve, fast
 
 
 def open_systems(systems: Sequence[System], browser: Browser, rec: Recorder) -> list[System]:
@@ -100,7 +115,7 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
     started = datetime.now(UTC)
     t0 = time.monotonic()
     with (
-        servers(work, anchors) as (ours, theirs, serve),
+        servers(work, anchors) as (ours, theirs, serve, fast),
         floor_server() as floor_origin,
         sync_playwright() as pw,
     ):
@@ -108,7 +123,10 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
             executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS, timeout=120_000
         )
         rec.floor = partial(measure_floor, browser, floor_origin)
-        everything: list[System] = [*notebook_systems(ours, theirs), *page_systems(ours, serve)]
+        everything: list[System] = [
+            *notebook_systems(ours, theirs),
+            *page_systems(ours, serve, fast),
+        ]
         systems = sorted(
             (s for s in everything if not only or s.key in only), key=lambda s: ORDER.index(s.key)
         )
@@ -143,7 +161,7 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
         "errors": rec.errors,
         "summary": summary,
     }
-    result["targets"] = [t.as_dict() for t in report.targets(summary, plan.wire_n)]
+    result["targets"] = [t.as_dict() for t in targets(summary)]
     return result
 
 

@@ -148,12 +148,14 @@ class BokehServe:
         return self.proc.pid
 
 
-def start_bokeh_serve(python: Path, base_dir: Path) -> BokehServe:
+def start_bokeh_serve(python: Path, base_dir: Path, *, nodelay: bool = False) -> BokehServe:
+    """``nodelay``: its websockets with TCP_NODELAY set (``BENCH_TCP_NODELAY``, serve.py)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = base_dir / "bokeh-serve.log"
     log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed by stop_bokeh_serve
     env = dict(os.environ, PYTHONPATH=str(APP_DIR), PYTHONUNBUFFERED="1")
+    env["BENCH_TCP_NODELAY"] = "1" if nodelay else "0"
     proc = subprocess.Popen(
         [
             str(python.parent / "bokeh"),

@@ -268,6 +268,7 @@ def notebook_systems(
             server=bokeh_nb_lab,
             setup=[
                 PRELUDE + "import bokeh_nb\nbench.COUNTER.count_comm_messages()\n"
+                "bench.register_echo()\n"
                 "def DISPLAY(make):\n    bokeh_nb.show(make())",
                 "DISPLAY(bench.doc_bench)",
             ],
@@ -314,7 +315,9 @@ def notebook_systems(
     ]
 
 
-def page_systems(bokeh_nb_lab: JupyterServer, serve: BokehServe) -> list[PageSystem]:
+def page_systems(
+    bokeh_nb_lab: JupyterServer, serve: BokehServe, serve_nodelay: BokehServe
+) -> list[PageSystem]:
     host = NotebookSystem(
         "bokeh_nb_standalone_host",
         "the notebook that makes the live app",
@@ -329,4 +332,5 @@ def page_systems(bokeh_nb_lab: JupyterServer, serve: BokehServe) -> list[PageSys
     return [
         PageSystem("bokeh_nb_standalone", "bokeh_nb standalone (live app URL)", 3.0, host=host),
         PageSystem("bokeh_serve", "bokeh serve", 35.0, url=serve.url),
+        PageSystem("bokeh_serve_nodelay", "bokeh serve, TCP_NODELAY", 35.0, url=serve_nodelay.url),
     ]

@@ -184,6 +184,10 @@ class Bench:
         self.live = ColumnDataSource(data={"i": np.zeros(0), "y": np.zeros(0)}, name="live")
         self.plot = figure(width=500, height=200, tools="", toolbar_location=None, name="plot")
         self.plot.line("i", "y", source=self.live)
+        # what a user sees update: a scatter of two fresh float64 columns, drawn
+        self.scatter = ColumnDataSource(data={"x": np.zeros(0), "y": np.zeros(0)}, name="scatter")
+        self.splot = figure(width=500, height=300, tools="", toolbar_location=None, name="splot")
+        self.splot.scatter("x", "y", source=self.scatter, size=2)
         # bulk and up belong to the document without being drawn: a glyph would add
         # BokehJS's own indexing of the data to the transfer time
         self.out.tags = [self.bulk, self.up]
@@ -195,7 +199,7 @@ class Bench:
         INSTANCES.append(self)
 
     def layout(self, name: str = "bench") -> LayoutDOM:
-        return column(self.s, self.d, self.cmd, self.out, self.plot, name=name)
+        return column(self.s, self.d, self.cmd, self.out, self.plot, self.splot, name=name)
 
     def reply(self, seq: int, **values: Any) -> None:
         self.out.text = json.dumps({"seq": seq, **values})
@@ -242,12 +246,48 @@ class Bench:
         self.reply(seq, scheduled=True)
         self.sched.later(assign, delay)
 
+    def op_update(self, seq: int, n: int) -> None:
+        """Replace the drawn scatter's data with two fresh float64 columns of n random
+        values in [0, 1), as a cell would; x[0] is ``seq * 1e-9``, so the page knows it."""
+
+        def assign() -> None:
+            rng = np.random.default_rng(seq)
+            x = rng.random(n)
+            x[0] = seq * 1e-9
+            self.scatter.data = {"x": x, "y": rng.random(n)}
+            self.sched.push()
+
+        self.reply(seq, scheduled=True)
+        self.sched.later(assign, 0)
+
+    def op_saturate(self, seq: int, rows: int, seconds: float) -> None:
+        """Stream ``rows`` rows at a time for ``seconds``, each batch as soon as the one
+        before has been handed on (no timer: as fast as the kernel can); then report."""
+        state = self._stream = {"sent": 0, "ticks": 0, "seq": seq}
+        start = time.monotonic()
+
+        def tick() -> None:
+            first = state["sent"]
+            i = np.arange(first, first + rows, dtype="float64")
+            self.live.stream({"i": i, "y": np.sin(i / 50.0)}, rollover=STREAM_ROLLOVER)
+            self.sched.push()
+            state["sent"] += rows
+            state["ticks"] += 1
+            if time.monotonic() - start >= seconds:
+                state["done"] = True
+                self.sched.later(lambda: self.op_stream_stats(seq), 0.2)
+            else:
+                self.sched.later(tick, 0)
+
+        self.sched.later(tick, 0)
+
     def op_wire(self, seq: int) -> None:
         """What was sent toward the pages since the last push started."""
         self.reply(seq, **self.counter.since_mark())
 
     def op_clear(self, seq: int) -> None:
         self.bulk.data = {"x": np.zeros(0), "y": np.zeros(0)}
+        self.scatter.data = {"x": np.zeros(0), "y": np.zeros(0)}
         self.up.data = {"x": np.zeros(0)}
         self.reply(seq)
 
@@ -280,6 +320,34 @@ class Bench:
     def op_stream_stats(self, seq: int) -> None:
         state = self._stream
         self.reply(seq, sent=state.get("sent"), ticks=state.get("ticks"), done="done" in state)
+
+
+def register_echo(target: str = "bench_echo") -> None:
+    """A bare comm target that sends every message straight back: the comm-echo floor of
+    the round trip (a comm message to the kernel and back, no Bokeh)."""
+    from comm import get_comm_manager
+
+    def opened(comm: Any, _msg: dict[str, Any]) -> None:
+        comm.on_msg(lambda msg: comm.send(msg["content"]["data"]))
+
+    get_comm_manager().register_target(target, opened)
+
+
+def websockets_nodelay() -> None:
+    """TCP_NODELAY on every websocket of this Bokeh server (Nagle's algorithm off): the
+    best round trip Bokeh's own server can give."""
+    from bokeh.server.views.ws import WSHandler
+
+    open_ = WSHandler.open
+    if getattr(open_, "_bench_nodelay", False):
+        return
+
+    def nodelay_open(handler: Any) -> Any:
+        handler.set_nodelay(True)
+        return open_(handler)
+
+    nodelay_open._bench_nodelay = True  # type: ignore[attr-defined]
+    WSHandler.open = nodelay_open  # type: ignore[method-assign]
 
 
 def loop_bench(push: Task, name: str = "bench") -> LayoutDOM:

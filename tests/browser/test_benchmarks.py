@@ -13,9 +13,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEMS = ("bokeh_nb", "bokeh_nb_standalone", "jupyter_bokeh", "panel", "show_app", "bokeh_serve")
+SYSTEMS = (
+    "bokeh_nb",
+    "bokeh_nb_standalone",
+    "jupyter_bokeh",
+    "panel",
+    "show_app",
+    "bokeh_serve",
+    "bokeh_serve_nodelay",
+)
 METRICS = (
     "round_trip",
+    "update",
+    "saturated",
     "kernel_to_browser",
     "browser_to_kernel",
     "streaming",
@@ -44,6 +54,12 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         assert not missing, f"{metric}: no figures for {missing}"
     floors = result["summary"]["transport_floor"]
     assert set(floors) == {"websocket", "http_fetch"}, floors
+    assert set(result["summary"]["update_floor"]["in_page"]) == set(
+        result["summary"]["update"]["bokeh_nb"]
+    )
+    assert result["summary"]["comm_echo"]["bokeh_nb"]["n"] > 0
+    probes = result["raw"]["saturated"]["bokeh_nb"]["probes_ms"]
+    assert probes and all(p is not None for p in probes), probes
     for key, system in result["systems"].items():
         assert system["foreign_requests"] == [], f"{key} left 127.0.0.1"
     assert (out / "latest.md").read_text().count("| metric |") == 1
