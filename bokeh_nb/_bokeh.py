@@ -115,8 +115,13 @@ def patch_message(events: list[DocumentPatchedEvent], **metadata: Any) -> Messag
     return _protocol.create("PATCH-DOC", events, **metadata)
 
 
-def pull_reply(request_id: str, document: Document) -> Message[Any]:
-    return _protocol.create("PULL-DOC-REPLY", ID(request_id), document)
+def pull_reply(
+    request_id: str, document: Document, extra: dict[str, Any] | None = None
+) -> Message[Any]:
+    """The document, and ``extra`` keys of content beside ``doc`` (its custom model code)."""
+    msg = _protocol.create("PULL-DOC-REPLY", ID(request_id), document)
+    msg.content.update(extra or {})  # type: ignore[typeddict-item]
+    return msg
 
 
 def ok_reply(request_id: str) -> Message[Any]:

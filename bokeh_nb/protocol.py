@@ -31,6 +31,10 @@ OPTIONAL_BUNDLES = ("bokeh-mathjax",)
 #: ``{"format", "bokeh_version", "bundles", "max_bytes", ...}``. With the extension it is
 #: rendered first: live while the kernel's session is there, else from the snapshot.
 OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+#: MIME type of a share link's output entry: ``{"app", "mode", "state", "text", "url"}``,
+#: rendered by the extension while the page runs; a save keeps it without ``url`` and
+#: ``text`` (``state`` "saved"), so no notebook file holds a link (``docs/sharing.md``).
+SHARE_MIME = "application/vnd.bokeh-nb.share+json"
 #: ``type`` of the ``<script>`` in the output's ``text/html`` that holds the snapshot: the
 #: document as BokehJS's ``Document.to_json()``, saved by the frontend with the notebook.
 SNAPSHOT_SCRIPT_TYPE = "application/vnd.bokeh-nb.snapshot+json"
@@ -77,6 +81,16 @@ FILES_ROUTE = "bokeh-nb/files/{path}"
 #: never built from a request.
 FILE_APP_START = "import bokeh_nb.kernel.fileapp as _bokeh_nb_fileapp; _bokeh_nb_fileapp.start()"
 
+#: msgtype of the one message (in Bokeh's framing, of bokeh_nb's own type) that brings an
+#: app page its app's own template (``templates/index.html``, ``doc.template``) rendered
+#: in the kernel (``kernel/template.py``); only a page whose websocket asked for it with
+#: ``TEMPLATE_ARG`` in its query gets it.
+TEMPLATE_MSGTYPE = "BOKEH-NB-TEMPLATE"
+TEMPLATE_ARG = "bokeh-nb-template"
+#: What the refusal of a session whose template failed says (``the app 'x' could not
+#: render templates/index.html, line 4: ...``): a live app's page shows that reason.
+TEMPLATE_FAILED = "could not render"
+
 #: REST API of share links (POST creates, GET lists, DELETE ``/{id}`` revokes).
 SHARES_API = "bokeh-nb/api/shares"
 #: What a share link opens (its page; ``/ws`` and ``/static/...`` below it).
@@ -88,6 +102,7 @@ KIND_VIEWS: Final = "views"  # a browser reports how many views of the output it
 KIND_BYE: Final = "bye"  # a browser is going away (page closed, model disposed)
 KIND_ERROR: Final = "error"  # kernel -> browser: an exception in user code, shown in the output
 KIND_ACK: Final = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
+KIND_STREAM: Final = "stream"  # kernel -> browser: what the output's callbacks printed
 #: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
 #: frames; a session holds its changes, merged, while an acknowledging page is
 #: ``ACK_WINDOW`` frames behind (``kernel/flow.py``).
@@ -119,3 +134,11 @@ SERVER_BOKEH_OPTION = "bokehNbBokehVersion"
 #: (major.minor). An output of any other version shows a message saying what to install.
 BOKEH_MIN = "3.9"
 BOKEH_BELOW = "3.11"
+
+#: Keys of a PULL-DOC-REPLY's content beside ``doc``, for a document with custom models
+#: (``kernel/extensions.py``): ``EXTENSIONS_KEY`` holds the code the page runs before it
+#: builds the document, ``[{"name", "sha256", "code"}]`` in load order;
+#: ``EXTENSIONS_ERROR_KEY`` says which model could not be built and why (the page shows
+#: it instead of the document). Bokeh's own clients ignore both.
+EXTENSIONS_KEY = "bokeh_nb_extensions"
+EXTENSIONS_ERROR_KEY = "bokeh_nb_extensions_error"

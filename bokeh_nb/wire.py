@@ -22,6 +22,7 @@ from .protocol import (
     KIND_BOKEHJS,
     KIND_BYE,
     KIND_ERROR,
+    KIND_STREAM,
     KIND_VIEWS,
     VISITOR_MODES,
 )
@@ -40,6 +41,7 @@ __all__ = (
     "RevokeRequest",
     "SessionOpen",
     "ShareRequest",
+    "StreamFrame",
     "ViewsFrame",
     "apps_reply",
     "bokeh_frame",
@@ -54,6 +56,7 @@ __all__ = (
     "revoke_request",
     "session_open",
     "share_request",
+    "stream_frame",
 )
 
 
@@ -102,6 +105,15 @@ class ErrorFrame(TypedDict):
     kind: Literal["error"]
     text: str
     traceback: str
+
+
+class StreamFrame(TypedDict):
+    """What a notebook output's callbacks wrote to ``stdout`` or ``stderr``."""
+
+    kind: Literal["stream"]
+    name: str  # "stdout" or "stderr"
+    text: str
+    client: NotRequired[str]  # the browser client whose event ran them; absent: every page
 
 
 class BokehJSRequest(TypedDict):
@@ -192,6 +204,15 @@ def bokeh_frame(
 def error_frame(text: str, traceback: str = "") -> ErrorFrame:
     """An exception in user code (the output shows it) or a session refused (its page)."""
     return {"kind": KIND_ERROR, "text": text, "traceback": traceback}
+
+
+def stream_frame(name: str, text: str, client: str | None = None) -> StreamFrame:
+    """Text printed by the output's callbacks; only client's page shows it, if one is named
+    (the page whose event ran them)."""
+    frame: StreamFrame = {"kind": KIND_STREAM, "name": name, "text": text}
+    if client is not None:
+        frame["client"] = client
+    return frame
 
 
 def bokehjs_reply(request: str, version: str, bundles: Sequence[BokehJSBundle]) -> BokehJSReply:
@@ -315,4 +336,4 @@ def read_bokeh_frame(
 
 
 #: every kind of frame, for readers that dispatch on it
-KINDS = (KIND_BOKEH, KIND_VIEWS, KIND_BYE, KIND_ACK, KIND_ERROR, KIND_BOKEHJS)
+KINDS = (KIND_BOKEH, KIND_VIEWS, KIND_BYE, KIND_ACK, KIND_ERROR, KIND_BOKEHJS, KIND_STREAM)

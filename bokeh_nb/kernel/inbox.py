@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _bokeh
+from .extensions import pull_content
 from .visitor import refusal
 from .visitor_text import excerpt
 
@@ -76,7 +77,8 @@ class Inbox:
         if msgtype == "PULL-DOC-REQ":
             session.flush(force=True)  # every pending patch goes before the snapshot
             session.clients.setdefault(client, 0)
-            session.send(_bokeh.pull_reply(msgid, session.document))
+            document = session.document
+            session.send(_bokeh.pull_reply(msgid, document, pull_content(document)))
             return
         if msgtype != "PATCH-DOC":
             text = f"unsupported message type {excerpt(msgtype, 40)!r}"

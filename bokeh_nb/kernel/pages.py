@@ -17,18 +17,28 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .. import _bokeh
 from ..apps import AppError
-from ..protocol import RELAY_METADATA
-from ..wire import FrameError, SessionOpen, error_frame, read_session_open
+from ..protocol import RELAY_METADATA, TEMPLATE_FAILED
+from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, read_session_open
 from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
 from .flow import MessageBudget
 from .frames import dispatch, encode
 from .session import KernelSession
+from .streams import printed_to
+from .template import (
+    TemplateError,
+    has_template,
+    render_template,
+    syntax_error,
+    template_frame,
+)
 from .visitor_text import describe, excerpt, format_traceback
 
 if TYPE_CHECKING:
@@ -37,6 +47,22 @@ if TYPE_CHECKING:
     from .visitor import Mode
 
 log = logging.getLogger(__name__)
+#: bokeh logs an app handler's failure with its traceback; ``_failed`` logs it, once
+_BOKEH_APPLICATION_LOG = logging.getLogger("bokeh.application.application")
+
+
+@contextmanager
+def _handler_errors_unlogged() -> Iterator[None]:
+    """While a page's document is made: a failing app handler is logged once, by
+    ``Pages.open`` (``_failed``), not also by bokeh (whose line would reach the log a
+    second time, as text the app's code printed)."""
+    disabled = _BOKEH_APPLICATION_LOG.disabled
+    _BOKEH_APPLICATION_LOG.disabled = True
+    try:
+        yield
+    finally:
+        _BOKEH_APPLICATION_LOG.disabled = disabled
+
 
 __all__ = ("AppFinder", "PageApp", "PageChannel", "Pages", "log_to_server")
 
@@ -88,6 +114,22 @@ class PageChannel:
             if not session.standalone and not session.destroyed:
                 session.report_to_output(f"{text} (in a page of app {name!r})", traceback)
 
+    def send_stream(self, name: str, text: str, client: str | None) -> None:
+        """What this session's callbacks printed: never to its page (a visitor may see
+        it); to the kernel's log and, each line marked, the app's notebook outputs."""
+        app = self.app.name
+        log.info(
+            "bokeh_nb: a standalone session of app %r printed (%s):\n%s",
+            app,
+            name,
+            text.rstrip("\n"),
+        )
+        mark = f"[a page of app {app!r}] "
+        marked = "".join(mark + line for line in text.splitlines(keepends=True))
+        for session in self.app.sessions:
+            if not session.standalone and not session.destroyed:
+                session.print_to_output(name, marked)
+
 
 def _refuse(comm: Comm, text: str) -> None:
     # The server closes the visitor's websocket and then this comm. (A close from here
@@ -127,10 +169,11 @@ def _failed(data: SessionOpen, error: Exception, *, loading: bool) -> str:
     if "file" not in data:
         text = f"the app {name!r} failed to start a session"
     else:
-        if isinstance(error, AppError):
+        raised = syntax_error(error)  # a template bokeh could not read, else what the code raised
+        if raised is None and isinstance(error, AppError):
             parsed = _raised_in(str(error))
             raised = excerpt(parsed) if parsed is not None else None
-        else:
+        elif raised is None:
             raised = describe(error)
         if raised is not None:
             what = "could not be loaded: " if loading else "raised "
@@ -143,6 +186,27 @@ def _failed(data: SessionOpen, error: Exception, *, loading: bool) -> str:
         log.error("bokeh_nb: %s\n%s", text, message)  # the traceback of the app's code
     else:
         log.error("bokeh_nb: %s\n%s", text, format_traceback(error))
+    return text
+
+
+def _static_path(app: PageApp) -> Path | None:
+    """The app's ``static/`` directory (an app directory's), if it has one."""
+    static = getattr(getattr(app, "application", None), "static_path", None)
+    return Path(static) if isinstance(static, str) else None
+
+
+def _template(app: PageApp, document: Document) -> BokehFrame:
+    """The message that brings a new session's page its app's template."""
+    return template_frame(render_template(document), document, _static_path(app))
+
+
+def _template_failed(data: SessionOpen, error: TemplateError) -> str:
+    """The refusal of a session whose template could not be rendered (its file and why;
+    the kernel's log, the server's, has the traceback)."""
+    name = excerpt(data.get("app") or "", 100)
+    what = "app file" if "file" in data else "app"
+    text = f"the {what} {name!r} {TEMPLATE_FAILED} {error}"
+    log.error("bokeh_nb: %s\n%s", text, format_traceback(error.__cause__ or error))
     return text
 
 
@@ -193,10 +257,22 @@ class Pages:
             return
         arguments = {k: [v.encode() for v in vs] for k, vs in data.get("arguments", {}).items()}
         try:
-            session_id, document = app.new_session_document(arguments)
+            # what the app's code prints meanwhile is this page's, as its callbacks' is
+            with (
+                printed_to(lambda out, text: PageChannel(None, app).send_stream(out, text, None)),
+                _handler_errors_unlogged(),
+            ):
+                session_id, document = app.new_session_document(arguments)
         except Exception as e:  # whatever the app's code raised
             _refuse(comm, _failed(data, e, loading=False))
             return
+        template = None
+        if has_template(document):
+            try:
+                template = _template(app, document)
+            except TemplateError as e:
+                _refuse(comm, _template_failed(data, e))
+                return
         channel = PageChannel(comm, app)
         session = KernelSession(
             document,
@@ -216,6 +292,8 @@ class Pages:
                     del self._by_page[page]
 
             session.add_destroy_hook(forget)
+        if template is not None:  # before the document: the page shows it around its roots
+            comm.send(template, metadata=RELAY_METADATA)
         self._wire(comm, entry, page)
 
     def _wire(self, comm: Comm, entry: _Standalone, page: str | None) -> None:

@@ -31,6 +31,7 @@ from .inbox import Inbox
 from .lock import DocumentLock
 from .outgoing import Channel, Outgoing
 from .periodic import FixedRatePeriodic
+from .streams import CallbackOutput, deliver
 from .usercode import UserCode
 from .visitor import Mode
 from .visitor_text import describe, format_traceback
@@ -76,8 +77,12 @@ class KernelSession:
         self._on_unused = on_unused
         self._lock = DocumentLock()
         self._inbox = Inbox(self, self._lock, self._loop)
-        self._user = UserCode(self._lock, self.report, lambda: self.destroyed)
         self._current_client: str | None = None
+        # what its callbacks print goes to its output (streams.py)
+        self._output = CallbackOutput(self._print, self._loop, lambda: self._current_client)
+        self._user = UserCode(
+            self._lock, self.report, lambda: self.destroyed, self._output.capturing
+        )
         self._ever_viewed = False
         self._linger_handle: object | None = None
         self.destroyed = False
@@ -153,6 +158,13 @@ class KernelSession:
     def report_to_output(self, text: str, traceback: str) -> None:
         """Show an error of another session of the same app in this one's output."""
         self._channel.send_error(text, traceback)
+
+    def _print(self, name: str, text: str, client: str | None) -> None:
+        deliver(None if self.destroyed else self._channel, name, text, client)
+
+    def print_to_output(self, name: str, text: str) -> None:
+        """Show text another session of the same app printed in this one's output."""
+        deliver(self._channel, name, text, None)
 
     def report(self, error: Exception, replied: bool = False) -> tuple[str, str | None]:
         """Report a user callback's exception; what the browser that caused it is told.

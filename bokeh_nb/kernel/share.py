@@ -6,6 +6,12 @@ page that ran the cell: a comm to ``FRONTEND_TARGET`` carrying the request, whic
 answers by calling ``bokeh-nb/api/shares`` as its user. The answer reaches the kernel once
 the cell has finished; until then the link's output says it is being made, and is then
 updated in place with the URL.
+
+The URL is shown only by the page that runs the notebook (its ``SHARE_MIME`` entry, which a
+save keeps without it): the output's ``text/plain`` and ``text/html``, which every other
+viewer and export shows, say how a link is made, never a URL or token that a saved
+notebook would carry past the link's life. A run without a page (nbconvert, papermill)
+makes no link and says so.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..protocol import FRONTEND_TARGET, VISITOR_MODES
+from ..protocol import FRONTEND_TARGET, SHARE_MIME, VISITOR_MODES
 from ..wire import revoke_request, share_request
 from ._ipykernel import CommMessage, kernel_id, open_comm
 from .liveapp import app_for
@@ -114,18 +120,31 @@ class ShareLink:
             return f"Share link to app {self.app!r}: revoked"
         return f"No share link to app {self.app!r}: {self.error}"
 
-    def _bundle(self) -> dict[str, str]:
-        text = self._text()
+    def _saved_text(self) -> str:
+        """What the output says outside the page that made the link: true once the
+        notebook is saved, exported or opened elsewhere, and free of URLs and tokens."""
+        again = "Run this cell in JupyterLab or Notebook 7 with bokeh_nb to make one."
+        if self.state == "failed":
+            return f"No share link to app {self.app!r}: {self.error}. {again}"
+        if self.state == "revoked":
+            return f"Share link to app {self.app!r}: revoked. {again}"
+        return (
+            f"Share link ({self.mode}) to app {self.app!r}: made by a running notebook "
+            f"session and shown only in its page; a saved notebook keeps no link. {again}"
+        )
+
+    def _bundle(self) -> dict[str, Any]:
+        saved = self._saved_text()
+        entry: dict[str, Any] = {
+            "app": self.app,
+            "mode": self.mode,
+            "state": self.state,
+            "text": self._text(),
+        }
         if self.state == "ready" and self.url is not None:
-            url = html.escape(self.url, quote=True)
-            body = (
-                f'<div class="bokeh-nb-share">Share link ({html.escape(self.mode)}) to app '
-                f'{html.escape(repr(self.app))}: <a href="{url}" target="_blank" '
-                f'rel="noopener noreferrer">{url}</a></div>'
-            )
-        else:
-            body = f'<div class="bokeh-nb-share">{html.escape(text)}</div>'
-        return {"text/plain": text, "text/html": body}
+            entry["url"] = self.url
+        body = f'<div class="bokeh-nb-share">{html.escape(saved)}</div>'
+        return {SHARE_MIME: entry, "text/plain": saved, "text/html": body}
 
     def _update(self) -> None:
         from IPython.display import update_display
@@ -157,5 +176,11 @@ def share(app: object, mode: str = "view", expires: object = "1h") -> ShareLink:
     if rt.frontend.state == "absent":
         raise RuntimeError(f"cannot make a share link: {rt.frontend.problem}")
     link = ShareLink(name, mode, seconds)
+    if rt.headless():
+        link.error = (
+            "no notebook page runs this kernel (a run without a page, such as nbconvert "
+            "--execute or papermill), and only such a page can make one"
+        )
+        return link
     link._request(share_request(kernel_id(), name, mode, seconds), link._created)
     return link

@@ -1,6 +1,7 @@
 """How a session runs its app's code: periodic / timeout / next-tick callbacks, async ones
 included, under the document lock (a coroutine holds it until it has finished), and every
-exception reported to the session's output instead of raised any further.
+exception reported to the session's output instead of raised any further. What the code
+prints meanwhile is the session's too (``capture``, see ``streams.py``).
 
 ``running`` tells the session where a change of its document comes from: such code or a
 browser patch (the change goes out with the loop turn's batch), or a notebook cell (it
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from .lock import DocumentLock
@@ -21,14 +22,20 @@ __all__ = ("UserCode",)
 
 class UserCode:
     """The user code of one session; report shows an exception, ended says the session
-    has ended (a callback that was waiting for the lock then does not run)."""
+    has ended (a callback that was waiting for the lock then does not run), capture is
+    around every run of it (what it prints goes to the session's output)."""
 
     def __init__(
-        self, lock: DocumentLock, report: Callable[[Exception], object], ended: Callable[[], bool]
+        self,
+        lock: DocumentLock,
+        report: Callable[[Exception], object],
+        ended: Callable[[], bool],
+        capture: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self._lock = lock
         self._report = report
         self._ended = ended
+        self._capture = capture
         #: > 0 while a browser patch or a session callback runs
         self.running = 0
 
@@ -37,18 +44,19 @@ class UserCode:
         """Around user code that runs outside ``run`` (a browser patch's callbacks)."""
         self.running += 1
         try:
-            yield
+            with self._capture():
+                yield
         finally:
             self.running -= 1
 
     def run(self, func: Callable[[], Any]) -> Any:
         """Run user code; an exception goes to the output, never further."""
-        with self.active():
-            try:
+        try:
+            with self.active():
                 return func()
-            except Exception as e:
-                self._report(e)
-                return None
+        except Exception as e:
+            self._report(e)  # (outside active: what reporting logs is no user output)
+            return None
 
     def locked(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """A session callback that runs under the document lock (unless marked nolock)."""
@@ -89,10 +97,10 @@ class UserCode:
             await pending
 
     async def _finish_async(self, result: Awaitable[Any]) -> None:
-        with self.active():
-            try:
+        try:
+            with self.active():
                 await result
-            except Exception as e:
-                self._report(e)
-            finally:
-                self._lock.release()
+        except Exception as e:
+            self._report(e)
+        finally:
+            self._lock.release()

@@ -25,7 +25,7 @@ from ..protocol import (
     WIDGET_MODULE_VERSION,
     WIDGET_VIEW,
 )
-from ..wire import error_frame
+from ..wire import error_frame, stream_frame
 from . import bokehjs
 from ._ipykernel import kernel_id
 from .documents import array_bytes, as_document
@@ -123,6 +123,10 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
     def send_error(self, text: str, traceback: str) -> None:
         log.warning("bokeh_nb: error in a callback: %s", text)
         self.send(error_frame(text, traceback))
+
+    def send_stream(self, name: str, text: str, client: str | None) -> None:
+        """What the session's callbacks printed, to the cell of this output."""
+        self.send(stream_frame(name, text, client))
 
     # ---- browser -> kernel --------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
-from ..protocol import KIND_BOKEH, KIND_ERROR, STATIC_ROUTE
+from ..protocol import KIND_BOKEH, KIND_ERROR, STATIC_ROUTE, TEMPLATE_ARG, TEMPLATE_MSGTYPE
 from ..wire import BokehFrame, bokeh_frame, frame_kind
 from ._jupyter import websocket_open, websocket_stream
 from .base import BokehNbHandler, may, refuse, shown
@@ -32,13 +32,14 @@ from .kernelclient import AppFiles, KernelClient, KernelUnavailable
 from .limits import BoundedSocket, Limits, MessageGuard, Refused
 from .page import write_app_page
 from .state import state_of
+from .staticdirs import static_dir_in_root
 from .wsframes import FRAME_OVERHEAD, bokeh_parts, write_frames
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
-RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url")
+RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG)
 #: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125
 #: with the code; tornado raises beyond).
 CLOSE_REASON_BYTES = 123
@@ -88,6 +89,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     _comm: str | None = None
     _receiver: Any = None
     _guard: MessageGuard | None = None
+    #: whether the peer is bokeh_nb's app page, which shows the app's template
+    _shows_template = False
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
@@ -116,6 +119,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             stream.max_write_buffer_size = self.max_pending_bytes
         self._guard = MessageGuard(self.limits, view_only=self.visitor == "view")
         self._receiver = _bokeh.websocket_receiver()
+        self._shows_template = TEMPLATE_ARG in self.request.query_arguments
         arguments = {
             k: [v.decode("utf-8", "replace") for v in vs]
             for k, vs in self.request.query_arguments.items()
@@ -201,6 +205,10 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             return
         if kind != KIND_BOKEH:
             return
+        if frame.get("header", {}).get("msgtype") == TEMPLATE_MSGTYPE:
+            frame = self._template(frame)
+            if not frame:
+                return
         parts = bokeh_parts(cast(BokehFrame, frame), buffers)
         self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
@@ -215,6 +223,16 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
                 mib,
             )
             self._drop()
+
+    def _template(self, frame: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The app's template, rendered in the kernel: a live app's static directory
+        (which the metadata names) is noted for its page to load from; the page gets the
+        rest, if it shows templates (a ``bokeh.client`` would not know the message)."""
+        if self.file is None:
+            static = frame.get("metadata", {}).get("static")
+            directory = static_dir_in_root(self, static) if isinstance(static, str) else None
+            state_of(self.settings).app_statics.record(self.kernel_id, self.app_name, directory)
+        return {**frame, "metadata": {}} if self._shows_template else {}
 
     def _write_frames(self, parts: Sequence[tuple[bytes, bool]]) -> None:
         write_frames(self, parts)

@@ -7,6 +7,10 @@ it cannot (``PROBLEMS``; an app file's page also the reason its websocket was cl
 with, ``FILE_PROBLEMS``). That script is inlined with the page's nonce rather than loaded
 from a URL: a page whose server URLs are wrong (a proxy path prefix that is not the
 server's ``base_url``) can load nothing from this server, and must still say so.
+
+An app with a template of its own (an app directory's ``templates/index.html``) sends it
+over the websocket, rendered in the kernel (``kernel/template.py``); the page script puts
+it around the session's roots, under this page's CSP (``docs/sharing.md``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .. import _bokeh
-from ..protocol import CORE_BUNDLES
+from ..protocol import CORE_BUNDLES, TEMPLATE_ARG, TEMPLATE_FAILED, TEMPLATE_MSGTYPE
 
 __all__ = ("APP_PAGE_CSP", "FILE_PROBLEMS", "PROBLEMS", "write_app_page")
 
@@ -69,6 +73,10 @@ PROBLEMS = {
         "session's linger, finds its session as it left it. Reload the page to reconnect "
         "(a new session of the app) if it does not."
     ),
+    # the app's own template failed: the reason the websocket closed with says so
+    # (``template_failed`` is in it), and the page shows it after ``template``
+    "template": "This app could not be opened:",
+    "template_failed": TEMPLATE_FAILED,
 }
 
 #: What an app file's page says instead when its session does not start: ``app``, then
@@ -147,6 +155,8 @@ def write_app_page(
         "app_path": app_path,
         "bokehjs": url_path_join(bundles, bokeh_version, "bokeh.min.js"),
         "problems": FILE_PROBLEMS if kind == "file" else PROBLEMS,
+        # the app's own template comes over the websocket, if the app has one
+        "template": {"arg": TEMPLATE_ARG, "msgtype": TEMPLATE_MSGTYPE},
         "render_item": {
             "token": _bokeh.new_session_token(),
             "elementid": "bokeh-nb-root",

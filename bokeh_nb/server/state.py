@@ -8,13 +8,14 @@ through ``state_of``; nothing of it is a module global.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .kernelclient import KernelClients
 from .limits import Limits, limits_for
 from .pool import FileAppPool
 from .sharelinks import ShareRegistry
+from .staticdirs import AppStatics
 
 __all__ = ("STATE_KEY", "ServerState", "state_of")
 
@@ -35,6 +36,8 @@ class ServerState:
     kernels: KernelClients
     shares: ShareRegistry
     file_apps: FileAppPool
+    #: the ``static/`` directories of live apps, as their kernels said
+    app_statics: AppStatics = field(default_factory=AppStatics)
 
     def limits(self, visitor: str | None) -> Limits:
         """The bounds of a connection; ``visitor`` is a share link's mode (None: the

@@ -3,7 +3,8 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 
 import { BokehOutput } from './output';
-import { OUTPUT_MIME, WIDGET_MODULE } from './protocol';
+import { OUTPUT_MIME, SHARE_MIME, WIDGET_MODULE } from './protocol';
+import { ShareOutput } from './shares';
 import { version as PACKAGE_VERSION } from '../package.json';
 
 /** The widget and its renderer: all a host needs to show live bokeh_nb outputs. It
@@ -30,6 +31,11 @@ const widgets: JupyterFrontEndPlugin<void> = {
         // the registry's options carry its sanitizer (the user's settings included)
         createRenderer: options => new BokehOutput(options)
       },
+      -20
+    );
+    // a share link's output: its URL only in the page that made it (shares.ts)
+    rendermime?.addFactory(
+      { safe: true, mimeTypes: [SHARE_MIME], createRenderer: () => new ShareOutput() },
       -20
     );
     registry.registerWidget({

@@ -12,6 +12,7 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { isAppPath } from './apppaths';
 import { bokehJSOnPage } from './bokehjs';
 import { AppsPanel } from './panel';
+import { livePicture } from './livepicture';
 import { answerProbes } from './probes';
 import { FILES_ROUTE } from './protocol';
 import { currentSnapshot, forgetEndedExcept } from './registry';
@@ -36,7 +37,12 @@ function snapshotOnSave(context: DocumentRegistry.Context): void {
       return;
     }
     try {
-      const { modelIds } = saveSnapshots(outputLists(context.model), currentSnapshot, bokehJSOnPage);
+      const { modelIds } = saveSnapshots(
+        outputLists(context.model),
+        currentSnapshot,
+        bokehJSOnPage,
+        livePicture
+      );
       forgetEndedExcept(modelIds);
     } catch (err) {
       console.error('bokeh_nb: snapshots were not updated before this save', err);

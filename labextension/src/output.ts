@@ -38,6 +38,10 @@ const NO_SNAPSHOT =
 
 const UNTRUSTED_BADGE = 'Untrusted notebook: its HTML is shown sanitized.';
 
+/** Why a snapshot with custom models does not render (their code is not saved). */
+const CUSTOM_MODELS_NOT_SAVED =
+  " (a custom model's code is not saved with the notebook: run the cell to show it).";
+
 
 /** The bundles a snapshot may ask for: from the kernel's list, and for an untrusted one
  * only those that run no code of the notebook's. */
@@ -252,10 +256,12 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       this._shown = snapshot;
       this._shownTrusted = trusted;
     } catch (err) {
+      const message = String((err as Error).message ?? err);
       const text =
         err instanceof BokehJSLoadError
           ? `This output was saved with bokeh ${meta.bokeh_version}. ${err.message}`
-          : `This saved Bokeh output could not be shown: ${(err as Error).message ?? err}`;
+          : `This saved Bokeh output could not be shown: ${message}` +
+            (/could not resolve type/.test(message) ? CUSTOM_MODELS_NOT_SAVED : '');
       fail(text);
     }
   }

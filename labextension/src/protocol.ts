@@ -14,6 +14,7 @@ export const CORE_BUNDLES = ['bokeh', 'bokeh-gl', 'bokeh-widgets', 'bokeh-tables
 export const OPTIONAL_BUNDLES = ['bokeh-mathjax'];
 
 export const OUTPUT_MIME = 'application/vnd.bokeh-nb.output+json';
+export const SHARE_MIME = 'application/vnd.bokeh-nb.share+json';
 export const SNAPSHOT_SCRIPT_TYPE = 'application/vnd.bokeh-nb.snapshot+json';
 // prettier-ignore
 export const SNAPSHOT_FALLBACK = 'Interactive Bokeh output (bokeh_nb). It renders in JupyterLab or Notebook 7 with bokeh_nb installed, and in this notebook exported with jupyter nbconvert --to html once it has been saved from there.';
@@ -40,6 +41,7 @@ export const KIND_VIEWS = 'views';
 export const KIND_BYE = 'bye';
 export const KIND_ERROR = 'error';
 export const KIND_ACK = 'ack';
+export const KIND_STREAM = 'stream';
 export const ACK_EVERY = 8;
 export const ACK_WINDOW = 32;
 
@@ -90,7 +92,16 @@ export interface IErrorFrame {
   traceback: string;
 }
 
-export type KernelFrame = IBokehFrame | IErrorFrame;
+/** kernel -> browser: text the output's callbacks wrote to stdout or stderr. */
+export interface IStreamFrame {
+  kind: 'stream';
+  name: string;
+  text: string;
+  /** the browser client whose event ran the callback (absent: every page shows it) */
+  client?: string;
+}
+
+export type KernelFrame = IBokehFrame | IErrorFrame | IStreamFrame;
 
 export function bokehjsUrlPath(version: string, bundle: string): string {
   return `${STATIC_ROUTE}/${version}/${bundle}.min.js`;
@@ -117,4 +128,16 @@ export interface IBokehJSReply {
   version?: string;
   bundles?: { name: string; sha256: string; bytes: number }[];
   error?: string;
+}
+
+/** Keys of a PULL-DOC-REPLY's content beside `doc` (kernel/extensions.py): the custom
+ * model code to run before building the document, or why it could not be built. */
+export const EXTENSIONS_KEY = 'bokeh_nb_extensions';
+export const EXTENSIONS_ERROR_KEY = 'bokeh_nb_extensions_error';
+
+/** One bundle of custom model code, as a PULL-DOC-REPLY carries it. */
+export interface IExtensionPart {
+  name: string;
+  sha256: string;
+  code: string;
 }

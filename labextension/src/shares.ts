@@ -1,10 +1,12 @@
 // The share links API of the server extension (bokeh_nb/server/shares.py), called as the
-// page's user.
+// page's user, and the renderer of a share link's output (bokeh_nb/kernel/share.py).
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { ServerConnection } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
 
-import { LIVE_APP_ROUTE, SHARES_API } from './protocol';
+import { LIVE_APP_ROUTE, SHARE_MIME, SHARES_API } from './protocol';
 
 export interface IShare {
   id: string;
@@ -58,4 +60,56 @@ export async function createShare(
 /** Revoke a share link: its visitors are refused and its open sessions close. */
 export async function revokeShare(id: string): Promise<void> {
   await sharesApi('DELETE', encodeURIComponent(id));
+}
+
+/** A share link's output entry (SHARE_MIME). */
+export interface IShareEntry {
+  app: string;
+  mode: string;
+  state: string;
+  text?: string;
+  url?: string;
+}
+
+/** The entry a save keeps: no URL and no text with the URL in it, so no notebook file
+ * carries a link (or its token) past the page that made it; `saved` is what the output's
+ * `text/plain` says instead. */
+export function savedShareEntry(entry: IShareEntry, saved: string): IShareEntry {
+  return { app: entry.app, mode: entry.mode, state: 'saved', text: saved };
+}
+
+/** The output of `bokeh_nb.share(...)`: the link while this page has it, else what the
+ * kernel says of it (a saved notebook keeps no link). */
+export class ShareOutput extends Widget implements IRenderMime.IRenderer {
+  private _shown: string | null = null; // the URL shown, if any
+
+  constructor() {
+    super();
+    this.addClass('bokeh-nb-share');
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const entry = model.data[SHARE_MIME] as unknown as IShareEntry;
+    if (entry.state === 'saved' && this._shown !== null) {
+      return; // this page's save took the URL out of the file: the page keeps showing it
+    }
+    const text = String(entry.text ?? model.data['text/plain'] ?? '');
+    const url = typeof entry.url === 'string' ? entry.url : '';
+    this.node.replaceChildren();
+    this._shown = null;
+    if (entry.state === 'ready' && model.trusted && /^https?:\/\//.test(url)) {
+      const link = document.createElement('a');
+      link.href = url;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      link.textContent = url;
+      const prefix = text.endsWith(url)
+        ? text.slice(0, text.length - url.length)
+        : `Share link (${entry.mode}) to app ${JSON.stringify(entry.app)}: `;
+      this.node.append(prefix, link);
+      this._shown = url;
+      return;
+    }
+    this.node.textContent = entry.state === 'saved' ? String(model.data['text/plain'] ?? '') : text;
+  }
 }

@@ -9,13 +9,17 @@
 // fallback text.
 
 import { bundleSource, IBkDocument, IBokehJS } from './bokehjs';
+import { NO_PICTURE } from './png';
+import type { Picture, PictureSource } from './png';
 import {
   CORE_BUNDLES,
   OUTPUT_MIME,
+  SHARE_MIME,
   SNAPSHOT_FALLBACK,
   SNAPSHOT_FORMAT,
   SNAPSHOT_SCRIPT_TYPE
 } from './protocol';
+import { savedShareEntry, IShareEntry } from './shares';
 import { LOADER } from './snapshotLoader';
 
 /** The OUTPUT_MIME entry of an output's bundle. */
@@ -27,6 +31,8 @@ export interface IOutputMeta {
   snapshot_bytes?: number;
   saved?: string;
   note?: string;
+  /** The size in pixels of the output's `image/png`, when it has one. */
+  picture?: { width: number; height: number };
 }
 
 export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
@@ -63,22 +69,31 @@ function escapeHtml(text: string): string {
 // The loader that renders a snapshot where its HTML's scripts run is shared with the
 // kernel, which writes the same snapshots where no page is attached (snapshotLoader.ts).
 
-/** An output's `text/html`: fallback text, and the snapshot with its loader (and the
- * BokehJS bundles, for the notebook's first snapshot) when there is one. */
+/** An output's `text/html`: fallback text (with the output's picture, for viewers that
+ * run no scripts but show HTML: the loader removes it where the snapshot renders), and the
+ * snapshot with its loader (and the BokehJS bundles, for the notebook's first snapshot)
+ * when there is one. */
 export function snapshotHtml(
   meta: IOutputMeta,
   snapshot: string | null,
-  bundles: string[]
+  bundles: string[],
+  png: string | null = null
 ): string {
   const scripts = bundles
     .map(src => `<script data-bokeh-nb-bundle>${src.replace(/<\/script/gi, '<\\/script')}</script>`)
     .join('\n');
   const note = meta.note ? `${meta.note} ` : '';
   const body = snapshot === null ? '' : `${OPEN}${snapshot}</script><script>${LOADER}</script>`;
+  // base64 text only (checked), so nothing in it can leave the attribute
+  const img =
+    png !== null && /^[A-Za-z0-9+/=]*$/.test(png)
+      ? `<img class="bokeh-nb-picture" alt="Bokeh plot" ` +
+        `src="data:image/png;base64,${png}"><br>`
+      : '';
   return (
     scripts +
     `<div class="bokeh-nb-snapshot" data-bokeh-version="${escapeHtml(meta.bokeh_version)}">` +
-    `<div class="bokeh-nb-fallback">${escapeHtml(note + SNAPSHOT_FALLBACK)}</div>${body}</div>`
+    `<div class="bokeh-nb-fallback">${img}${escapeHtml(note + SNAPSHOT_FALLBACK)}</div>${body}</div>`
   );
 }
 
@@ -130,7 +145,13 @@ interface IEntry {
   meta: IOutputMeta;
   snapshot: string | null;
   note: string;
+  /** The picture drawn now; null: keep the stored one if it shows this snapshot. */
+  picture: Picture | null;
 }
+
+const PNG_MIME = 'image/png';
+/** How a note on the output's picture starts in its `text/plain` (replaced at each save). */
+const PICTURE_NOTE = NO_PICTURE;
 
 /** Where snapshots come from: the live document of an output's model in this page, or
  * the last state of one that ended here; null when this page has neither. */
@@ -140,7 +161,12 @@ function mb(n: number): string {
   return `${(n / 1048576).toFixed(1)} MB`;
 }
 
-function entryFor(outputs: IOutputList, index: number, source: SnapshotSource): IEntry | null {
+function entryFor(
+  outputs: IOutputList,
+  index: number,
+  source: SnapshotSource,
+  pictures: (modelId: string) => Picture | null
+): IEntry | null {
   const stored = outputs.get(index).toJSON();
   const data = stored.data;
   const meta = data?.[OUTPUT_MIME] as IOutputMeta | undefined;
@@ -161,28 +187,89 @@ function entryFor(outputs: IOutputList, index: number, source: SnapshotSource): 
           'kernel. bokeh_nb.snapshot_limit(n_bytes) sets the bound for outputs shown after it.';
     snapshot = null;
   }
-  return { modelId, outputs, index, stored, data, meta, snapshot, note };
+  // a picture also for a document over the snapshot bound: it is then all that shows
+  let picture: Picture | null = null;
+  if (current !== null) {
+    picture = pictures(modelId);
+    if (picture === null && current !== readSnapshot(data['text/html'])) {
+      // the document changed and this page has no view to draw: an old picture would lie
+      picture = {
+        note: `${PICTURE_NOTE}: the output was not laid out on the page when it was saved.`
+      };
+    }
+  }
+  return { modelId, outputs, index, stored, data, meta, snapshot, note, picture };
 }
 
-/** Rewrite every bokeh_nb output whose snapshot changed; the first snapshot of each BokehJS
- * version carries the bundles. Synchronous: it runs as the save starts, before the
- * notebook is serialized. Outputs of a version whose bundles this page never loaded are
- * left as they are. */
+/** The bundle entries of an output's picture: `image/png` and its size, or the note in
+ * `text/plain` that says why there is none; the stored ones when picture is null. */
+function withPicture(
+  entry: IEntry,
+  meta: IOutputMeta
+): { data: Record<string, unknown>; png: string | null } {
+  const data = { ...entry.data };
+  const picture = entry.picture;
+  delete meta.picture;
+  if (picture === null) {
+    const png = typeof data[PNG_MIME] === 'string' ? (data[PNG_MIME] as string) : null;
+    if (png !== null && entry.meta.picture) {
+      meta.picture = entry.meta.picture;
+    }
+    return { data, png };
+  }
+  const plain = String(data['text/plain'] ?? '')
+    .split('\n')
+    .filter(line => !line.startsWith(PICTURE_NOTE))
+    .join('\n');
+  if ('png' in picture) {
+    data[PNG_MIME] = picture.png;
+    meta.picture = { width: picture.width, height: picture.height };
+    data['text/plain'] = plain;
+    return { data, png: picture.png };
+  }
+  delete data[PNG_MIME];
+  data['text/plain'] = `${picture.note}\n${plain}`;
+  return { data, png: null };
+}
+
+/** A share link's output as a notebook file keeps it: without the link (shares.ts). True
+ * when the output was rewritten. */
+function saveShare(outputs: IOutputList, index: number): boolean {
+  const stored = outputs.get(index).toJSON();
+  const entry = stored.data?.[SHARE_MIME] as IShareEntry | undefined;
+  if (entry === undefined || entry.state === 'saved') {
+    return false;
+  }
+  const saved = String(stored.data!['text/plain'] ?? '');
+  outputs.set(index, { ...stored, data: { ...stored.data, [SHARE_MIME]: savedShareEntry(entry, saved) } });
+  return true;
+}
+
+/** Rewrite every bokeh_nb output whose snapshot or picture changed; the first snapshot of
+ * each BokehJS version carries the bundles. Synchronous: it runs as the save starts,
+ * before the notebook is serialized. Outputs of a version whose bundles this page never
+ * loaded are left as they are. */
 export function saveSnapshots(
   areas: Iterable<IOutputList>,
   source: SnapshotSource,
-  bokehjs: (version: string) => IBokehJS | undefined
+  bokehjs: (version: string) => IBokehJS | undefined,
+  pictures: PictureSource = () => null
 ): { rewritten: number; modelIds: Set<string> } {
   const entries: IEntry[] = [];
+  let rewritten = 0;
   for (const outputs of areas) {
     for (let i = 0; i < outputs.length; i++) {
-      const entry = entryFor(outputs, i, source);
+      rewritten += saveShare(outputs, i) ? 1 : 0;
+      const entry = entryFor(outputs, i, source, modelId => {
+        const version = (outputs.get(i).toJSON().data?.[OUTPUT_MIME] as IOutputMeta).bokeh_version;
+        const bk = bokehjs(version);
+        return bk === undefined ? null : pictures(modelId, bk);
+      });
       if (entry !== null) {
         entries.push(entry);
       }
     }
   }
-  let rewritten = 0;
   const modelIds = new Set(entries.map(e => e.modelId));
   const versions = new Set(entries.map(e => e.meta.bokeh_version));
   for (const version of versions) {
@@ -203,12 +290,18 @@ export function saveSnapshots(
       meta.snapshot_bytes = entry.snapshot?.length ?? 0;
       const withBundles: boolean = carrier && entry.snapshot !== null;
       carrier = carrier && !withBundles;
-      const html = snapshotHtml(meta, entry.snapshot, withBundles ? (sources as string[]) : []);
-      if (html === entry.data['text/html']) {
+      const { data, png } = withPicture(entry, meta);
+      const bundles = withBundles ? (sources as string[]) : [];
+      const html = snapshotHtml(meta, entry.snapshot, bundles, png);
+      if (
+        html === entry.data['text/html'] &&
+        data[PNG_MIME] === entry.data[PNG_MIME] &&
+        data['text/plain'] === entry.data['text/plain']
+      ) {
         continue;
       }
       meta.saved = new Date().toISOString();
-      const data = { ...entry.data, 'text/html': html, [OUTPUT_MIME]: meta };
+      Object.assign(data, { 'text/html': html, [OUTPUT_MIME]: meta });
       entry.outputs.set(entry.index, { ...entry.stored, data });
       rewritten += 1;
     }

@@ -39,3 +39,73 @@ export function statusBadge(text: string): HTMLElement {
     'background:var(--jp-layout-color2,#eee);';
   return badge;
 }
+
+/** At most this many characters of printed text stay in one output; older text goes. */
+export const MAX_STREAM_CHARS = 100000;
+
+/** What an output's callbacks printed, under the document, looking like a cell's own
+ * stdout / stderr (JupyterLab's and Notebook 7's classes); consecutive text of one stream
+ * shares a block; only the last MAX_STREAM_CHARS characters are kept. */
+export class StreamOutput {
+  readonly node: HTMLElement;
+  private _size = 0;
+  private _dropped = false;
+
+  constructor() {
+    this.node = document.createElement('div');
+    this.node.className = 'bokeh-nb-streams';
+    this.node.hidden = true;
+  }
+
+  append(name: 'stdout' | 'stderr', text: string): void {
+    const last = this.node.lastElementChild as HTMLElement | null;
+    let pre: HTMLElement;
+    if (last !== null && last.dataset.stream === name) {
+      pre = last.firstElementChild as HTMLElement;
+    } else {
+      const block = document.createElement('div');
+      block.className = 'jp-RenderedText bokeh-nb-stream';
+      block.dataset.stream = name;
+      block.setAttribute('data-mime-type', `application/vnd.jupyter.${name}`);
+      pre = document.createElement('pre');
+      block.appendChild(pre);
+      this.node.appendChild(block);
+    }
+    pre.textContent = (pre.textContent ?? '') + text;
+    this._size += text.length;
+    this.node.hidden = false;
+    this._trim();
+  }
+
+  /** Everything shown, as one text (tests read this). */
+  get text(): string {
+    return Array.from(this.node.querySelectorAll('.bokeh-nb-stream pre'))
+      .map(pre => pre.textContent ?? '')
+      .join('');
+  }
+
+  private _trim(): void {
+    while (this._size > MAX_STREAM_CHARS) {
+      const first = this.node.querySelector('.bokeh-nb-stream') as HTMLElement | null;
+      const pre = first?.firstElementChild as HTMLElement | null | undefined;
+      if (!first || !pre) {
+        return;
+      }
+      const text = pre.textContent ?? '';
+      const excess = this._size - MAX_STREAM_CHARS;
+      if (text.length <= excess) {
+        first.remove();
+        this._size -= text.length;
+      } else {
+        pre.textContent = text.slice(excess);
+        this._size -= excess;
+      }
+      this._dropped = true;
+    }
+    if (this._dropped && this.node.querySelector(':scope > .bokeh-nb-dropped') === null) {
+      const note = statusBadge("Earlier text printed by this output's callbacks was dropped.");
+      note.classList.add('bokeh-nb-dropped');
+      this.node.prepend(note);
+    }
+  }
+}

@@ -13,8 +13,9 @@ import {
 } from './bokehjs';
 import { SHARE_SECONDS } from './protocol';
 import { appUrl, createShare } from './shares';
-import { errorBox, statusBadge } from './ui';
+import { errorBox, statusBadge, StreamOutput } from './ui';
 import type { BokehModel } from './widget';
+import { IStreamText, readStreamFrame } from './wire';
 
 /** Above this much column data, an output asks before it pulls and draws its document:
  * BokehJS indexes and draws every point on the page's one thread, which can keep the tab
@@ -94,6 +95,39 @@ function appToolbar(appName: string, kernelId: string): HTMLElement | null {
   return bar;
 }
 
+/** The views of one output on this page, oldest first, and the one a person last used. */
+interface IViews {
+  all: BokehView[];
+  used: BokehView | null;
+}
+
+const viewsOf = new WeakMap<BokehModel, IViews>();
+
+function views(model: BokehModel): IViews {
+  let entry = viewsOf.get(model);
+  if (entry === undefined) {
+    entry = { all: [], used: null };
+    viewsOf.set(model, entry);
+  }
+  return entry;
+}
+
+/** Which view of an output shows text its callbacks printed, so that it is shown once per
+ * page: for an event of this page, the view a person last used; otherwise (a periodic
+ * callback, an event of another page) the newest view. Text of another page's event is
+ * shown there only. */
+function showsText(view: BokehView, text: IStreamText): boolean {
+  if (text.client !== null && text.client !== view.model.client) {
+    return false;
+  }
+  const { all, used } = views(view.model);
+  const target = text.client !== null && used !== null ? used : all[all.length - 1];
+  return target === view;
+}
+
+/** What a person does in a view that can run the output's callbacks. */
+const USE_EVENTS = ['pointerdown', 'keydown', 'input', 'change', 'wheel'];
+
 export class BokehView extends DOMWidgetView {
   model!: BokehModel;
   private _views: IBkViewManager | null = null;
@@ -101,6 +135,10 @@ export class BokehView extends DOMWidgetView {
   private _unlisten: (() => void) | null = null;
   private _removed = false;
   private _errors!: HTMLElement;
+  private _streams = new StreamOutput();
+  private _used = () => {
+    views(this.model).used = this;
+  };
 
   render(): void {
     this.el.classList.add('bokeh-nb-output');
@@ -110,10 +148,20 @@ export class BokehView extends DOMWidgetView {
     root.className = 'bokeh-nb-root';
     this._errors = document.createElement('div');
     const toolbar = appToolbar(this.model.get('app_name'), this.model.get('kernel_id'));
-    this.el.append(...(toolbar ? [toolbar] : []), root, this._errors);
+    this.el.append(...(toolbar ? [toolbar] : []), root, this._streams.node, this._errors);
     this._unlisten = this.model.onError((text, tb) =>
       this._errors.appendChild(errorBox(text, tb))
     );
+    views(this.model).all.push(this);
+    for (const type of USE_EVENTS) {
+      this.el.addEventListener(type, this._used, true);
+    }
+    this.listenTo(this.model, 'msg:custom', (frame: unknown) => {
+      const text = readStreamFrame(frame);
+      if (text !== null && showsText(this, text)) {
+        this._streams.append(text.name, text.text);
+      }
+    });
     this.listenTo(this.model, 'bokeh_nb:reconnecting', () => this._showReconnecting());
     this._showReconnecting();
     this.model.viewAdded();
@@ -213,6 +261,11 @@ export class BokehView extends DOMWidgetView {
       }
     }
     this._unlisten?.();
+    const entry = views(this.model);
+    entry.all = entry.all.filter(v => v !== this);
+    if (entry.used === this) {
+      entry.used = null;
+    }
     this.model.viewRemoved();
     super.remove();
   }

@@ -11,9 +11,10 @@ import type { Kernel } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 
 import { BokehJSLoadError, IBkDocument, IBkEvent, IBokehJS, ILoadReport } from './bokehjs';
-import { loadBokehJS, loadReports } from './bokehjs';
+import { jsVersion, loadBokehJS, loadReports } from './bokehjs';
 import { cannotRender, tooLargeToSend } from './compat';
 import { BokehJSRequests, isBokehJSReply } from './delivery';
+import { loadExtensions } from './extensions';
 import { watchKernel } from './kernelwatch';
 import { answerProbes } from './probes';
 import {
@@ -167,6 +168,7 @@ export class BokehModel extends DOMWidgetModel {
     );
     this.bk = bk;
     const reply = await this._request('PULL-DOC-REQ', {});
+    loadExtensions(reply.content, jsVersion(version)); // custom models, before the document
     const doc = bk.Document.from_json(reply.content.doc, undefined, reply.buffers);
     doc.on_change(event => this._documentChanged(event), true);
     this.document = doc;
@@ -194,6 +196,12 @@ export class BokehModel extends DOMWidgetModel {
       reply = await this._request('PULL-DOC-REQ', {});
     } catch {
       return; // the session ended meanwhile: the output says so
+    }
+    try {
+      loadExtensions(reply.content, jsVersion(bk.version));
+    } catch (err) {
+      this._showError(String((err as Error).message ?? err), '');
+      return;
     }
     const fresh = bk.Document.from_json(reply.content.doc, undefined, reply.buffers);
     this._replacing = true;

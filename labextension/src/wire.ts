@@ -2,7 +2,7 @@
 // payload as its own binary buffer (never base64, never fragments). See docs/protocol.md.
 
 import type { IBokehJS } from './bokehjs';
-import { IBokehFrame, IBokehHeader, KIND_BOKEH } from './protocol';
+import { IBokehFrame, IBokehHeader, IStreamFrame, KIND_BOKEH, KIND_STREAM } from './protocol';
 
 let counter = 0;
 
@@ -76,5 +76,28 @@ export function decodeFrame(frame: IBokehFrame, raw: (DataView | ArrayBuffer)[])
     metadata: frame.metadata ?? {},
     content: JSON.parse(frame.content) as Record<string, unknown>,
     buffers
+  };
+}
+
+/** What a kernel stream frame (KIND_STREAM) says, or null for any other frame. */
+export interface IStreamText {
+  name: 'stdout' | 'stderr';
+  text: string;
+  /** the page client whose event ran the callbacks; null: every page shows it */
+  client: string | null;
+}
+
+export function readStreamFrame(frame: unknown): IStreamText | null {
+  if (typeof frame !== 'object' || frame === null) {
+    return null;
+  }
+  const f = frame as Partial<IStreamFrame>;
+  if (f.kind !== KIND_STREAM || typeof f.text !== 'string') {
+    return null;
+  }
+  return {
+    name: f.name === 'stderr' ? 'stderr' : 'stdout',
+    text: f.text,
+    client: typeof f.client === 'string' ? f.client : null
   };
 }

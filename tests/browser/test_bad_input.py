@@ -98,7 +98,7 @@ bokeh_nb.show(column(b, d))"""
     expect(error).to_contain_text("ValueError: first click fails")
     expect(error.locator("pre")).to_contain_text("Traceback")
     out.get_by_role("button", name="go").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("clicks=2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("clicks=2")
     expect(error).to_have_count(1)  # shown once
     i = add_and_run_cell(page, "print(len(clicks))")
     expect(cell_output(page, i)).to_have_text("2")

@@ -96,16 +96,18 @@ def alive(pid: int) -> bool:
 def test_app_file_sessions_run_in_kernels_of_their_own(lab_server, page, page_log, app_files):
     server = lab_server
     page.goto(server.url("/bokeh-nb/files/file_app.py", who="ann"))
-    div = page.locator(".bk-clearfix").nth(0)
+    div = page.locator(":is(.bk-clearfix, .bk-markup)").nth(0)
     expect(div).to_have_text("who=ann", timeout=90_000)
-    first_pid = int(page.locator(".bk-clearfix").nth(1).inner_text())
+    first_pid = int(page.locator(":is(.bk-clearfix, .bk-markup)").nth(1).inner_text())
     drag_handle(page, page.locator("body"), 120)
     expect(div).to_contain_text("ann value=")
 
     second = page.context.new_page()
     second.goto(server.url("/bokeh-nb/files/file_app.py"))
-    expect(second.locator(".bk-clearfix").nth(0)).to_have_text("who=-", timeout=90_000)
-    second_pid = int(second.locator(".bk-clearfix").nth(1).inner_text())
+    expect(second.locator(":is(.bk-clearfix, .bk-markup)").nth(0)).to_have_text(
+        "who=-", timeout=90_000
+    )
+    second_pid = int(second.locator(":is(.bk-clearfix, .bk-markup)").nth(1).inner_text())
     assert first_pid != second_pid, "each visit gets a kernel of its own"
     notebook_kernels = {k["id"] for k in server.api("GET", "api/kernels")}
     assert all(alive(p) for p in (first_pid, second_pid))
@@ -124,7 +126,9 @@ def test_app_file_sessions_run_in_kernels_of_their_own(lab_server, page, page_lo
 
     # an app directory, with data read relative to it
     page.goto(server.url("/bokeh-nb/files/dir_app"))
-    expect(page.locator(".bk-clearfix").first).to_have_text("3 rows", timeout=90_000)
+    expect(page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "3 rows", timeout=90_000
+    )
     deadline = time.monotonic() + 30
     while alive(first_pid):  # navigating away ended the first session too
         assert time.monotonic() < deadline
@@ -167,7 +171,7 @@ def test_an_app_file_that_fails_says_what_it_raised(lab_server, page, app_files)
         )
         text = problem.inner_text()
         assert "Traceback" not in text and "notebook kernel may have been restarted" not in text
-        assert page.locator(".bk-clearfix").count() == 0
+        assert page.locator(":is(.bk-clearfix, .bk-markup)").count() == 0
         deadline = time.monotonic() + 30
         while "Traceback (most recent call last)" not in server.log_text()[before:]:
             assert time.monotonic() < deadline, f"no traceback of {path} in the server's log"
@@ -269,7 +273,9 @@ def test_file_browser_opens_an_app_file(lab_server, page, page_log, app_files):
     with page.context.expect_page() as opened:
         page.get_by_role("menuitem", name="Open as Bokeh app").click()
     app_page = opened.value
-    expect(app_page.locator(".bk-clearfix").first).to_have_text("who=-", timeout=90_000)
+    expect(app_page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=90_000
+    )
     assert "/bokeh-nb/files/file_app.py" in app_page.url
     app_page.close()
     # not offered for a file that is no app

@@ -45,7 +45,7 @@ def test_rapid_slider_events_coalesce_latest_wins(
     out.evaluate(COUNT_EVENTS)
     drag_handle(page, out, 480, steps=40)
     final = out.locator(".bk-slider-title").first
-    expect(out.locator(".bk-clearfix").first).to_have_text(
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
         f"python saw {final.inner_text().split(':')[-1].strip()}", timeout=30_000
     )
     browser_events = out.evaluate("el => el.__events")
@@ -82,7 +82,9 @@ def test_periodic_callback_every_millisecond_drops_nothing(
     page.wait_for_timeout(8000)
     add_and_run_cell(page, "w.document.remove_periodic_callback(cb)")
     final = kernel_json(page, "[n['i'], w.frames_sent, w.session.messages_sent]")
-    expect(out.locator(".bk-clearfix").first).to_have_text(str(final[0]), timeout=30_000)
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        str(final[0]), timeout=30_000
+    )
     received = out.evaluate("el => el.bokehNbModel.received")
     report_figure(f"1 ms periodic: {final[0]} ticks, {final[1]} messages sent, {received} received")
     assert received == final[1], "every message the kernel sent arrived"

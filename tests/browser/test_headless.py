@@ -290,7 +290,7 @@ def test_with_a_page_attached_the_kernel_sends_no_snapshot(lab_server, page, nb_
     assert run_all_cells(page)
     out = page.locator(".bokeh-nb-output[data-bokeh-nb-rendered='true']")
     expect(out).to_have_count(2, timeout=90_000)
-    expect(out.first.locator(".bk-clearfix").first).to_have_text("again")
+    expect(out.first.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("again")
     sent = kernel_json(
         page, "__import__('bokeh_nb.kernel.runtime').kernel.runtime.runtime().snapshots.sent"
     )
@@ -314,6 +314,30 @@ def test_an_executed_notebook_opens_in_jupyterlab_with_its_snapshots(
     open_notebook(page, server, nb_name)
     static = page.locator(".bokeh-nb-static[data-bokeh-nb-rendered='true']")
     expect(static).to_have_count(2, timeout=90_000)
-    expect(static.first.locator(".bk-clearfix").first).to_have_text("hello")
+    expect(static.first.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("hello")
     expect(static.nth(1).locator(".bk-slider-title")).to_contain_text("second")
     assert_no_console_errors(page_log)
+
+
+SHARE = """\
+import bokeh_nb
+from bokeh.models import Div
+app = bokeh_nb.App(lambda doc: doc.add_root(Div(text="shared")), name="shared")
+link = bokeh_nb.share(app)
+link
+"""
+
+
+def test_a_share_link_in_a_headless_run_says_why_there_is_none(tmp_path):
+    """No page, no link: the output says so (never 'pending', never a URL), and the run
+    goes on (revoke() raises, as for any link that was not made)."""
+    source = notebook(tmp_path / "share.ipynb", [SHARE, "print(link.state)"])
+    run(BIN / "jupyter", "nbconvert", "--to", "notebook", "--execute", source.name,
+        cwd=tmp_path)  # fmt: skip
+    executed = nbformat.read(tmp_path / "share.nbconvert.ipynb", 4)
+    (shared,) = executed.cells[1].outputs
+    text = shared["data"]["text/plain"]
+    assert text.startswith("No share link to app 'shared': no notebook page runs this kernel")
+    assert "Run this cell in JupyterLab or Notebook 7" in shared["data"]["text/html"]
+    assert "http" not in json.dumps(shared) and "pending" not in json.dumps(shared)
+    assert executed.cells[2].outputs[0]["text"] == "failed\n"

@@ -50,9 +50,9 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
 
     # button -> Python on_click -> Div text -> browser
     out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("1")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
 
     # slider (dragged with the mouse) -> Python on_change -> line data -> browser
     drag_handle(page, out, 60)
@@ -70,7 +70,7 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
 
     # Python, from another cell -> browser
     add_and_run_cell(page, "d.text = 'hello'")
-    expect(out.locator(".bk-clearfix").first).to_have_text("hello")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("hello")
 
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
@@ -83,19 +83,19 @@ def test_reload_shows_current_state(jupyter_frontend, page, page_log, nb_name):
     assert run_all_cells(page)
     out = bokeh_output(page)
     out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("1")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     add_and_run_cell(page, "d.text = 'changed in python'; s.value = 7")
     expect(out.locator(".bk-slider-title").first).to_contain_text("7")
-    expect(out.locator(".bk-clearfix").first).to_have_text("changed in python")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("changed in python")
     save_notebook(page)
 
     reload_page(page)
     out = bokeh_output(page)
-    expect(out.locator(".bk-clearfix").first).to_have_text("changed in python")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("changed in python")
     expect(out.locator(".bk-slider-title").first).to_contain_text("7")
     # and it is live again: a new change reaches the reloaded page
     add_and_run_cell(page, "d.text = 'after reload'")
-    expect(out.locator(".bk-clearfix").first).to_have_text("after reload")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("after reload")
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
 
@@ -117,13 +117,13 @@ def test_second_view_stays_in_sync(lab_server, page, page_log, nb_name):
 
     views.nth(1).get_by_role("button", name="press").click()  # in the new view
     for i in range(2):
-        expect(views.nth(i).locator(".bk-clearfix").first).to_have_text("1")
+        expect(views.nth(i).locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     views.nth(0).get_by_role("button", name="press").click()  # in the notebook
     for i in range(2):
-        expect(views.nth(i).locator(".bk-clearfix").first).to_have_text("2")
+        expect(views.nth(i).locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     add_and_run_cell(page, "d.text = 'both'")
     for i in range(2):
-        expect(views.nth(i).locator(".bk-clearfix").first).to_have_text("both")
+        expect(views.nth(i).locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("both")
     assert_no_console_errors(page_log)
 
 
@@ -140,9 +140,9 @@ def test_second_page_stays_in_sync(notebook_server, browser, page, page_log, nb_
     open_notebook(other, server, nb_name)
     second = bokeh_output(other)
     second.get_by_role("button", name="press").click()
-    expect(second.locator(".bk-clearfix").first).to_have_text("1")
-    expect(first.locator(".bk-clearfix").first).to_have_text("1")
+    expect(second.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
+    expect(first.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     first.get_by_role("button", name="press").click()
-    expect(first.locator(".bk-clearfix").first).to_have_text("2")
-    expect(second.locator(".bk-clearfix").first).to_have_text("2")
+    expect(first.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
+    expect(second.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     assert_no_console_errors(page_log)

@@ -44,6 +44,7 @@ from .jupyter import (
     select_cell,
     wait_for_execution,
 )
+from .pngpixels import decode_png
 from .test_headless import assert_only_template_requests_failed, open_offline
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -387,6 +388,55 @@ IN_CONTAINERS_ONLY = {"09_ipywidgets.ipynb"}
 OVER_BOUND = "over this output's snapshot bound"
 
 
+SHARE_MIME = "application/vnd.bokeh-nb.share+json"
+#: A URL of the Jupyter server that ran a notebook, a share link's path, a kernel id.
+SESSION_TRACES = re.compile(
+    r"https?://(127\.0\.0\.1|localhost)|bokeh-nb/s/"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+
+#: A plot in a snapshot: what a picture draws.
+PLOT_MODEL = re.compile(r'"type":"object","name":"(Figure|Plot|GMap|GMapPlot)"')
+
+
+def assert_a_picture(name: str, data: dict[str, Any]) -> None:
+    """A committed bokeh_nb output with a plot has an image/png of it, as a JupyterLab save
+    writes it (scripts/refresh_notebooks.py), shown also by its text/html's fallback; one
+    with widgets only says that it has no picture."""
+    snapshot = SNAPSHOT.search(data["text/html"])
+    if snapshot is not None and PLOT_MODEL.search(snapshot.group(1)) is None:
+        assert "image/png" not in data, f"{name}: a picture of widgets only"
+        assert "it shows no plot" in data["text/plain"], data["text/plain"][:200]
+        return
+    assert "image/png" in data, (
+        f"{name}: a bokeh output without a picture: {data.get('text/plain', '')[:200]} "
+        "(run scripts/refresh_notebooks.py, which saves the notebooks from JupyterLab)"
+    )
+    picture = decode_png(data["image/png"])
+    assert picture.encoded_bytes < 1024 * 1024, name
+    size = data[OUTPUT_MIME]["picture"]
+    assert (picture.width, picture.height) == (size["width"], size["height"])
+    assert 50 <= max(picture.width, picture.height) <= 1600, (picture.width, picture.height)
+    assert len(picture.colors()) > 10, f"{name}: a blank picture"
+    assert 'class="bokeh-nb-picture"' in data["text/html"], name
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_committed_notebook_keeps_no_trace_of_the_session_that_ran_it(name):
+    """No server URL, share link, kernel id or token in the outputs; a share link's output
+    says how one is made, not the link it had."""
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            found = SESSION_TRACES.search(json.dumps(output))
+            assert found is None, f"{name}: an output holds {found.group(0)!r}"
+            share = output.get("data", {}).get(SHARE_MIME)
+            if share is not None:
+                assert set(share) == {"app", "mode", "state", "text"}, share
+                assert "Run this cell in JupyterLab" in output["data"]["text/plain"]
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_committed_notebook_keeps_a_current_snapshot_of_every_bokeh_output(name):
     from bokeh import __version__ as bokeh_version
@@ -401,6 +451,7 @@ def test_a_committed_notebook_keeps_a_current_snapshot_of_every_bokeh_output(nam
     carriers = 0
     for output in outputs:
         html, meta = output["data"]["text/html"], output["data"][OUTPUT_MIME]
+        assert_a_picture(name, output["data"])
         found = SNAPSHOT.search(html)
         if found is None and OVER_BOUND in meta["note"]:
             assert meta["note"] in html.replace("&#x27;", "'"), "the output says why"

@@ -30,7 +30,7 @@ def test_bokeh_serve_through_jupyter_server_proxy(lab_server, browser, page, pag
     (apps / "proxied.py").write_text(APP)
 
     page.goto(server.url("/bokeh-apps/proxied"))
-    div = page.locator(".bk-clearfix").first
+    div = page.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(div).to_have_text("served by bokeh serve", timeout=90_000)
     drag_handle(page, page.locator("body"), 120)
     expect(div).to_contain_text("value=")

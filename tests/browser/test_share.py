@@ -118,7 +118,7 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
             "'nonce-" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
         )
         assert response.headers["referrer-policy"] == "no-referrer"
-        div = visitor.locator(".bk-clearfix").first
+        div = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
         expect(div).to_have_text("who=-", timeout=60_000)
         drag_handle(visitor, visitor.locator("body"), 120)
         expect(div).to_contain_text("- value=")
@@ -141,7 +141,7 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
         # a view link: the page pans and moves its slider locally; the kernel sees nothing
         viewer = visitor_ctx.new_page()
         viewer.goto(view_url)
-        view_div = viewer.locator(".bk-clearfix").first
+        view_div = viewer.locator(":is(.bk-clearfix, .bk-markup)").first
         expect(view_div).to_have_text("who=-", timeout=60_000)
         wait_kernel(page, "len(app.sessions)", 3)
         drag_handle(viewer, viewer.locator("body"), 150)
@@ -209,12 +209,16 @@ def test_output_toolbar_opens_and_shares(jupyter_frontend, browser, page, page_l
     try:
         visitor = visitor_ctx.new_page()
         visitor.goto(link)
-        expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+        expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+            "who=-", timeout=60_000
+        )
         drag_handle(visitor, visitor.locator("body"), 120)
-        expect(visitor.locator(".bk-clearfix").first).to_contain_text("- value=")
+        expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text("- value=")
     finally:
         visitor_ctx.close()
-    expect(out.locator(".bk-clearfix").first).to_have_text("who=-")  # its own session
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-"
+    )  # its own session
     assert_no_console_errors(page_log)
 
 
@@ -232,7 +236,9 @@ def test_side_panel_lists_apps_sessions_and_links(lab_server, page, page_log, nb
 
     visitor = page.context.new_page()
     visitor.goto(url)
-    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=60_000
+    )
     panel.get_by_role("button", name="Refresh").click()
     expect(row.locator(".bokeh-nb-apps-sessions")).to_have_text("2 sessions", timeout=30_000)
 

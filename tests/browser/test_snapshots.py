@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import Paragraph
@@ -30,8 +31,12 @@ from .jupyter import (
     trust_notebook,
     write_notebook,
 )
+from .pngpixels import decode_png
 
 OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+SHARE_MIME = "application/vnd.bokeh-nb.share+json"
+#: bokeh's first palette colour, its default glyph fill and line (#1f77b4)
+GLYPH_BLUE = (31, 119, 180)
 
 APP = """\
 import bokeh_nb
@@ -95,7 +100,7 @@ def change_state(page: Page) -> None:
     out = bokeh_output(page, 0)
     for _ in range(2):
         out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     out.evaluate(SET_SLIDER, 3)
     wait_kernel(page, "list(r.data_source.data['y'])", [1, 8, 27])
     wait_kernel(page, "d.text", "2")
@@ -145,14 +150,16 @@ def test_saved_state_outlives_the_kernel_and_exports_offline(
     reload_page(page)
     out = static_output(page, 0)
     expect(out.locator(".bokeh-nb-badge")).to_contain_text("Static snapshot")
-    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     expect(out.locator(".bk-slider-title").first).to_contain_text("3")
     assert out.evaluate(STATIC_STATE) == {"start": 0, "y": [1, 8, 27]}
     drag(page, out, -120)  # the pan tool works without a kernel
     page.wait_for_function("(el) => el.bokehNbStatic.get_model_by_name('xr').start > 0.5",
                            arg=out.element_handle(), timeout=10_000)  # fmt: skip
     tricky = static_output(page, 1)
-    expect(tricky.locator(".bk-clearfix").first).to_contain_text("still one output")
+    expect(tricky.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text(
+        "still one output"
+    )
     assert_no_console_errors(page_log)
 
     saved = read_notebook(server.root_dir, nb_name)
@@ -167,8 +174,10 @@ def test_saved_state_outlives_the_kernel_and_exports_offline(
     try:
         boxes = offline.locator(".bokeh-nb-snapshot[data-bokeh-nb-rendered='true']")
         expect(boxes).to_have_count(2, timeout=60_000)
-        expect(boxes.nth(0).locator(".bk-clearfix").first).to_have_text("2")
-        expect(boxes.nth(1).locator(".bk-clearfix").first).to_contain_text("still one output")
+        expect(boxes.nth(0).locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
+        expect(boxes.nth(1).locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text(
+            "still one output"
+        )
         assert offline.locator("script[data-bokeh-nb-bundle]").count() == 2
         assert errors == []
         assert all(not url.startswith("http://127.0.0.1") for url in refused), refused
@@ -190,20 +199,20 @@ def test_a_restart_leaves_the_last_state_and_rerunning_reconnects(
     expect(output.locator(".bokeh-nb-badge").first).to_contain_text(
         "re-run the cell to reconnect", timeout=60_000
     )
-    expect(output.locator(".bk-clearfix").first).to_have_text("2")
+    expect(output.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     save_notebook(page)
 
     reload_page(page)
     out = static_output(page, 0)
-    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
     assert out.evaluate(STATIC_STATE)["y"] == [1, 8, 27]
 
     assert run_cell(page, 0)
     live = bokeh_output(page, 0)
-    expect(live.locator(".bk-clearfix").first).to_have_text("0")
+    expect(live.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("0")
     expect(cell_output(page, 0).locator(".bokeh-nb-badge")).to_have_count(0)
     live.get_by_role("button", name="press").click()
-    expect(live.locator(".bk-clearfix").first).to_have_text("1")
+    expect(live.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     assert_no_console_errors(page_log)
 
 
@@ -284,7 +293,7 @@ def test_a_bad_snapshot_says_so_and_the_notebook_opens(lab_server, page, page_lo
     expect(cell_output(page, 2).get_by_role("alert")).to_contain_text("saved with bokeh 0.0.1")
     expect(cell_output(page, 3).get_by_role("alert")).to_contain_text("snapshot format 99")
     for cell in (1, 2, 3):
-        expect(cell_output(page, cell).locator(".bk-clearfix")).to_have_count(0)
+        expect(cell_output(page, cell).locator(":is(.bk-clearfix, .bk-markup)")).to_have_count(0)
     fine = static_output(page, 4)
     expect(fine).to_contain_text("plain text, safe untrusted")
     expect(page.locator(".jp-MarkdownOutput h1")).to_contain_text("still opens")
@@ -301,6 +310,7 @@ def plot(n):
 """
 
 
+@pytest.mark.timeout(360)  # two saves of a million points, on a shared machine
 def test_snapshot_sizes_and_the_bound(lab_server, page, nb_name, report_figure):
     server = lab_server
     cells = [
@@ -328,7 +338,12 @@ def test_snapshot_sizes_and_the_bound(lab_server, page, nb_name, report_figure):
     assert (
         metas[2]["snapshot_bytes"] == 0 and "over this output's snapshot bound" in metas[2]["note"]
     )
-    assert sizes[3] - sizes[2] < 50_000, "over the bound: no snapshot"
+    assert sizes[3] - sizes[2] < 300_000, "over the bound: no snapshot, a picture"
+    pictures = [decode_png(o["data"]["image/png"]) for o in outputs]
+    for picture in pictures:  # the 300 x 200 plot, its points drawn
+        assert (picture.width, picture.height) in {(300, 200), (600, 400)}
+        assert picture.share_near(GLYPH_BLUE) > 0.01
+    assert "<img" in outputs[2]["data"]["text/html"], "over the bound, the picture shows"
     report_figure(
         f"notebook growth per output: 10^4 points +{(sizes[1] - sizes[0] - len(bundles)) / 1e6:.2f} MB "
         f"(+ BokehJS {len(bundles) / 1e6:.2f} MB once per notebook); 10^6 points "
@@ -336,7 +351,92 @@ def test_snapshot_sizes_and_the_bound(lab_server, page, nb_name, report_figure):
         f"{raw_mb:.0f} MB of float64); 10^6 points over "
         f"a 1 MB bound +{(sizes[3] - sizes[2]) / 1e3:.1f} kB, saved without a snapshot"
     )
+    report_figure(
+        f"image/png per output (300 x 200 plot): 10^4 points {pictures[0].encoded_bytes / 1e3:.1f} kB, "
+        f"10^6 points {pictures[1].encoded_bytes / 1e3:.1f} kB (each also in its text/html "
+        "fallback, as base64: x 1.33 x 2 in the file)"
+    )
     server.api("DELETE", f"api/kernels/{kid}")
     reload_page(page)
     static_output(page, 2)
     expect(cell_output(page, 3).locator(".bokeh-nb-badge")).to_contain_text("snapshot bound")
+
+
+def test_a_save_keeps_a_picture_of_the_plots(lab_server, page, page_log, nb_name):
+    """Each live output gets an image/png of its view at save: the plot as the page shows
+    it now (widgets are not drawn), in the bundle and in the fallback of its text/html."""
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [APP, SECOND])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    change_state(page)
+    save_notebook(page)
+    outputs = [o for c in read_notebook(server.root_dir, nb_name).cells
+               for o in c.get("outputs", []) if OUTPUT_MIME in o.get("data", {})]  # fmt: skip
+    data = outputs[0]["data"]
+    pixels = decode_png(data["image/png"])
+    meta = data[OUTPUT_MIME]
+    assert (pixels.width, pixels.height) == (meta["picture"]["width"], meta["picture"]["height"])
+    # the column: slider, button and div above the 400 x 300 plot
+    assert 400 <= pixels.width <= 1600 and 300 <= pixels.height <= 1600, meta["picture"]
+    colours = pixels.colors()
+    assert len(colours) > 20, "not a blank picture"
+    assert pixels.share_near(GLYPH_BLUE) > 0.001, "the scatter's points are drawn"
+    assert pixels.share_near((255, 255, 255), 8) < 0.99
+    assert f'src="data:image/png;base64,{data["image/png"]}"' in data["text/html"]
+    assert "No picture" not in "".join(data["text/plain"])
+    # a document without a plot gets no (blank) picture, and its text says so
+    assert "image/png" not in outputs[1]["data"]
+    assert "it shows no plot" in outputs[1]["data"]["text/plain"]
+
+    # the saved picture follows the document: a later change and save draws it again
+    kernel_json(
+        page, "[setattr(r.glyph, 'fill_color', 'red'), setattr(r.glyph, 'line_color', 'red')]"
+    )
+    page.wait_for_function(
+        "(el) => JSON.stringify(el.bokehNbModel.document.to_json(false)).includes('red')",
+        arg=bokeh_output(page, 0).element_handle(),
+        timeout=30_000,
+    )
+    page.wait_for_timeout(300)  # BokehJS repaints on its next frame
+    save_notebook(page)
+    saved = read_notebook(server.root_dir, nb_name).cells[0].outputs[0]["data"]
+    again = decode_png(saved["image/png"])
+    assert again.share_near(GLYPH_BLUE) < 0.0005 and again.share_near((255, 0, 0)) > 0.001
+    assert_no_console_errors(page_log)
+
+
+SHARE_APP = """import bokeh_nb
+from bokeh.models import Div
+app = bokeh_nb.App(lambda doc: doc.add_root(Div(text="shared")), name="shared")
+link = bokeh_nb.share(app, mode="view", expires="10m")
+link
+"""
+
+
+def test_a_saved_share_link_output_keeps_no_link(lab_server, page, page_log, nb_name):
+    """The page shows the link; the notebook file says how one is made, with no URL or token."""
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [SHARE_APP])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    wait_kernel(page, "link.state", "ready")
+    url = kernel_json(page, "link.url")
+    out = cell_output(page, 0)
+    expect(out).to_contain_text(url)
+    save_notebook(page)
+    expect(out).to_contain_text(url)  # the save took it out of the file, not off the page
+    (shared,) = read_notebook(server.root_dir, nb_name).cells[0].outputs
+    text = json.dumps(shared)  # (the cells kernel_json added print the URL themselves)
+    token = url.rsplit("/", 1)[-1]
+    assert "bokeh-nb/s/" not in text and token not in text and server.token not in text
+    assert shared["data"][SHARE_MIME] == {
+        "app": "shared", "mode": "view", "state": "saved", "text": shared["data"]["text/plain"],
+    }  # fmt: skip
+    assert "made by a running notebook session" in shared["data"]["text/plain"]
+    assert "Run this cell in JupyterLab" in shared["data"]["text/html"]
+
+    reload_page(page)  # the page now has only the file: it says what the file says
+    expect(cell_output(page, 0)).to_contain_text("made by a running notebook session")
+    expect(cell_output(page, 0)).not_to_contain_text("bokeh-nb/s/")
+    assert_no_console_errors(page_log)

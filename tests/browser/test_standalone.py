@@ -49,12 +49,12 @@ def test_live_app_page_and_bokeh_client(lab_server, page, page_log, nb_name):
     # the author opens app.url: a new session, independent from the notebook's output
     visitor = page.context.new_page()
     visitor.goto(url + "?who=ann")
-    div = visitor.locator(".bk-clearfix").first
+    div = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(div).to_have_text("who=ann", timeout=60_000)
     expect(visitor).to_have_title("Bokeh Application", timeout=10_000)
     drag_handle(visitor, visitor.locator("body"), 120)
     expect(div).to_contain_text("ann value=")
-    expect(notebook_view.locator(".bk-clearfix").first).to_have_text("who=-")
+    expect(notebook_view.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("who=-")
     assert kernel_json(page, "len(app.sessions)") == 2
 
     # stock bokeh.client, from another process, with the Jupyter token as a query argument
@@ -82,9 +82,11 @@ def test_kernel_restart_ends_standalone_sessions(lab_server, page, page_log, nb_
     url, kernel_id = kernel_json(page, "[app.url, bokeh_nb.kernel.app.kernel_id()]")
     visitor = page.context.new_page()
     visitor.goto(url)
-    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=60_000
+    )
     drag_handle(visitor, visitor.locator("body"), 120)  # requests of the relay's own session
-    expect(visitor.locator(".bk-clearfix").first).to_contain_text("- value=")
+    expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text("- value=")
     server.api("POST", f"api/kernels/{kernel_id}/restart")
     deadline = time.monotonic() + 60
     while "the notebook kernel restarted" not in server.log_text():
@@ -97,7 +99,9 @@ def test_kernel_restart_ends_standalone_sessions(lab_server, page, page_log, nb_
     # status it tracks arrives, and those of the visitors' requests no longer reach it.)
     assert run_cell(page, 0)
     visitor.goto(url)
-    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=60_000
+    )
     visitor.close()
     # BokehJS reports the ended and the refused sessions; the notebook page logs the comm
     # the restarted kernel (without bokeh_nb yet) closed
@@ -142,18 +146,18 @@ def test_notebook_pages_skip_the_traffic_of_standalone_sessions(lab_server, page
     url = kernel_json(page, "app.url")
     visitor = page.context.new_page()
     visitor.goto(url)
-    count = visitor.locator(".bk-clearfix").first
+    count = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(count).not_to_have_text("0", timeout=60_000)
     deadline = time.monotonic() + 60
     while int(count.inner_text()) < 40:  # 40 updates of the visitor's session, at least
         assert time.monotonic() < deadline
         visitor.wait_for_timeout(200)
-    ours = notebook_view.locator(".bk-clearfix").first
+    ours = notebook_view.locator(":is(.bk-clearfix, .bk-markup)").first
     before = int(ours.inner_text())
     expect(ours).not_to_have_text(str(before), timeout=10_000)  # the notebook's own goes on
     # the visitor's events: the kernel's busy / idle around them skip the page too
     visitor.goto(kernel_json(page, "slider_app.url"))
-    div = visitor.locator(".bk-clearfix").first
+    div = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(div).to_have_text("who=-", timeout=60_000)
     for dx in (120, -60, 90):
         drag_handle(visitor, visitor.locator("body"), dx)

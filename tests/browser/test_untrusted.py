@@ -115,7 +115,7 @@ def test_untrusted_output_shows_sanitized_markup_withholds_code_and_trusts_in_pl
     assert "CustomJS" in trusted.evaluate(MODEL_NAMES)
     trusted.evaluate(SET_SLIDER, 7)
     page.wait_for_function("() => window.__bokeh_nb_moved === 7", timeout=10_000)
-    expect(trusted.locator(".bk-clearfix", has_text="moved 7")).to_have_count(1)
+    expect(trusted.locator(":is(.bk-clearfix, .bk-markup)", has_text="moved 7")).to_have_count(1)
 
 
 def test_a_model_that_loads_a_third_party_script_is_withheld(

@@ -158,9 +158,9 @@ def check_slider(page: Page, out: Locator, *others: Locator) -> None:
 def check_button(out: Locator) -> None:
     """Button -> Python on_click -> Div text."""
     out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("1")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("1")
     out.get_by_role("button", name="press").click()
-    expect(out.locator(".bk-clearfix").first).to_have_text("2")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("2")
 
 
 def foreign(log: PageLog, origin: str) -> list[str]:
@@ -181,7 +181,9 @@ def test_standalone_voila_dashboard_is_live(voila: Voila, page: Page, page_log: 
     out = dashboard_output(page)
     second = page.locator(".bokeh-nb-output").nth(1)
     expect(second).to_have_attribute("data-bokeh-nb-rendered", "true")
-    expect(out.locator(".bk-clearfix").first).to_have_text("hello from another cell")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "hello from another cell"
+    )
     check_slider(page, out, second)
     loads = out.evaluate("el => el.bokehNbModel.bokehjsLoads")
     assert [load["source"] for load in loads] == ["kernel"], loads

@@ -19,6 +19,7 @@ PKG = ROOT / "bokeh_nb"
 #: The modules allowed to touch third-party internals, each for its own packages.
 FENCED = {
     "bokeh_nb._bokeh": ("bokeh",),
+    "bokeh_nb._compiler": ("bokeh",),
     "bokeh_nb.kernel._ipykernel": ("ipykernel", "comm", "IPython", "ipywidgets"),
     "bokeh_nb.server._jupyter": ("jupyter_server", "tornado", "jupyter_client"),
 }

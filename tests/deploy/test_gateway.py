@@ -132,7 +132,7 @@ def test_outputs_and_apps_with_kernels_on_a_gateway(
     assert parent == gateway.proc.pid, (parent, gateway.proc.pid, server.proc and server.proc.pid)
 
     drag_handle(page, out, 120)
-    expect(out.locator(".bk-clearfix").first).to_contain_text("- value=")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text("- value=")
     # arrays travel as binary buffers, through the server's proxy to the gateway and back
     bokeh_output(page, 1)
     length = page.evaluate(
@@ -156,7 +156,7 @@ def test_outputs_and_apps_with_kernels_on_a_gateway(
     app_page = page.context.new_page()
     t0 = time.monotonic()
     app_page.goto(url + "?who=ann")
-    div = app_page.locator(".bk-clearfix").first
+    div = app_page.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(div).to_have_text("who=ann", timeout=60_000)
     opened = time.monotonic() - t0
     drag_handle(app_page, app_page.locator("body"), 120)
@@ -191,11 +191,11 @@ def test_app_files_run_in_kernels_on_the_gateway(gateway_lab, page, page_log, re
 
     t0 = time.monotonic()
     page.goto(server.url("/bokeh-nb/files/gw_app.py", who="ann"))
-    div = page.locator(".bk-clearfix").nth(0)
+    div = page.locator(":is(.bk-clearfix, .bk-markup)").nth(0)
     expect(div).to_have_text("who=ann", timeout=120_000)
     opened = time.monotonic() - t0
-    pid = int(page.locator(".bk-clearfix").nth(1).inner_text())
-    parent, path = page.locator(".bk-clearfix").nth(2).inner_text().split(" ", 1)
+    pid = int(page.locator(":is(.bk-clearfix, .bk-markup)").nth(1).inner_text())
+    parent, path = page.locator(":is(.bk-clearfix, .bk-markup)").nth(2).inner_text().split(" ", 1)
     assert int(parent) == gateway.proc.pid, (parent, gateway.proc.pid)
     assert not Path(path).is_relative_to(root) and "bokeh-nb-app-" in path, path
     drag_handle(page, page.locator("body"), 120)
@@ -205,7 +205,7 @@ def test_app_files_run_in_kernels_on_the_gateway(gateway_lab, page, page_log, re
 
     # an app directory: its files travel with it, its hidden file does not
     page.goto(server.url("/bokeh-nb/files/gw_dir"))
-    expect(page.locator(".bk-clearfix").first).to_have_text(
+    expect(page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
         "3 rows, .env sent: False", timeout=120_000
     )
     deadline = time.monotonic() + 60
@@ -277,7 +277,9 @@ def test_a_gateway_that_goes_away(gateway_lab, page, nb_name, report_figure):
     url = kernel_json(page, "app.url")
     app_page = page.context.new_page()
     app_page.goto(url)
-    expect(app_page.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    expect(app_page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=60_000
+    )
 
     os.killpg(gateway.proc.pid, signal.SIGKILL)
     gateway.proc.wait(timeout=30)

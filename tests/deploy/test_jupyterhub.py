@@ -183,7 +183,7 @@ def test_bokeh_nb_under_jupyterhub(hub, browser, page_log, nb_name, report_figur
         assert run_all_cells(alice)
         out = bokeh_output(alice, 0)
         drag_handle(alice, out, 120)
-        expect(out.locator(".bk-clearfix").first).to_contain_text("- value=")
+        expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text("- value=")
         wait_kernel(alice, "[interact.state, view.state]", ["ready", "ready"])
         app_url, interact_url, view_url = kernel_json(alice, "[app.url, interact.url, view.url]")
         assert app_url.startswith(f"{hub.origin}/user/alice/bokeh-nb/kernels/"), app_url
@@ -191,9 +191,13 @@ def test_bokeh_nb_under_jupyterhub(hub, browser, page_log, nb_name, report_figur
 
         app_page = alice.context.new_page()
         app_page.goto(app_url + "?who=ann")
-        expect(app_page.locator(".bk-clearfix").first).to_have_text("who=ann", timeout=60_000)
+        expect(app_page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+            "who=ann", timeout=60_000
+        )
         drag_handle(app_page, app_page.locator("body"), 120)
-        expect(app_page.locator(".bk-clearfix").first).to_contain_text("ann value=")
+        expect(app_page.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text(
+            "ann value="
+        )
         app_page.close()
 
         # bob, another hub user, and a person without a hub account
@@ -202,12 +206,12 @@ def test_bokeh_nb_under_jupyterhub(hub, browser, page_log, nb_name, report_figur
         stranger = new_context(stranger_log).new_page()
         for visitor in (bob, stranger):
             visitor.goto(interact_url)
-            div = visitor.locator(".bk-clearfix").first
+            div = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
             expect(div).to_have_text("who=-", timeout=60_000)
             drag_handle(visitor, visitor.locator("body"), 120)
             expect(div).to_contain_text("- value=")  # the Python callback ran in alice's kernel
             visitor.goto(view_url)
-            div = visitor.locator(".bk-clearfix").first
+            div = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
             expect(div).to_have_text("who=-", timeout=60_000)
             sliders_before = kernel_json(alice, SLIDERS)
             drag_handle(visitor, visitor.locator("body"), 120)

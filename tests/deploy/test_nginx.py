@@ -82,7 +82,7 @@ def slider_round_trips(page: Page, out, samples: int) -> list[float]:
     """Move the output's slider one step with the keyboard, ``samples`` times: the ms until
     the Python callback's Div text is in the page."""
     handle = out.locator(".noUi-handle").first
-    div = out.locator(".bk-clearfix").first
+    div = out.locator(":is(.bk-clearfix, .bk-markup)").first
     times = []
     for i in range(samples):
         handle.focus()
@@ -101,20 +101,20 @@ def test_notebook_app_and_share_link_through_nginx(
     assert page.url.startswith(nginx.origin + PREFIX + "lab")
     # both ways in the notebook: the widget runs the Python callback ...
     drag_handle(page, out, 120)
-    expect(out.locator(".bk-clearfix").first).to_contain_text("- value=")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text("- value=")
     # ... and a later cell's change reaches the page
     kernel_json(
         page,
         "[setattr(d, 'text', 'from a cell') for d in app.sessions[0].document.select({'name': 'd'})]",
     )
-    expect(out.locator(".bk-clearfix").first).to_have_text("from a cell")
+    expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("from a cell")
     through = slider_round_trips(page, out, 8)
 
     url = kernel_json(page, "app.url")
     assert url.startswith(f"{nginx.origin}{PREFIX}bokeh-nb/kernels/"), url
     app_page = page.context.new_page()
     app_page.goto(url + "?who=ann")
-    div = app_page.locator(".bk-clearfix").first
+    div = app_page.locator(":is(.bk-clearfix, .bk-markup)").first
     expect(div).to_have_text("who=ann", timeout=60_000)
     drag_handle(app_page, app_page.locator("body"), 120)
     expect(div).to_contain_text("ann value=")
@@ -129,7 +129,7 @@ def test_notebook_app_and_share_link_through_nginx(
     try:
         visitor = visitor_ctx.new_page()
         visitor.goto(share_url)
-        shared = visitor.locator(".bk-clearfix").first
+        shared = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
         expect(shared).to_have_text("who=-", timeout=60_000)  # a view link: no changes
         assert visitor_ctx.cookies() == []
         assert_no_foreign_requests(visitor_log, proxied)
@@ -215,7 +215,9 @@ def test_misconfigured_proxies_say_what_is_wrong(
 
     # open, then its kernel goes away: the page says so and offers to reconnect
     visitor.goto(url)
-    expect(visitor.locator(".bk-clearfix").first).to_have_text("who=-", timeout=60_000)
+    expect(visitor.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+        "who=-", timeout=60_000
+    )
     kernel_id = kernel_json(page, "bokeh_nb.kernel.app.kernel_id()")
     lab_at_prefix.api("DELETE", f"api/kernels/{kernel_id}")
     alert = visitor.locator("#bokeh-nb-problem")

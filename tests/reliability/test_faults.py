@@ -75,7 +75,7 @@ def test_a_kernel_killed_mid_stream(lab_server, page, nb_name, report_figure):
     )
     kept = rows(doomed)
     assert len(kept) >= 20, "the output keeps what it had"
-    expect(output.locator(".bk-clearfix").first).not_to_have_text("0")
+    expect(output.locator(":is(.bk-clearfix, .bk-markup)").first).not_to_have_text("0")
 
     got = wait_rows(other, killed_at + 60)  # 3 s more of the other stream
     assert got == list(range(len(got))), "the other notebook's stream lost nothing"

@@ -122,4 +122,4 @@ def test_relay_survives_malformed_websocket_traffic(lab_server, page, nb_name, r
         f"{sum(outcomes.values())} malformed websocket conversations into the relay: "
         + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items()))
     )
-    assert notebook_view.locator(".bk-clearfix").first.inner_text() == "who=-"
+    assert notebook_view.locator(":is(.bk-clearfix, .bk-markup)").first.inner_text() == "who=-"

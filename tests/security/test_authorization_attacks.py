@@ -289,7 +289,9 @@ def test_app_names_stay_data_in_their_page(lab_server, page, page_log):
             served = TitleText()
             served.feed(response.text())
             assert served.title == name, "the served title is the name, as text"
-            expect(page.locator(".bk-clearfix").first).to_have_text("ready", timeout=60_000)
+            expect(page.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text(
+                "ready", timeout=60_000
+            )
             expect(page).to_have_title(name)
             assert page.locator("#bokeh-nb-problem").is_hidden()
         assert page_log.dialogs == [], "no script of a name ran"

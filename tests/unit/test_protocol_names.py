@@ -31,6 +31,7 @@ NAMES = [
     "APPS_TARGET",
     "SHARE_ROUTE",
     "OUTPUT_MIME",
+    "SHARE_MIME",
     "SNAPSHOT_SCRIPT_TYPE",
     "SNAPSHOT_FORMAT",
     "SNAPSHOT_FALLBACK",
@@ -40,6 +41,7 @@ NAMES = [
     "KIND_BYE",
     "KIND_ERROR",
     "KIND_ACK",
+    "KIND_STREAM",
     "ACK_EVERY",
     "ACK_WINDOW",
     "BROWSER_MSGTYPES",
@@ -48,6 +50,8 @@ NAMES = [
     "SERVER_BOKEH_OPTION",
     "BOKEH_MIN",
     "BOKEH_BELOW",
+    "EXTENSIONS_KEY",
+    "EXTENSIONS_ERROR_KEY",
 ]
 
 

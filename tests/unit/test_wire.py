@@ -23,6 +23,7 @@ TWINS = {
     "ByeFrame": "IByeFrame",
     "AckFrame": "IAckFrame",
     "ErrorFrame": "IErrorFrame",
+    "StreamFrame": "IStreamFrame",
     "BokehJSRequest": "IBokehJSRequest",
     "BokehJSReply": "IBokehJSReply",
     "SessionOpen": None,

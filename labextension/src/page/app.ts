@@ -14,9 +14,12 @@ import {
   sessionFailed,
   websocketUrl
 } from './problems';
+import { applyTemplate, watchTemplate } from './template';
+import { loadExtensions } from '../extensions';
 
 /** The parts of BokehJS's API this page uses (BokehJS's own modules, by name). */
 interface IPageDocument {
+  roots(): { id: string }[];
   on_event(event: 'connection_lost' | 'client_reconnected', callback: () => void): void;
 }
 
@@ -33,6 +36,39 @@ interface IClientConnection {
 
 interface IConnectionModule {
   ClientConnection: new (url: string, token: string, args: string | null) => IClientConnection;
+}
+
+/** What BokehJS's ClientConnection does to pull its document (`_pull_doc_json`), and what
+ * it uses for that: the page runs the document's custom model code in between. */
+interface IPulling {
+  _pull_doc_json(): Promise<{ doc_json: unknown; buffers: unknown }>;
+  send_with_reply(message: unknown): Promise<{ content: Record<string, unknown>; buffers: unknown }>;
+}
+
+interface IMessageModule {
+  Message: { create(msgtype: string, metadata: object, content: object): unknown };
+}
+
+/** The connection runs the custom model code that comes with its document (extensions.ts)
+ * before BokehJS builds the document; `failed` hears why it could not. */
+function withExtensions(
+  connection: IClientConnection,
+  bk: IPageBokehJS,
+  bokehKey: string,
+  failed: (text: string) => void
+): void {
+  const pulling = connection as unknown as IPulling;
+  const { Message } = bk.require('protocol/message') as IMessageModule;
+  pulling._pull_doc_json = async () => {
+    const reply = await pulling.send_with_reply(Message.create('PULL-DOC-REQ', {}, {}));
+    try {
+      loadExtensions(reply.content, bokehKey);
+    } catch (err) {
+      failed((err as Error).message);
+      throw err;
+    }
+    return { doc_json: reply.content.doc, buffers: reply.buffers };
+  };
 }
 
 interface IStandaloneModule {
@@ -95,10 +131,10 @@ function bokehJS(version: string): IPageBokehJS | undefined {
 }
 
 /** BokehJS's modules this page uses (a BokehJS without them throws here, loudly). */
-function modules(bk: IPageBokehJS): IConnectionModule & IStandaloneModule {
+function modules(bk: IPageBokehJS): IConnectionModule & IStandaloneModule & { bokeh: IPageBokehJS } {
   const { ClientConnection } = bk.require('client/connection') as IConnectionModule;
   const { add_document_standalone } = bk.require('embed/standalone') as IStandaloneModule;
-  return { ClientConnection, add_document_standalone };
+  return { ClientConnection, add_document_standalone, bokeh: bk };
 }
 
 /** What the page learns of its session's first websocket. */
@@ -107,26 +143,39 @@ interface ISocketWatch {
   opened(): void;
   /** It closed, with this reason (the server's words; empty if it gave none). */
   closed(reason: string): void;
+  /** The document's custom model code could not be run: why. */
+  extensionFailed(text: string): void;
 }
 
 /** A new session of the app, rendered into the page, as BokehJS's embed_items makes one
  * for a server session (the page's query goes to the app). Rejects when it could not
  * start; `watch` hears of its websocket opening and closing. */
 async function openSession(
-  bk: IConnectionModule & IStandaloneModule,
+  bk: IConnectionModule & IStandaloneModule & { bokeh: IPageBokehJS },
   item: IPageItem,
   watch: ISocketWatch
 ): Promise<IClientSession> {
   const { token, elementid, use_for_title } = item.render_item;
   const url = websocketUrl(item.app_path, location.href);
-  const connection = new bk.ClientConnection(url, token, location.search.substring(1));
+  const query = new URLSearchParams(location.search);
+  if (item.template !== undefined) {
+    query.set(item.template.arg, '1'); // the app's own template, if it has one
+  }
+  const connection = new bk.ClientConnection(url, token, query.toString());
+  withExtensions(connection, bk.bokeh, item.version, watch.extensionFailed);
   const session = connection.connect();
   // (the socket exists once connect() returns: no other socket of the page is watched)
   const socket = connection.socket;
   socket?.addEventListener('open', () => watch.opened(), { once: true });
   socket?.addEventListener('close', event => watch.closed(event.reason), { once: true });
+  const template = watchTemplate(socket, item.template?.msgtype ?? '');
   const { document: doc } = await session;
-  await bk.add_document_standalone(doc, byId(elementid), [], use_for_title);
+  template.stop();
+  const element = byId(elementid);
+  const got = template.received();
+  const ids = doc.roots().map(root => root.id);
+  const roots = got === null ? [] : applyTemplate(got, item.app_path, element, ids);
+  await bk.add_document_standalone(doc, element, roots, use_for_title && got === null);
   return { document: doc };
 }
 
@@ -142,11 +191,18 @@ async function main(): Promise<void> {
   let opened = false;
   let reason = '';
   let failed = false;
-  const showFailure = () => alert.show(sessionFailed(item, location.href, opened, reason));
+  let extensionProblem = '';
+  const showFailure = () =>
+    alert.show(
+      extensionProblem
+        ? { kind: 'app', text: extensionProblem }
+        : sessionFailed(item, location.href, opened, reason)
+    );
   let session: IClientSession;
   try {
     session = await openSession(api, item, {
       opened: () => (opened = true),
+      extensionFailed: text => (extensionProblem = text),
       closed: why => {
         // BokehJS may reject the session before or after this close event is heard
         reason = why;

@@ -11,6 +11,10 @@ export interface IProblemTexts {
   /** An app file's page only: what follows `app` when the server closed the websocket
    * without a reason (with one, the reason follows `app`). */
   no_reason?: string;
+  /** What a page shows before the reason its websocket closed with when that reason
+   * says the app's template failed (it contains `template_failed`). */
+  template?: string;
+  template_failed?: string;
   bokehjs: string;
   websocket: string;
   proxy: string;
@@ -26,6 +30,8 @@ export interface IPageItem {
   /** Where the page loads BokehJS from (for the message when it could not). */
   bokehjs: string;
   problems: IProblemTexts;
+  /** How the app's own template reaches the page (template.ts). */
+  template?: { arg: string; msgtype: string };
   render_item: { token: string; elementid: string; use_for_title: boolean };
 }
 
@@ -66,9 +72,12 @@ export function sessionFailed(
   opened: boolean,
   reason = ''
 ): IProblem {
-  const { app, no_reason, websocket, proxy } = item.problems;
+  const { app, no_reason, websocket, proxy, template, template_failed } = item.problems;
   if (opened) {
     if (no_reason === undefined) {
+      if (template !== undefined && template_failed && reason.includes(template_failed)) {
+        return { kind: 'app', text: `${template} ${shown(reason.trim())}` };
+      }
       return { kind: 'app', text: app };
     }
     return { kind: 'app', text: `${app} ${shown(reason.trim()) || no_reason}` };
