@@ -267,12 +267,7 @@ class Bench:
         start = time.monotonic()
 
         def tick() -> None:
-            first = state["sent"]
-            i = np.arange(first, first + rows, dtype="float64")
-            self.live.stream({"i": i, "y": np.sin(i / 50.0)}, rollover=STREAM_ROLLOVER)
-            self.sched.push()
-            state["sent"] += rows
-            state["ticks"] += 1
+            self._stream_batch(state, rows)
             if time.monotonic() - start >= seconds:
                 state["done"] = True
                 self.sched.later(lambda: self.op_stream_stats(seq), 0.2)
@@ -304,18 +299,22 @@ class Bench:
         def tick() -> None:
             if state.get("done"):
                 return
-            first = state["sent"]
-            i = np.arange(first, first + rows, dtype="float64")
-            self.live.stream({"i": i, "y": np.sin(i / 50.0)}, rollover=STREAM_ROLLOVER)
-            self.sched.push()
-            state["sent"] += rows
-            state["ticks"] += 1
+            self._stream_batch(state, rows)
             if time.monotonic() - start >= seconds:
                 state["done"] = True
                 stop()
                 self.sched.later(lambda: self.op_stream_stats(seq), 0.2)
 
         stop = self.sched.every(tick, period_ms)
+
+    def _stream_batch(self, state: dict[str, Any], rows: int) -> None:
+        """Stream the next ``rows`` numbered rows into the plotted source."""
+        first = state["sent"]
+        i = np.arange(first, first + rows, dtype="float64")
+        self.live.stream({"i": i, "y": np.sin(i / 50.0)}, rollover=STREAM_ROLLOVER)
+        self.sched.push()
+        state["sent"] += rows
+        state["ticks"] += 1
 
     def op_stream_stats(self, seq: int) -> None:
         state = self._stream

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import shutil
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from .jupyter import (
     assert_no_foreign_requests,
     instrument_context,
 )
+from .test_files import status_and_body
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "template_app"
 #: what the page's CSP says when it stops the template's inline script
@@ -109,15 +108,6 @@ def test_an_app_file_renders_its_template_and_static_files(
     assert_no_foreign_requests(page_log, server)
 
 
-def status_of(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as e:
-        with e:
-            return e.code, e.read().decode()
-
-
 STATIC_REFUSED = [
     "..%2Fmain.py",
     "css%2F..%2F..%2Fmain.py",
@@ -132,10 +122,10 @@ STATIC_REFUSED = [
 def test_static_files_stay_in_the_app(lab_server, template_apps):
     server = lab_server
     base = "/bokeh-nb/files/tpl/template_app/static/"
-    status, body = status_of(server.url(base + "css/styles.css"))
+    status, body = status_and_body(server.url(base + "css/styles.css"))
     assert status == 200 and "rgb(12, 34, 156)" in body
     for name in STATIC_REFUSED:
-        status, body = status_of(server.url(base + name))
+        status, body = status_and_body(server.url(base + name))
         assert status == 404, (name, status, body[:300])
         assert "outside" not in body and "hidden" not in body and "curdoc" not in body
     # without a login, nothing (302: to the login page)
@@ -143,7 +133,7 @@ def test_static_files_stay_in_the_app(lab_server, template_apps):
     assert http_status(url) in (302, 401, 403)
     # a script is no app directory: it has no static files
     (Path(server.root_dir) / "tpl" / "script.py").write_text("x = 1\n")
-    assert status_of(server.url("/bokeh-nb/files/tpl/script.py/static/a.css"))[0] == 404
+    assert status_and_body(server.url("/bokeh-nb/files/tpl/script.py/static/a.css"))[0] == 404
 
 
 def test_a_template_that_fails_says_which_file_and_why(lab_server, page, template_apps):
