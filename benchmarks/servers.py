@@ -148,8 +148,11 @@ class BokehServe:
         return self.proc.pid
 
 
-def start_bokeh_serve(python: Path, base_dir: Path, *, nodelay: bool = False) -> BokehServe:
-    """``nodelay``: its websockets with TCP_NODELAY set (``BENCH_TCP_NODELAY``, serve.py)."""
+def start_bokeh_serve(
+    python: Path, base_dir: Path, *, nodelay: bool = False, script: Path | None = None
+) -> BokehServe:
+    """``nodelay``: its websockets with TCP_NODELAY set (``BENCH_TCP_NODELAY``, serve.py);
+    ``script``: the app to serve instead of ``serve.py`` (at ``/{its stem}``)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = base_dir / "bokeh-serve.log"
@@ -160,7 +163,7 @@ def start_bokeh_serve(python: Path, base_dir: Path, *, nodelay: bool = False) ->
         [
             str(python.parent / "bokeh"),
             "serve",
-            str(APP_DIR / "serve.py"),
+            str(script or APP_DIR / "serve.py"),
             f"--address={HOST}",
             f"--port={port}",
             f"--allow-websocket-origin={HOST}:{port}",

@@ -27,9 +27,13 @@ class BokehSocket:
         self.others: list[tuple[str, Any]] = []
 
     @classmethod
-    async def connect(cls, url: str, headers: dict[str, str] | None = None) -> BokehSocket:
+    async def connect(
+        cls, url: str, headers: dict[str, str] | None = None, token: str = "x"
+    ) -> BokehSocket:
+        """``token``: the session token a Bokeh server reads from the subprotocols (a
+        share link's page ignores it: the link is its credential)."""
         conn = await websocket_connect(
-            HTTPRequest(url, headers=headers or {}), subprotocols=["bokeh", "x"]
+            HTTPRequest(url, headers=headers or {}), subprotocols=["bokeh", token]
         )
         sock = cls(conn)
         msgtype, _ = await sock.next()

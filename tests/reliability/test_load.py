@@ -66,8 +66,11 @@ def columns(data: dict[str, Any]) -> dict[str, list[Any]]:
     return data
 
 
-async def visit(ws_url: str, origin: str, stop: asyncio.Event, out: dict[str, Any]) -> None:
-    sock = await BokehSocket.connect(ws_url, {"Origin": origin})
+async def visit(
+    ws_url: str, origin: str, stop: asyncio.Event, out: dict[str, Any], token: str = "x"
+) -> None:
+    """One visitor of the ticker app until ``stop``: what it got goes into ``out``."""
+    sock = await BokehSocket.connect(ws_url, {"Origin": origin}, token)
     msgtype, reply = await sock.request("PULL-DOC-REQ", {})
     assert msgtype == "PULL-DOC-REPLY"
     slider, ticker = model_id(reply["doc"], "s"), model_id(reply["doc"], "d")
