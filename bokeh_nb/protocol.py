@@ -35,6 +35,11 @@ OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
 #: rendered by the extension while the page runs; a save keeps it without ``url`` and
 #: ``text`` (``state`` "saved"), so no notebook file holds a link (``docs/sharing.md``).
 SHARE_MIME = "application/vnd.bokeh-nb.share+json"
+#: MIME type of the entry an ipywidgets container's output carries when it holds bokeh_nb
+#: outputs: OUTPUT_MIME's fields plus ``"models"``, the contained outputs' widget model ids.
+#: No renderer is registered for it (the container's widget view shows), the frontend's
+#: save writes their snapshots into the output's ``text/html`` (``docs/snapshots.md``).
+CONTAINER_MIME = "application/vnd.bokeh-nb.container+json"
 #: ``type`` of the ``<script>`` in the output's ``text/html`` that holds the snapshot: the
 #: document as BokehJS's ``Document.to_json()``, saved by the frontend with the notebook.
 SNAPSHOT_SCRIPT_TYPE = "application/vnd.bokeh-nb.snapshot+json"

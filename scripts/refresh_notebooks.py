@@ -17,6 +17,10 @@ Either way no server URL, kernel id or token ends up in the committed outputs (t
 replaces them and fails if one is left), no ipywidgets state is stored (an export would
 load its manager from a CDN), and cell sources stay as they are.
 ``tests/browser/test_notebooks.py`` checks the committed result.
+
+The shipped notebooks carry the newest bokeh *release* (``tests/kernel_env.py``
+``SUPPORTED[0]``): where ``./dev.sh`` installed a pre-release, install that release in
+``.venv`` first (``pip install bokeh==<it>``), or the script refuses.
 """
 
 from __future__ import annotations
@@ -194,6 +198,20 @@ def settle(page: Any, timeout: float = 120.0) -> None:
 
 
 def main(argv: list[str]) -> int:
+    import bokeh
+
+    sys.path.insert(0, str(ROOT))
+    from tests import kernel_env
+
+    release = kernel_env.SUPPORTED[0]
+    if bokeh.__version__ != release:
+        print(
+            f"refresh_notebooks: the shipped notebooks carry bokeh {release}, the newest "
+            f"release; this environment has bokeh {bokeh.__version__}: "
+            f'pip install "bokeh=={release}" first',
+            file=sys.stderr,
+        )
+        return 2
     headless = "--headless" in argv
     names = [a for a in argv if a != "--headless"]
     paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("*.ipynb"))

@@ -29,6 +29,7 @@ __all__ = (
     "on_comm_open",
     "open_comm",
     "refuse_execute_requests",
+    "register_mimebundle_printer",
     "shell_request",
     "watch_shell",
 )
@@ -87,6 +88,20 @@ def kernel_id() -> str:
 
     name = Path(get_connection_file()).stem
     return name.removeprefix("kernel-")
+
+
+def register_mimebundle_printer(cls: type, printer: Callable[[Any], Any]) -> bool:
+    """Make IPython format the bundle of every instance of cls (and its subclasses) with
+    ``printer(obj)`` instead of their ``_repr_mimebundle_``. False outside IPython.
+
+    Checked with IPython 9.18.1 (``DisplayFormatter.mimebundle_formatter.for_type``)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.mimebundle_formatter.for_type(cls, printer)
+    return True
 
 
 def _kernel() -> Any:

@@ -79,7 +79,9 @@ class KernelSession:
         self._inbox = Inbox(self, self._lock, self._loop)
         self._current_client: str | None = None
         # what its callbacks print goes to its output (streams.py)
-        self._output = CallbackOutput(self._print, self._loop, lambda: self._current_client)
+        self._output = CallbackOutput(
+            self._print, self._loop, lambda: self._current_client, lambda: self.destroyed
+        )
         self._user = UserCode(
             self._lock, self.report, lambda: self.destroyed, self._output.capturing
         )

@@ -1,7 +1,9 @@
 (function (script) {
   var box = script.parentNode, fallback = box.querySelector('.bokeh-nb-fallback');
   var say = function (text) { fallback.textContent = text; };
-  var version = box.getAttribute('data-bokeh-version');
+  // BokehJS registers under its npm version ('3.10.0.dev5' is '3.10.0-dev.5')
+  var version = box.getAttribute('data-bokeh-version')
+    .replace(/^(\d+\.\d+\.\d+)\.?(dev|rc)\.?(\d+)$/, '$1-$2.$3');
   var fail = function (e) {
     box.setAttribute('data-bokeh-nb-rendered', 'failed');
     say('This saved Bokeh output could not be shown: ' + e);

@@ -41,6 +41,8 @@ MAX_TEXT_PER_TURN = 64 * 1024
 class _Sink(Protocol):
     def write(self, name: str, text: str) -> None: ...
 
+    def takes_text(self) -> bool: ...
+
 
 #: The output of the session whose user code runs in this context (thread, task).
 _current: contextvars.ContextVar[_Sink | None] = contextvars.ContextVar(
@@ -70,7 +72,7 @@ def _route(stream: Any, name: str) -> None:
 
     def write(text: Any) -> Any:
         output = _current.get()
-        if output is None or not isinstance(text, str):
+        if output is None or not isinstance(text, str) or not output.takes_text():
             return original(text)
         output.write(name, text)
         return len(text)
@@ -91,6 +93,9 @@ def capture_streams() -> None:
 class _Collected:
     def __init__(self) -> None:
         self.parts: list[tuple[str, list[str]]] = []
+
+    def takes_text(self) -> bool:
+        return True
 
     def write(self, name: str, text: str) -> None:
         if self.parts and self.parts[-1][0] == name:
@@ -123,10 +128,12 @@ class CallbackOutput:
         send: Callable[[str, str, str | None], None],
         loop: IOLoop,
         client: Callable[[], str | None],
+        ended: Callable[[], bool] = lambda: False,
     ) -> None:
         self._send = send
         self._loop = loop
         self._client = client
+        self._ended = ended
         self._pending: list[tuple[str, str | None, list[str]]] = []
         self._size = 0
         self._dropped = 0
@@ -141,6 +148,12 @@ class CallbackOutput:
             yield
         finally:
             _current.reset(token)
+
+    def takes_text(self) -> bool:
+        """Whether the session takes what its code prints: once it has ended (its
+        ``on_session_destroyed`` hooks run then), text goes where Python would send it, the
+        cell that ended it, as it did before the session existed."""
+        return not self._ended()
 
     def write(self, name: str, text: str) -> None:
         if not text:

@@ -28,6 +28,7 @@ from ..protocol import (
 from ..wire import error_frame, stream_frame
 from . import bokehjs
 from ._ipykernel import kernel_id
+from .containers import watch_containers
 from .documents import array_bytes, as_document
 from .frames import dispatch, encode
 from .liveapp import app_for
@@ -103,6 +104,7 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
             self.set_trait("kernel_id", _kernel_id())
         runtime().output_opened(document, self)
         self.on_msg(self._on_frame)
+        watch_containers()  # so that a container holding this output can keep its snapshot
 
     @property
     def document(self) -> Document:

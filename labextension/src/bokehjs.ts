@@ -10,6 +10,9 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { cacheBundle, cachedBundle, sha256 } from './bokehjscache';
 import { bokehjsUrlPath, CORE_BUNDLES, OPTIONAL_BUNDLES, SERVER_BOKEH_OPTION } from './protocol';
+import { BOKEH_VERSION, jsVersion } from './versions';
+
+export { BOKEH_VERSION, jsVersion };
 
 /** The parts of BokehJS's API that bokeh_nb uses. */
 export interface IBkEvent {
@@ -102,15 +105,6 @@ export function bundleSource(version: string, bundle: string): string | undefine
   return sources.get(version)?.get(bundle);
 }
 
-/** The name BokehJS registers a Python bokeh version under: its npm version
- * ('3.10.0.dev5' is '3.10.0-dev.5', '3.10.0rc1' is '3.10.0-rc.1'). */
-/** A bokeh version as Python names it ('3.9.2', '3.10.0.dev5', '3.10.0rc1'). */
-export const BOKEH_VERSION = /^\d+\.\d+\.\d+(\.?(dev|rc)\.?\d+)?$/;
-
-export function jsVersion(version: string): string {
-  const m = /^(\d+\.\d+\.\d+)\.?(dev|rc)\.?(\d+)$/.exec(version);
-  return m ? `${m[1]}-${m[2]}.${m[3]}` : version;
-}
 
 function bokehGlobal(): IBokehGlobal | undefined {
   return (window as unknown as { Bokeh?: IBokehGlobal }).Bokeh;

@@ -4,8 +4,12 @@ import type { IBokehJS } from './bokehjs';
 import { documentPicture, Picture } from './png';
 import { liveModel } from './registry';
 
-/** The picture of a live output's document as this page shows it (png.ts's PictureSource). */
-export function livePicture(modelId: string, bk: IBokehJS): Picture | null {
-  const doc = liveModel(modelId)?.document;
-  return doc ? documentPicture(bk, doc) : null;
+/** The picture of live outputs' documents as this page shows them, stacked in order
+ * (png.ts's PictureSource). */
+export function livePicture(modelIds: string[], bk: IBokehJS): Picture | null {
+  const docs = modelIds.flatMap(id => {
+    const doc = liveModel(id)?.document;
+    return doc ? [doc] : [];
+  });
+  return docs.length > 0 ? documentPicture(bk, docs) : null;
 }

@@ -14,9 +14,10 @@ export const PNG_MAX_BYTES = 1024 * 1024;
 /** An output's picture: base64 PNG data and its size in pixels, or why there is none. */
 export type Picture = { png: string; width: number; height: number } | { note: string };
 
-/** Where pictures come from: the picture of an output's model drawn now with BokehJS bk,
- * or null when this page has no view of it to draw. */
-export type PictureSource = (modelId: string, bk: IBokehJS) => Picture | null;
+/** Where pictures come from: the picture of an output's models drawn now with BokehJS bk
+ * (one for a bokeh_nb output, those it holds for an ipywidgets container's), or null when
+ * this page has no view of them to draw. */
+export type PictureSource = (modelIds: string[], bk: IBokehJS) => Picture | null;
 
 interface IExportedLayer {
   readonly canvas: HTMLCanvasElement;
@@ -58,10 +59,11 @@ function fit(width: number, height: number): number {
   return Math.min(1, PNG_MAX_SIDE / Math.max(width, height, 1));
 }
 
-/** The picture of a document's views on this page (roots stacked top to bottom), or null
- * when none of them is laid out here. Synchronous: BokehJS paints its export at once. */
-export function documentPicture(bk: IBokehJS, doc: IBkDocument): Picture | null {
-  const views = rootViews(bk, doc);
+/** The picture of documents' views on this page (roots stacked top to bottom, document
+ * after document), or null when none of them is laid out here. Synchronous: BokehJS
+ * paints its export at once. */
+export function documentPicture(bk: IBokehJS, docs: IBkDocument[]): Picture | null {
+  const views = docs.flatMap(doc => rootViews(bk, doc));
   if (views.length === 0) {
     return null;
   }

@@ -15,6 +15,7 @@ export const OPTIONAL_BUNDLES = ['bokeh-mathjax'];
 
 export const OUTPUT_MIME = 'application/vnd.bokeh-nb.output+json';
 export const SHARE_MIME = 'application/vnd.bokeh-nb.share+json';
+export const CONTAINER_MIME = 'application/vnd.bokeh-nb.container+json';
 export const SNAPSHOT_SCRIPT_TYPE = 'application/vnd.bokeh-nb.snapshot+json';
 // prettier-ignore
 export const SNAPSHOT_FALLBACK = 'Interactive Bokeh output (bokeh_nb). It renders in JupyterLab or Notebook 7 with bokeh_nb installed, and in this notebook exported with jupyter nbconvert --to html once it has been saved from there.';

@@ -12,6 +12,7 @@ import { bundleSource, IBkDocument, IBokehJS } from './bokehjs';
 import { NO_PICTURE } from './png';
 import type { Picture, PictureSource } from './png';
 import {
+  CONTAINER_MIME,
   CORE_BUNDLES,
   OUTPUT_MIME,
   SHARE_MIME,
@@ -33,6 +34,9 @@ export interface IOutputMeta {
   note?: string;
   /** The size in pixels of the output's `image/png`, when it has one. */
   picture?: { width: number; height: number };
+  /** An ipywidgets container's entry (CONTAINER_MIME): the widget model ids of the
+   * bokeh_nb outputs it holds, in order. */
+  models?: string[];
 }
 
 export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
@@ -47,15 +51,26 @@ export function snapshotText(doc: IBkDocument): string {
 
 /** The snapshot text an output's `text/html` holds, or null. */
 export function readSnapshot(html: unknown): string | null {
+  return readSnapshots(html)[0] ?? null;
+}
+
+/** Every snapshot text an output's `text/html` holds, in order (an ipywidgets container's
+ * output holds one per bokeh_nb output in it). */
+export function readSnapshots(html: unknown): string[] {
+  const found: string[] = [];
   if (typeof html !== 'string') {
-    return null;
+    return found;
   }
-  const start = html.indexOf(OPEN);
-  if (start < 0) {
-    return null;
+  let start = html.indexOf(OPEN);
+  while (start >= 0) {
+    const end = html.indexOf('</script>', start + OPEN.length);
+    if (end < 0) {
+      break;
+    }
+    found.push(html.slice(start + OPEN.length, end));
+    start = html.indexOf(OPEN, end);
   }
-  const end = html.indexOf('</script>', start + OPEN.length);
-  return end < 0 ? null : html.slice(start + OPEN.length, end);
+  return found;
 }
 
 function escapeHtml(text: string): string {
@@ -136,15 +151,23 @@ export interface IOutputList {
   set(index: number, value: IStoredOutput): void;
 }
 
-interface IEntry {
+/** One document of an output: a bokeh_nb output has one, an ipywidgets container's
+ * output one per bokeh_nb output in it. */
+interface IPart {
   modelId: string;
+  snapshot: string | null;
+  note: string;
+}
+
+interface IEntry {
+  /** OUTPUT_MIME, or CONTAINER_MIME for an ipywidgets container's output. */
+  mime: string;
+  parts: IPart[];
   outputs: IOutputList;
   index: number;
   stored: IStoredOutput;
   data: Record<string, unknown>;
   meta: IOutputMeta;
-  snapshot: string | null;
-  note: string;
   /** The picture drawn now; null: keep the stored one if it shows this snapshot. */
   picture: Picture | null;
 }
@@ -156,49 +179,81 @@ const PICTURE_NOTE = NO_PICTURE;
 /** Where snapshots come from: the live document of an output's model in this page, or
  * the last state of one that ended here; null when this page has neither. */
 export type SnapshotSource = (modelId: string) => string | null;
+/** The picture of the documents of some outputs' models, drawn now (null: none here). */
+type Pictures = (modelIds: string[]) => Picture | null;
 
 function mb(n: number): string {
   return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+/** An output's documents: the live ones of this page, else those its HTML holds. */
+function partsOf(
+  data: Record<string, unknown>,
+  meta: IOutputMeta,
+  modelIds: string[],
+  source: SnapshotSource
+): { parts: IPart[]; live: boolean; changed: boolean } {
+  const stored = readSnapshots(data['text/html']);
+  let live = false;
+  let changed = stored.length !== modelIds.length;
+  const parts = modelIds.map((modelId, k) => {
+    const current = source(modelId);
+    live = live || current !== null;
+    changed = changed || (current !== null && current !== stored[k]);
+    let snapshot: string | null = current ?? stored[k] ?? null;
+    let note = current === null ? (meta.note ?? '') : '';
+    if (snapshot !== null && snapshot.length > meta.max_bytes) {
+      note =
+        meta.max_bytes === 0
+          ? 'Snapshots are off for this output (bokeh_nb.snapshot_limit(0)): it is empty ' +
+            'without its kernel.'
+          : `The document (${mb(snapshot.length)}) is over this output's snapshot bound ` +
+            `(${mb(meta.max_bytes)}): no snapshot was saved, so it is empty without its ` +
+            'kernel. bokeh_nb.snapshot_limit(n_bytes) sets the bound for outputs shown after it.';
+      snapshot = null;
+    }
+    return { modelId, snapshot, note };
+  });
+  return { parts, live, changed };
 }
 
 function entryFor(
   outputs: IOutputList,
   index: number,
   source: SnapshotSource,
-  pictures: (modelId: string) => Picture | null
+  pictures: Pictures
 ): IEntry | null {
   const stored = outputs.get(index).toJSON();
   const data = stored.data;
-  const meta = data?.[OUTPUT_MIME] as IOutputMeta | undefined;
-  if (data === undefined || meta === undefined || meta.format !== SNAPSHOT_FORMAT) {
+  if (data === undefined) {
     return null;
   }
-  const modelId = (data[WIDGET_VIEW_MIME] as { model_id?: string } | undefined)?.model_id ?? '';
-  const current = source(modelId);
-  let snapshot = current ?? readSnapshot(data['text/html']);
-  let note = current === null ? (meta.note ?? '') : '';
-  if (snapshot !== null && snapshot.length > meta.max_bytes) {
-    note =
-      meta.max_bytes === 0
-        ? 'Snapshots are off for this output (bokeh_nb.snapshot_limit(0)): it is empty ' +
-          'without its kernel.'
-        : `The document (${mb(snapshot.length)}) is over this output's snapshot bound ` +
-          `(${mb(meta.max_bytes)}): no snapshot was saved, so it is empty without its ` +
-          'kernel. bokeh_nb.snapshot_limit(n_bytes) sets the bound for outputs shown after it.';
-    snapshot = null;
+  const mime = data[OUTPUT_MIME] !== undefined ? OUTPUT_MIME : CONTAINER_MIME;
+  const meta = data[mime] as IOutputMeta | undefined;
+  if (meta === undefined || meta.format !== SNAPSHOT_FORMAT) {
+    return null;
   }
+  const view = (data[WIDGET_VIEW_MIME] as { model_id?: string } | undefined)?.model_id ?? '';
+  const modelIds =
+    mime === OUTPUT_MIME
+      ? [view]
+      : (meta.models ?? []).filter((id): id is string => typeof id === 'string');
+  if (modelIds.length === 0) {
+    return null;
+  }
+  const { parts, live, changed } = partsOf(data, meta, modelIds, source);
   // a picture also for a document over the snapshot bound: it is then all that shows
   let picture: Picture | null = null;
-  if (current !== null) {
-    picture = pictures(modelId);
-    if (picture === null && current !== readSnapshot(data['text/html'])) {
+  if (live) {
+    picture = pictures(modelIds);
+    if (picture === null && changed) {
       // the document changed and this page has no view to draw: an old picture would lie
       picture = {
         note: `${PICTURE_NOTE}: the output was not laid out on the page when it was saved.`
       };
     }
   }
-  return { modelId, outputs, index, stored, data, meta, snapshot, note, picture };
+  return { mime, parts, outputs, index, stored, data, meta, picture };
 }
 
 /** The bundle entries of an output's picture: `image/png` and its size, or the note in
@@ -260,21 +315,24 @@ export function saveSnapshots(
   for (const outputs of areas) {
     for (let i = 0; i < outputs.length; i++) {
       rewritten += saveShare(outputs, i) ? 1 : 0;
-      const entry = entryFor(outputs, i, source, modelId => {
-        const version = (outputs.get(i).toJSON().data?.[OUTPUT_MIME] as IOutputMeta).bokeh_version;
-        const bk = bokehjs(version);
-        return bk === undefined ? null : pictures(modelId, bk);
+      const entry = entryFor(outputs, i, source, modelIds => {
+        const data = outputs.get(i).toJSON().data;
+        const meta = (data?.[OUTPUT_MIME] ?? data?.[CONTAINER_MIME]) as IOutputMeta;
+        const bk = bokehjs(meta.bokeh_version);
+        return bk === undefined ? null : pictures(modelIds, bk);
       });
       if (entry !== null) {
         entries.push(entry);
       }
     }
   }
-  const modelIds = new Set(entries.map(e => e.modelId));
+  const modelIds = new Set(entries.flatMap(e => e.parts.map(p => p.modelId)));
   const versions = new Set(entries.map(e => e.meta.bokeh_version));
   for (const version of versions) {
     const mine = entries.filter(e => e.meta.bokeh_version === version);
-    const snapshots = mine.flatMap(e => (e.snapshot === null ? [] : [e.snapshot]));
+    const snapshots = mine.flatMap(e =>
+      e.parts.flatMap(p => (p.snapshot === null ? [] : [p.snapshot]))
+    );
     const bk = bokehjs(version);
     if (bk === undefined && snapshots.length > 0) {
       continue;
@@ -286,13 +344,25 @@ export function saveSnapshots(
     }
     let carrier = true;
     for (const entry of mine) {
-      const meta: IOutputMeta = { ...entry.meta, note: entry.note };
-      meta.snapshot_bytes = entry.snapshot?.length ?? 0;
-      const withBundles: boolean = carrier && entry.snapshot !== null;
+      const notes = [...new Set(entry.parts.map(p => p.note).filter(n => n !== ''))];
+      const meta: IOutputMeta = { ...entry.meta, note: notes.join(' ') };
+      meta.snapshot_bytes = entry.parts.reduce((n, p) => n + (p.snapshot?.length ?? 0), 0);
+      const withBundles: boolean = carrier && entry.parts.some(p => p.snapshot !== null);
       carrier = carrier && !withBundles;
       const { data, png } = withPicture(entry, meta);
       const bundles = withBundles ? (sources as string[]) : [];
-      const html = snapshotHtml(meta, entry.snapshot, bundles, png);
+      // one snapshot after another, each rendered by its loader in its own place; the
+      // picture (all of them stacked) in the first one's fallback
+      const html = entry.parts
+        .map((part, k) =>
+          snapshotHtml(
+            { ...meta, note: part.note },
+            part.snapshot,
+            k === 0 ? bundles : [],
+            k === 0 ? png : null
+          )
+        )
+        .join('');
       if (
         html === entry.data['text/html'] &&
         data[PNG_MIME] === entry.data[PNG_MIME] &&
@@ -301,7 +371,7 @@ export function saveSnapshots(
         continue;
       }
       meta.saved = new Date().toISOString();
-      Object.assign(data, { 'text/html': html, [OUTPUT_MIME]: meta });
+      Object.assign(data, { 'text/html': html, [entry.mime]: meta });
       entry.outputs.set(entry.index, { ...entry.stored, data });
       rewritten += 1;
     }

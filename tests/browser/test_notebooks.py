@@ -25,6 +25,7 @@ import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import kernel_env
 from tests.conftest import FIGURES
 
 from .bokeh import bokeh_output, kernel_json
@@ -366,6 +367,8 @@ def test_notebook_runs_in_lab(name, lab_server, page, page_log, examples):
 # ---------------------------------------------------------------- the committed notebooks
 
 OUTPUT_MIME = "application/vnd.bokeh-nb.output+json"
+#: The entry of an ipywidgets container's output that holds bokeh_nb outputs.
+CONTAINER_MIME = "application/vnd.bokeh-nb.container+json"
 SNAPSHOT = re.compile(r'<script type="application/vnd\.bokeh-nb\.snapshot\+json">(.*?)</script>')
 
 
@@ -381,9 +384,29 @@ def committed_bokeh_outputs(name: str) -> list[dict[str, Any]]:
     ]
 
 
-#: Notebooks whose bokeh plots are all inside ipywidgets containers: such an output is the
-#: container's, which has no snapshot (docs/snapshots.md, Limits).
-IN_CONTAINERS_ONLY = {"09_ipywidgets.ipynb"}
+def committed_snapshot_outputs(name: str) -> list[dict[str, Any]]:
+    """The outputs of a committed notebook that keep snapshots: those of bokeh_nb outputs
+    and those of ipywidgets containers that hold bokeh_nb outputs."""
+    nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    return [
+        o
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for o in cell.get("outputs", [])
+        if OUTPUT_MIME in o.get("data", {}) or CONTAINER_MIME in o.get("data", {})
+    ]
+
+
+def entry_of(data: dict[str, Any]) -> dict[str, Any]:
+    """An output's bokeh_nb entry: its own, or its ipywidgets container's."""
+    return dict(data[OUTPUT_MIME] if OUTPUT_MIME in data else data[CONTAINER_MIME])
+
+
+def documents_of(data: dict[str, Any]) -> int:
+    """How many bokeh_nb documents an output shows (a container's: those it holds)."""
+    return len(data[CONTAINER_MIME]["models"]) if CONTAINER_MIME in data else 1
+
+
 #: What a committed output over the bound of scripts/refresh_notebooks.py says instead.
 OVER_BOUND = "over this output's snapshot bound"
 
@@ -415,7 +438,7 @@ def assert_a_picture(name: str, data: dict[str, Any]) -> None:
     )
     picture = decode_png(data["image/png"])
     assert picture.encoded_bytes < 1024 * 1024, name
-    size = data[OUTPUT_MIME]["picture"]
+    size = entry_of(data)["picture"]
     assert (picture.width, picture.height) == (size["width"], size["height"])
     assert 50 <= max(picture.width, picture.height) <= 1600, (picture.width, picture.height)
     assert len(picture.colors()) > 10, f"{name}: a blank picture"
@@ -439,30 +462,34 @@ def test_a_committed_notebook_keeps_no_trace_of_the_session_that_ran_it(name):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_committed_notebook_keeps_a_current_snapshot_of_every_bokeh_output(name):
-    from bokeh import __version__ as bokeh_version
+    # the shipped notebooks are saved with the newest bokeh release (their snapshots
+    # carry its BokehJS, so they render wherever they are opened, whatever bokeh runs)
+    bokeh_version = kernel_env.SUPPORTED[0]
 
     refresh = "run scripts/refresh_notebooks.py"
     nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
     assert "widgets" not in nb.metadata, f"{name}: ipywidgets state is committed ({refresh})"
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == [], f"{name}: committed with an error output"
-    outputs = committed_bokeh_outputs(name)
-    assert outputs or name in IN_CONTAINERS_ONLY, f"{name}: no bokeh outputs committed ({refresh})"
+    outputs = committed_snapshot_outputs(name)
+    assert outputs, f"{name}: no bokeh outputs committed ({refresh})"
     carriers = 0
     for output in outputs:
-        html, meta = output["data"]["text/html"], output["data"][OUTPUT_MIME]
+        html, meta = output["data"]["text/html"], entry_of(output["data"])
         assert_a_picture(name, output["data"])
-        found = SNAPSHOT.search(html)
-        if found is None and OVER_BOUND in meta["note"]:
+        found = SNAPSHOT.findall(html)
+        if not found and OVER_BOUND in meta["note"]:
             assert meta["note"] in html.replace("&#x27;", "'"), "the output says why"
             continue
         assert found, f"{name}: a bokeh output without a snapshot: {meta.get('note')} ({refresh})"
+        assert len(found) == documents_of(output["data"]), f"{name}: a document without one"
         assert meta["bokeh_version"] == bokeh_version, (
             f"{name}: snapshot of another bokeh ({refresh})"
         )
-        doc = json.loads(found.group(1))
-        assert doc["version"] == bokeh_version and doc["roots"], name
-        assert meta["snapshot_bytes"] == len(found.group(1))
+        for text in found:
+            doc = json.loads(text)
+            assert doc["version"] == bokeh_version and doc["roots"], name
+        assert meta["snapshot_bytes"] == sum(len(text) for text in found)
         carriers += "<script data-bokeh-nb-bundle>" in html
     assert carriers == (1 if any(SNAPSHOT.search(o["data"]["text/html"]) for o in outputs) else 0)
 
@@ -474,15 +501,16 @@ def test_a_committed_notebook_exported_shows_every_bokeh_output_offline(name, br
          str(NOTEBOOKS_DIR / name)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    outputs = committed_bokeh_outputs(name)
-    expected = sum(bool(SNAPSHOT.search(o["data"]["text/html"])) for o in outputs)
+    outputs = committed_snapshot_outputs(name)
+    expected = sum(len(SNAPSHOT.findall(o["data"]["text/html"])) for o in outputs)
+    documents = sum(documents_of(o["data"]) for o in outputs)
     context, opened = open_offline(browser, tmp_path / name.replace(".ipynb", ".html"))
     try:
         rendered = opened.page.locator(".bokeh-nb-snapshot[data-bokeh-nb-rendered='true']")
         expect(rendered).to_have_count(expected, timeout=120_000)
-        assert opened.page.locator(".bokeh-nb-snapshot").count() == len(outputs)
+        assert opened.page.locator(".bokeh-nb-snapshot").count() == documents
         over = opened.page.locator(".bokeh-nb-fallback", has_text=OVER_BOUND)
-        expect(over).to_have_count(len(outputs) - expected)
+        expect(over).to_have_count(documents - expected)
         if expected:
             versions = opened.page.evaluate(
                 "() => Object.keys(window.Bokeh).filter(k => /^\\d/.test(k))"

@@ -440,3 +440,73 @@ def test_a_saved_share_link_output_keeps_no_link(lab_server, page, page_log, nb_
     expect(cell_output(page, 0)).to_contain_text("made by a running notebook session")
     expect(cell_output(page, 0)).not_to_contain_text("bokeh-nb/s/")
     assert_no_console_errors(page_log)
+
+
+#: bokeh_nb outputs inside ipywidgets containers: one in the VBox, one in an HBox in it.
+CONTAINER = """\
+import bokeh_nb, ipywidgets as w
+from bokeh.plotting import figure
+from bokeh.models import Div
+p = figure(width=300, height=200, title="in a box")
+r = p.scatter([1, 2, 3], [1, 4, 9], size=12)
+d = Div(text="nested one", name="nested")
+w.VBox([w.IntSlider(description="n"), bokeh_nb.BokehWidget(p),
+        w.HBox([bokeh_nb.BokehWidget(d)])])
+"""
+CONTAINER_MIME = "application/vnd.bokeh-nb.container+json"
+
+
+def test_an_output_inside_an_ipywidgets_container_keeps_snapshots_and_a_picture(
+    lab_server, browser, page, page_log, nb_name, tmp_path
+):
+    """A VBox holding an ipywidgets slider and bokeh_nb outputs (one nested in an HBox):
+    its saved output has their snapshots, one after another, and a picture of the plot;
+    its nbconvert export renders both offline."""
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [CONTAINER])
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    bokeh_output(page, 0, 0)
+    bokeh_output(page, 0, 1)
+    expect(cell_output(page, 0).locator(".widget-slider")).to_have_count(1)
+    save_notebook(page)
+
+    (output,) = read_notebook(server.root_dir, nb_name).cells[0].outputs
+    data = output["data"]
+    assert OUTPUT_MIME not in data, "the container's widget view stays what JupyterLab shows"
+    meta = data[CONTAINER_MIME]
+    assert len(meta["models"]) == 2 and meta["snapshot_bytes"] > 0 and meta["saved"]
+    page_html = data["text/html"]
+    assert page_html.count('<script type="application/vnd.bokeh-nb.snapshot+json">') == 2
+    assert page_html.count('<div class="bokeh-nb-snapshot"') == 2
+    assert page_html.count("<script data-bokeh-nb-bundle>") == 2, "bokeh + widgets, once"
+    pixels = decode_png(data["image/png"])
+    assert (pixels.width, pixels.height) == (meta["picture"]["width"], meta["picture"]["height"])
+    assert 300 <= pixels.width <= 1600 and 200 <= pixels.height <= 1600, meta["picture"]
+    assert len(pixels.colors()) > 20, "not a blank picture"
+    assert pixels.share_near(GLYPH_BLUE) > 0.001, "the scatter's points are drawn"
+    assert f'src="data:image/png;base64,{data["image/png"]}"' in page_html
+    assert_no_console_errors(page_log)
+
+    # a save with nothing changed leaves the output as it was (the first save may come
+    # before BokehJS has computed the plot's ranges, so compare the next two)
+    save_notebook(page)
+    before = read_notebook(server.root_dir, nb_name).cells[0].outputs[0]["data"]
+    save_notebook(page)
+    again = read_notebook(server.root_dir, nb_name).cells[0].outputs[0]["data"]
+    assert again[CONTAINER_MIME]["saved"] == before[CONTAINER_MIME]["saved"]
+
+    exported = export_html(server, nb_name, tmp_path)
+    context, offline, refused, errors = open_offline(browser, exported)
+    try:
+        boxes = offline.locator(".bokeh-nb-snapshot[data-bokeh-nb-rendered='true']")
+        expect(boxes).to_have_count(2, timeout=60_000)
+        expect(boxes.nth(0).locator(".bk-Canvas, canvas").first).to_be_attached()
+        expect(boxes.nth(1).locator(":is(.bk-clearfix, .bk-markup)").first).to_contain_text(
+            "nested one"
+        )
+        assert offline.locator("script[data-bokeh-nb-bundle]").count() == 2
+        assert errors == []
+        assert all(not url.startswith("http://127.0.0.1") for url in refused), refused
+    finally:
+        context.close()

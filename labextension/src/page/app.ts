@@ -16,6 +16,7 @@ import {
 } from './problems';
 import { applyTemplate, watchTemplate } from './template';
 import { loadExtensions } from '../extensions';
+import { jsVersion } from '../versions';
 
 /** The parts of BokehJS's API this page uses (BokehJS's own modules, by name). */
 interface IPageDocument {
@@ -124,10 +125,10 @@ class Alert {
   }
 }
 
-/** BokehJS at the page's version, as its bundles registered it. */
+/** BokehJS at the page's version, as its bundles registered it (under its npm name). */
 function bokehJS(version: string): IPageBokehJS | undefined {
   const global = window as unknown as { Bokeh?: Record<string, IPageBokehJS | undefined> };
-  return global.Bokeh?.[version];
+  return global.Bokeh?.[jsVersion(version)];
 }
 
 /** BokehJS's modules this page uses (a BokehJS without them throws here, loudly). */
@@ -162,7 +163,7 @@ async function openSession(
     query.set(item.template.arg, '1'); // the app's own template, if it has one
   }
   const connection = new bk.ClientConnection(url, token, query.toString());
-  withExtensions(connection, bk.bokeh, item.version, watch.extensionFailed);
+  withExtensions(connection, bk.bokeh, jsVersion(item.version), watch.extensionFailed);
   const session = connection.connect();
   // (the socket exists once connect() returns: no other socket of the page is watched)
   const socket = connection.socket;
