@@ -34,8 +34,6 @@ setup() {
   # Builds the TypeScript frontend (npm) into the package and installs it editable,
   # with the test tools; the labextension is linked so JupyterLab loads this checkout.
   "$VENV/bin/python" -m pip install -q -e ".[test]"
-  # the newest bokeh bokeh_nb supports that the package index serves, pre-releases included
-  "$VENV/bin/python" -m pip install -q -U --pre "bokeh>=3.9,<3.11"
   "$VENV/bin/jupyter-builder" develop --overwrite . >/dev/null
   "$VENV/bin/jupyter" server extension enable --sys-prefix bokeh_nb >/dev/null
 }
