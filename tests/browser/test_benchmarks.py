@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.run import ORDER
+
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEMS = (
-    "bokeh_nb",
-    "bokeh_nb_standalone",
-    "jupyter_bokeh",
-    "panel",
-    "show_app",
-    "bokeh_serve",
-    "bokeh_serve_nodelay",
-)
+SYSTEMS = ORDER  # every system the harness measures
 METRICS = (
     "round_trip",
     "update",
