@@ -251,34 +251,36 @@ def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
 # ---- 4. sustained streaming ---------------------------------------------------------------
 
 
-def streaming(systems: list[System], plan: Plan, rec: Recorder) -> None:
-    timeout = int(plan.stream_seconds * 1000) + 90_000
+def _stream_results(
+    metric: str, systems: list[System], rec: Recorder, run: Callable[[System], dict[str, Any]]
+) -> None:
+    """Each system's stream, as ``run(system)`` measures it in its page; the rows the kernel
+    sent are asked in a cell when the page's report of them was lost."""
     for system in systems:
-        result = rec.attempt(
-            "streaming",
-            system,
-            partial(
-                system.call,
-                "stream",
-                BENCH,
-                plan.stream_rows,
-                plan.stream_period_ms,
-                plan.stream_seconds,
-                timeout,
-            ),
-        )
-        if result is not None and result["sent"] is None:
-            result["sent"] = rec.attempt("streaming", system, system.rows_streamed)
-            result["sent_asked_in_a_cell"] = True
+        result = rec.attempt(metric, system, partial(run, system))
         if result is None:
             continue
         if result["sent"] is None:
-            rec.errors.setdefault("streaming", {})[system.key] = (
+            result["sent"] = rec.attempt(metric, system, system.rows_streamed)
+            result["sent_asked_in_a_cell"] = True
+        if result["sent"] is None:
+            rec.errors.setdefault(metric, {})[system.key] = (
                 f"the kernel's count of rows sent never came back: {result['report_lost']}"
             )
             continue
-        rec.put("streaming", system, result)
-        rec.log(f"  streaming: {system.key}: {result['received']}/{result['sent']} rows")
+        rec.put(metric, system, result)
+        rec.log(f"  {metric}: {system.key}: {result['received']}/{result['sent']} rows")
+
+
+def streaming(systems: list[System], plan: Plan, rec: Recorder) -> None:
+    timeout = int(plan.stream_seconds * 1000) + 90_000
+
+    def run(system: System) -> dict[str, Any]:
+        args = (plan.stream_rows, plan.stream_period_ms, plan.stream_seconds, timeout)
+        result: dict[str, Any] = system.call("stream", BENCH, *args)
+        return result
+
+    _stream_results("streaming", systems, rec, run)
 
 
 # ---- 4b. saturated streaming -------------------------------------------------------------
@@ -286,31 +288,13 @@ def streaming(systems: list[System], plan: Plan, rec: Recorder) -> None:
 
 def saturated(systems: list[System], plan: Plan, rec: Recorder) -> None:
     timeout = int(plan.saturate_seconds * 1000) + 120_000
-    for system in systems:
-        result = rec.attempt(
-            "saturated",
-            system,
-            partial(
-                system.call,
-                "saturate",
-                BENCH,
-                plan.stream_rows,
-                plan.saturate_seconds,
-                plan.probe_ms,
-                timeout,
-            ),
-        )
-        if result is None:
-            continue
-        if result["sent"] is None:
-            result["sent"] = rec.attempt("saturated", system, system.rows_streamed)
-        if result["sent"] is None:
-            rec.errors.setdefault("saturated", {})[system.key] = (
-                f"the kernel's count of rows sent never came back: {result['report_lost']}"
-            )
-            continue
-        rec.put("saturated", system, result)
-        rec.log(f"  saturated: {system.key}: {result['received']}/{result['sent']} rows")
+
+    def run(system: System) -> dict[str, Any]:
+        args = (plan.stream_rows, plan.saturate_seconds, plan.probe_ms, timeout)
+        result: dict[str, Any] = system.call("saturate", BENCH, *args)
+        return result
+
+    _stream_results("saturated", systems, rec, run)
 
 
 # ---- 5. first render ----------------------------------------------------------------------

@@ -110,9 +110,8 @@ class PageChannel:
         error id, in text); the kernel's log and the app's notebook outputs do."""
         name = self.app.name
         log.error("bokeh_nb: %s in a standalone session of app %r\n%s", text, name, traceback)
-        for session in self.app.sessions:
-            if not session.standalone and not session.destroyed:
-                session.report_to_output(f"{text} (in a page of app {name!r})", traceback)
+        for session in self._notebook_outputs():
+            session.report_to_output(f"{text} (in a page of app {name!r})", traceback)
 
     def send_stream(self, name: str, text: str, client: str | None) -> None:
         """What this session's callbacks printed: never to its page (a visitor may see
@@ -126,9 +125,12 @@ class PageChannel:
         )
         mark = f"[a page of app {app!r}] "
         marked = "".join(mark + line for line in text.splitlines(keepends=True))
-        for session in self.app.sessions:
-            if not session.standalone and not session.destroyed:
-                session.print_to_output(name, marked)
+        for session in self._notebook_outputs():
+            session.print_to_output(name, marked)
+
+    def _notebook_outputs(self) -> list[KernelSession]:
+        """The app's live notebook outputs: where its author sees what its pages did."""
+        return [s for s in self.app.sessions if not s.standalone and not s.destroyed]
 
 
 def _refuse(comm: Comm, text: str) -> None:
