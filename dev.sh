@@ -38,6 +38,18 @@ setup() {
   "$VENV/bin/jupyter" server extension enable --sys-prefix bokeh_nb >/dev/null
 }
 
+bokeh_spec() { grep -o '"bokeh[<>=!~][^"]*"' pyproject.toml | head -1 | tr -d '"'; }
+
+use_bokeh() {
+  # $1 = release: the newest bokeh release pyproject.toml admits (what pip gives a user);
+  # $1 = newest: the newest bokeh it admits, pre-releases included (the suite runs on it)
+  if [ "$1" = newest ]; then
+    "$VENV/bin/python" -m pip install -q -U --pre "$(bokeh_spec)"
+  elif "$VENV/bin/python" -c 'import bokeh, sys; from packaging.version import Version; sys.exit(not Version(bokeh.__version__).is_prerelease)'; then
+    "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$(bokeh_spec)"
+  fi
+}
+
 setup_test_tools() {
   # configurable-http-proxy (npm) for the JupyterHub tests, inside the venv
   [ -x "$VENV/chp/node_modules/.bin/configurable-http-proxy" ] ||
@@ -47,6 +59,7 @@ setup_test_tools() {
 case "${1:-}" in
   lab)
     setup
+    use_bokeh release
     shift
     extra=()
     [ "$(id -u)" = 0 ] && extra+=(--allow-root)
@@ -57,6 +70,7 @@ case "${1:-}" in
   test)
     need_apt
     setup
+    use_bokeh newest
     setup_test_tools
     # the second environment (another bokeh) for kernels and the unit / kernel tests,
     # created once under .venv-kernels/ (tests/kernel_env.py)
