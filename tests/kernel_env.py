@@ -22,9 +22,10 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The bokeh versions the suite runs on: the newest release in ``.venv`` (pip's choice), and
-#: the other one here (3.10.0 final is not published on this machine's index, 3.10.0.dev5
-#: is the last 3.10 pre-release). The first is the one the shipped notebooks carry.
+#: The bokeh versions the suite runs on: ``./dev.sh test`` puts the newest in ``.venv``
+#: (pre-releases included: 3.10.0 final is not published on this machine's index, 3.10.0.dev5
+#: is the last 3.10 pre-release), the other one is here. The first is the newest release
+#: (pip's choice for a user), the one the shipped notebooks carry.
 SUPPORTED = ("3.9.2", "3.10.0.dev5")
 #: The other bokeh: the supported version that ``.venv`` does not run.
 OTHER_BOKEH = next(v for v in reversed(SUPPORTED) if v != importlib.metadata.version("bokeh"))

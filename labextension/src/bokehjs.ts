@@ -2,7 +2,8 @@
 // never bundled into this extension): from the Jupyter server when its bokeh is that
 // version (the server extension says which it has in the page config), else from the
 // browser's cache of bundles kernels delivered, else from the kernel itself over the
-// output's comm. BokehJS registers each version it loads under window.Bokeh[version], so
+// output's comm; a saved snapshot with no kernel, from the bundles its (trusted) notebook
+// carries (savedbokehjs.ts). BokehJS registers each version it loads under window.Bokeh[version], so
 // several versions can coexist on one page.
 
 import { PageConfig } from '@jupyterlab/coreutils';
@@ -72,6 +73,14 @@ interface IBokehGlobal {
 /** Why BokehJS could not be loaded, in words for the person looking at the output. */
 export class BokehJSLoadError extends Error {}
 
+/** BokehJS at a version the Jupyter server does not have, asked for with no kernel to send
+ * it and no copy saved in the notebook (or none that may run). Nothing was requested. */
+export class NotOnServerError extends BokehJSLoadError {}
+
+/** The bundles of a version that the notebook being shown carries, by name: they run as
+ * the notebook's own code, so only a trusted notebook's are asked for. */
+export type SavedBundles = (version: string) => Promise<Map<string, string>>;
+
 /** Bundles from the kernel, by name, with their SHA-256 as the kernel computed it. */
 export type KernelDelivery = (
   version: string,
@@ -80,7 +89,7 @@ export type KernelDelivery = (
 
 /** Where one version's bundles came from on this page, how many bytes and how long. */
 export interface ILoadReport {
-  source: 'server' | 'cache' | 'kernel';
+  source: 'server' | 'cache' | 'kernel' | 'notebook';
   bundles: string[];
   bytes: number;
   ms: number;
@@ -257,21 +266,53 @@ async function fromKernel(
   report(version, { source: 'kernel', bundles, bytes, ms });
 }
 
-/** The given bundles at version, from the fastest source that has them (see top). */
+/** Bundles saved with the notebook, run as they are (never cached: they are its code). A
+ * notebook carries the bundles its snapshots need, so the others asked for are skipped.
+ * The names of the bundles run. */
+async function fromNotebook(
+  saved: SavedBundles | undefined,
+  version: string,
+  bundles: string[]
+): Promise<string[]> {
+  const started = performance.now();
+  const texts = saved === undefined ? new Map<string, string>() : await saved(version);
+  const carried = bundles.filter(bundle => texts.has(bundle));
+  if (!texts.has('bokeh') && !loaded.get(version)?.has('bokeh')) {
+    const server = PageConfig.getOption(SERVER_BOKEH_OPTION);
+    throw new NotOnServerError(
+      `BokehJS ${version} is not on this Jupyter server, whose bokeh is ${server}, and no ` +
+        `kernel is connected to send it: run the cell to show this output live, or ` +
+        `install bokeh ${version} where JupyterLab runs.`
+    );
+  }
+  let bytes = 0;
+  for (const bundle of carried) {
+    const text = texts.get(bundle)!;
+    await runScript(text, version, bundle, `notebook:${bundle}`);
+    bytes += text.length;
+  }
+  report(version, { source: 'notebook', bundles: carried, bytes, ms: performance.now() - started });
+  return carried;
+}
+
+/** The given bundles at version, from the fastest source that has them (see top); the
+ * names of those loaded (all of them, but where a notebook's saved copy is the source). */
 async function addBundles(
   baseUrl: string,
   version: string,
   bundles: string[],
-  deliver: KernelDelivery | undefined
-): Promise<void> {
-  if (PageConfig.getOption(SERVER_BOKEH_OPTION) === version) {
+  deliver: KernelDelivery | undefined,
+  saved: SavedBundles | undefined
+): Promise<string[]> {
+  const server = PageConfig.getOption(SERVER_BOKEH_OPTION);
+  if (server === version) {
     const started = performance.now();
     let bytes = 0;
     for (const bundle of bundles) {
       bytes += await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
     }
     report(version, { source: 'server', bundles, bytes, ms: performance.now() - started });
-    return;
+    return bundles;
   }
   const started = performance.now();
   const cached = new Map<string, string>();
@@ -292,25 +333,32 @@ async function addBundles(
   }
   const rest = bundles.filter(bundle => !cached.has(bundle));
   if (rest.length === 0) {
-    return;
+    return bundles;
   }
   if (deliver !== undefined) {
     await fromKernel(deliver, version, rest);
-    return;
+    return bundles;
   }
-  // no kernel to ask (a saved snapshot): the server route says what is missing
+  if (server !== '') {
+    // the server said it has another bokeh: asking it would only fail
+    return [...cached.keys(), ...(await fromNotebook(saved, version, rest))];
+  }
+  // no kernel to ask (a saved snapshot) and a server that did not say: its route explains
   for (const bundle of rest) {
     await addScript(baseUrl + bokehjsUrlPath(version, bundle), version, bundle);
   }
+  return bundles;
 }
 
 /** BokehJS at version with at least the given bundles; each is loaded once per page.
- * ``deliver`` asks the output's kernel for bundles the server cannot serve. */
+ * ``deliver`` asks the output's kernel for bundles the server cannot serve; ``saved``,
+ * where no kernel is, the notebook (see SavedBundles). */
 export async function loadBokehJS(
   baseUrl: string,
   version: string,
   bundles: string[],
-  deliver?: KernelDelivery
+  deliver?: KernelDelivery,
+  saved?: SavedBundles
 ): Promise<IBokehJS> {
   // both become parts of a URL path: a plain version and known bundle names only
   if (!BOKEH_VERSION.test(version)) {
@@ -333,8 +381,8 @@ export async function loadBokehJS(
     }
     const missing = bundles.filter(bundle => !done!.has(bundle));
     if (missing.length > 0) {
-      await addBundles(baseUrl, version, missing, deliver);
-      missing.forEach(bundle => done!.add(bundle));
+      const added = await addBundles(baseUrl, version, missing, deliver, saved);
+      added.forEach(bundle => done!.add(bundle));
     }
   });
   chains.set(

@@ -13,11 +13,14 @@ import {
   BokehJSLoadError,
   IBkViewManager,
   loadBokehJS,
+  loadReports,
+  NotOnServerError,
   renderRoot
 } from './bokehjs';
 import { CORE_BUNDLES, OPTIONAL_BUNDLES, OUTPUT_MIME, SNAPSHOT_FORMAT } from './protocol';
 import { endedSnapshot, ILiveModel, liveModel, whenLive } from './registry';
 import { defaultSanitizer, htmlCleaner, trustAction } from './sanitize';
+import { savedBundles, savedPicture } from './savedbokehjs';
 import { IOutputMeta, readSnapshot, WIDGET_VIEW_MIME } from './snapshot';
 import { errorBox, statusBadge } from './ui';
 import { untrustedDocument } from './untrusted';
@@ -132,7 +135,7 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       this._stopWaiting = whenLive(modelId, m => void this._showLive(m, meta, model));
     }
     const snapshot = ended ?? readSnapshot(model.data['text/html']);
-    await this._showStatic(meta, snapshot, ended ? ENDED : savedText(meta), model.trusted);
+    await this._showStatic(meta, snapshot, ended ? ENDED : savedText(meta), model);
   }
 
   private async _showLive(
@@ -164,7 +167,7 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
         this._unlisten();
         this._live = null;
         const last = endedSnapshot(model.model_id) ?? readSnapshot(mime.data['text/html']);
-        void this._showStatic(meta, last, ENDED, mime.trusted);
+        void this._showStatic(meta, last, ENDED, mime);
       }
     });
     this._onCommChanged();
@@ -184,8 +187,9 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
     meta: IOutputMeta,
     snapshot: string | null,
     status: string,
-    trusted: boolean
+    model: IRenderMime.IMimeModel
   ): Promise<void> {
+    const trusted = model.trusted;
     if (snapshot !== null && snapshot === this._shown && trusted === this._shownTrusted) {
       this.node.querySelector('.bokeh-nb-badge')!.textContent = status;
       return;
@@ -232,7 +236,11 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
     }
     try {
       const bundles = knownBundles(meta.bundles, trusted);
-      const bk = await loadBokehJS(PageConfig.getBaseUrl(), meta.bokeh_version, bundles);
+      // BokehJS saved in the notebook, where the server has another bokeh: it is the
+      // notebook's own code, so an untrusted notebook's is only noted
+      const saved = async (version: string): Promise<Map<string, string>> =>
+        trusted ? savedBundles(this, version) : new Map();
+      const bk = await loadBokehJS(PageConfig.getBaseUrl(), meta.bokeh_version, bundles, undefined, saved);
       if (generation !== this._generation) {
         return;
       }
@@ -252,10 +260,30 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       }
       // for tests and debugging in the browser console
       Object.defineProperty(host.node, 'bokehNbStatic', { value: doc, configurable: true });
+      const loads = loadReports(meta.bokeh_version);
+      Object.defineProperty(host.node, 'bokehNbLoads', { value: loads, configurable: true });
       host.node.dataset.bokehNbRendered = 'true';
       this._shown = snapshot;
       this._shownTrusted = trusted;
     } catch (err) {
+      if (err instanceof NotOnServerError) {
+        // not an error of the output: what the notebook saved, and how to see it live
+        const carried = !trusted && (await savedBundles(this, meta.bokeh_version)).size > 0;
+        if (generation !== this._generation) {
+          return;
+        }
+        const why = carried
+          ? [withheldBox([`the BokehJS ${meta.bokeh_version} it carries`], () => trustAction(this))]
+          : [];
+        const picture = savedPicture(model.data);
+        host.node.replaceChildren(
+          statusBadge(`${status} ${err.message}`),
+          ...said,
+          ...why,
+          ...(picture === null ? [] : [picture])
+        );
+        return;
+      }
       const message = String((err as Error).message ?? err);
       const text =
         err instanceof BokehJSLoadError

@@ -77,7 +77,8 @@ interface INotebookLike {
   model: { cells: Iterable<{ trusted: boolean }> } | null;
 }
 
-function notebookOf(widget: Widget): INotebookLike | null {
+/** The notebook widget an output is in, or null (not in one, or not placed yet). */
+export function notebookOf(widget: Widget): INotebookLike | null {
   for (let w: Widget | null = widget; w !== null; w = w.parent) {
     if (w.hasClass('jp-Notebook')) {
       return w as unknown as INotebookLike;

@@ -7,7 +7,9 @@
   runs in ``.venv`` (bokeh 3.9).
 
 Either way the server cannot serve the kernel's BokehJS, so the page gets it from the
-kernel over the output's comm, once, and from the browser's cache after a reload.
+kernel over the output's comm, once, and from the browser's cache after a reload. With no
+kernel, a saved output of the other bokeh renders from the BokehJS its notebook carries once
+the notebook is trusted, and shows its saved picture until then.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import bokeh
 import pytest
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from bokeh_nb.protocol import STATIC_ROUTE
 from tests import kernel_env
@@ -32,6 +34,7 @@ from .jupyter import (
     PageLog,
     assert_no_console_errors,
     assert_no_foreign_requests,
+    instrument_context,
     open_notebook,
     reload_page,
     run_all_cells,
@@ -110,6 +113,67 @@ def test_server_with_another_bokeh(
     assert not served(other_lab, bokeh.__version__)
     check_quickstart(other_lab, page, page_log, nb_name, "python3", bokeh.__version__)
     assert Path(sys.executable).parent.parent.name == ".venv"
+
+
+@pytest.mark.timeout(400)
+def test_saved_outputs_of_another_bokeh_without_a_kernel(
+    lab_server: JupyterServer,
+    other_kernel: str,
+    browser: Browser,
+    page: Page,
+    page_log: PageLog,
+    nb_name: str,
+) -> None:
+    """Saved by a kernel with the other bokeh, opened where no kernel sends its BokehJS
+    and the browser has none cached: untrusted, the saved picture, saying why, with the
+    trust button; trusted, the snapshot on the BokehJS the notebook carries. The server is
+    never asked for a BokehJS it does not have."""
+    server = lab_server
+    write_notebook(server.root_dir, nb_name, [ISSUE_CELL], kernel_name=other_kernel)
+    open_notebook(page, server, nb_name)
+    assert run_all_cells(page)
+    out = bokeh_output(page, timeout=180_000)
+    out.get_by_role("button", name="press").click()
+    wait_prop(out, "Div", "text", "1")
+    save_notebook(page)
+    page.close()
+    for kernel in server.api("GET", "api/kernels"):
+        server.api("DELETE", f"api/kernels/{kernel['id']}")
+    # trust goes by content: a copy changed by hand is untrusted, as one from a repository
+    copy = f"copy-{nb_name}"
+    nb = json.loads((server.root_dir / nb_name).read_text())
+    nb["metadata"]["copied"] = True
+    (server.root_dir / copy).write_text(json.dumps(nb))
+
+    log = PageLog()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
+    instrument_context(context, log)
+    try:
+        fresh = context.new_page()
+        fresh.set_default_timeout(60_000)
+        open_notebook(fresh, server, copy)
+        output = fresh.locator(".bokeh-nb-host").first
+        expect(output.locator("img.bokeh-nb-picture")).to_be_visible(timeout=90_000)
+        said = output.locator(".bokeh-nb-badge").first.inner_text()
+        assert f"BokehJS {kernel_env.OTHER_BOKEH} is not on this Jupyter server" in said, said
+        assert f"whose bokeh is {bokeh.__version__}" in said, said
+        assert output.locator(".bokeh-nb-error").count() == 0
+
+        output.get_by_role("button", name="Trust notebook").click()
+        fresh.locator(".jp-Dialog").get_by_role("button", name="Trust", exact=True).click()
+        shown = output.locator(".bokeh-nb-static[data-bokeh-nb-rendered='true']")
+        expect(shown).to_have_count(1, timeout=90_000)
+        loads = shown.evaluate("el => el.bokehNbLoads")
+        assert [load["source"] for load in loads] == ["notebook"], loads
+        text = shown.evaluate(
+            "el => [...el.bokehNbStatic._all_models.values()].find(m => m.type === 'Div').text"
+        )
+        assert text == "1"
+        assert not [u for u in log.requests if "bokeh-nb/static/bokehjs" in u]
+        assert_no_foreign_requests(log, server)
+        assert_no_console_errors(log)
+    finally:
+        context.close()
 
 
 def served(server: JupyterServer, version: str) -> bool:
