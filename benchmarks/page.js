@@ -372,6 +372,7 @@
       await probe;
     }
   };
+  B.QUIET_MS = 15000;
   B.streamed = async (root, op, args, timeout) => {
     const b = B.bench(root);
     const live = b.live;
@@ -399,19 +400,34 @@
     };
     const t0 = performance.now();
     requestAnimationFrame(frame);
+    // a system that stopped delivering (it dropped the rest, reply included) is not waited
+    // for until the timeout: QUIET_MS without a row after the stream's planned end ends it
+    const ends = t0 + (args.seconds ?? 0) * 1000;
+    let watch = null;
+    const quiet = new Promise((_, reject) => {
+      watch = setInterval(() => {
+        const now = performance.now();
+        if (now > ends + B.QUIET_MS && now - (st.last ?? t0) > B.QUIET_MS) {
+          reject(new Error(`no rows for ${B.QUIET_MS / 1000} s after the stream's end, and no reply to ${op}`));
+        }
+      }, 250);
+    });
     let stats;
     try {
-      stats = (await B.command(root, op, args, timeout, Infinity)).reply; // answered at the end
+      const reply = B.command(root, op, args, timeout, Infinity); // answered at the end
+      reply.catch(() => undefined); // when the silence won the race
+      stats = (await Promise.race([reply, quiet])).reply;
     } catch (err) {
       // the final report itself may have been lost: ask again; if nothing comes back at
       // all, the rows sent are left to the caller (a notebook asks its kernel in a cell)
       try {
-        stats = (await B.command(root, 'stream_stats', {}, 30000)).reply;
+        stats = (await B.command(root, 'stream_stats', {}, B.QUIET_MS)).reply;
       } catch {
         stats = { sent: null, ticks: null };
       }
       stats.report_lost = String(err);
     }
+    clearInterval(watch);
     await sleep(1000); // anything still in flight
     running = false;
     delete live.stream_to;
