@@ -267,22 +267,25 @@ export class BokehOutput extends Panel implements IRenderMime.IRenderer {
       this._shownTrusted = trusted;
     } catch (err) {
       if (err instanceof NotOnServerError) {
-        // not an error of the output: what the notebook saved, and how to see it live
+        // the notebook's picture, or its own BokehJS once trusted, shows it: not an error
+        // of the output (with neither, the error box below says what to do)
         const carried = !trusted && (await savedBundles(this, meta.bokeh_version)).size > 0;
         if (generation !== this._generation) {
           return;
         }
-        const why = carried
-          ? [withheldBox([`the BokehJS ${meta.bokeh_version} it carries`], () => trustAction(this))]
-          : [];
         const picture = savedPicture(model.data);
-        host.node.replaceChildren(
-          statusBadge(`${status} ${err.message}`),
-          ...said,
-          ...why,
-          ...(picture === null ? [] : [picture])
-        );
-        return;
+        if (carried || picture !== null) {
+          const why = carried
+            ? [withheldBox([`the BokehJS ${meta.bokeh_version} it carries`], () => trustAction(this))]
+            : [];
+          host.node.replaceChildren(
+            statusBadge(`${status} ${err.message}`),
+            ...said,
+            ...why,
+            ...(picture === null ? [] : [picture])
+          );
+          return;
+        }
       }
       const message = String((err as Error).message ?? err);
       const text =
