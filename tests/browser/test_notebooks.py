@@ -338,8 +338,11 @@ def wait_for_saved_outputs(page: Page, name: str) -> None:
     expected = sum(
         bool(SNAPSHOT.search(o["data"]["text/html"])) for o in committed_bokeh_outputs(name)
     )
+    # drawn, or an error, or (saved with a bokeh this server lacks, untrusted) the saved
+    # picture or the trust button
     done = notebook_locator(page).locator(
-        ".bokeh-nb-static[data-bokeh-nb-rendered='true'], .bokeh-nb-static .bokeh-nb-error"
+        ".bokeh-nb-static:is([data-bokeh-nb-rendered='true'], :has(.bokeh-nb-error),"
+        " :has(img.bokeh-nb-picture), :has(.bokeh-nb-trust))"
     )
     deadline = time.monotonic() + 60
     while done.count() < expected and time.monotonic() < deadline:
