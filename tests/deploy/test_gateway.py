@@ -255,8 +255,11 @@ def test_a_refused_handshake_opens_no_gateway_connection(gateway_lab):
                 if msg["parent_header"].get("msg_id") == request["header"]["msg_id"]:
                     state = msg["content"].get("execution_state", state)
         await asyncio.sleep(1.0)
-        refused.close()
-        ws.close()
+        for conn in (refused, ws):  # closed before the loop ends, not left to the collector
+            conn.close()
+            async with asyncio.timeout(10):
+                while await conn.read_message() is not None:
+                    pass
         return state
 
     try:
