@@ -76,21 +76,52 @@ case "${1:-}" in
     # created once under .venv-kernels/ (tests/kernel_env.py)
     "$VENV/bin/python" -m tests.kernel_env
     shift
-    whole_suite=$(( $# == 0 ))
-    set +e
-    "$VENV/bin/python" -m pytest "$@"
-    rc=$?
-    if [ $rc -eq 0 ] && [ $whole_suite -eq 1 ]; then
-      other=$("$VENV/bin/python" -m tests.kernel_env --python)
-      echo "dev.sh: tests/unit and tests/kernel again on $("$other" -c 'import bokeh; print("bokeh", bokeh.__version__)')"
-      timeout 900 "$other" -m pytest tests/unit tests/kernel -p no:cacheprovider
+    if [ $# -gt 0 ]; then
+      set +e
+      "$VENV/bin/python" -m pytest "$@"
       rc=$?
+      set -e
+      [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
+      exit $rc
     fi
+    # The whole suite in two lanes. First everything but the unit, kernel and load tests;
+    # then the 5-minute load test, which mostly waits on its visitors' timers, and beside
+    # it tests/unit and tests/kernel, on this bokeh and again on the other supported one
+    # (the lanes share no server, port or temporary directory).
+    load=tests/reliability/test_load.py
+    other=$("$VENV/bin/python" -m tests.kernel_env --python)
+    set +e
+    "$VENV/bin/python" -m pytest --ignore="$load" --ignore=tests/unit --ignore=tests/kernel
+    rc_main=$?
+    beside="$ROOT/.venv-kernels/unit-kernel.log"
+    echo "dev.sh: $load, and beside it tests/unit and tests/kernel on $("$VENV/bin/python" -c 'import bokeh; print("bokeh", bokeh.__version__)') and on $("$other" -c 'import bokeh; print("bokeh", bokeh.__version__)') (their output below when done)"
+    (
+      timeout 900 "$VENV/bin/python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
+        --basetemp="$(mktemp -d)/pytest"
+      echo "$?" >"$beside.rc"
+      timeout 900 "$other" -m pytest tests/unit tests/kernel -p no:cacheprovider \
+        --basetemp="$(mktemp -d)/pytest"
+      echo "$?" >>"$beside.rc"
+    ) >"$beside" 2>&1 &
+    lane=$!
+    "$VENV/bin/python" -m pytest "$load"
+    rc_load=$?
+    wait $lane
     set -e
-    if [ $rc -eq 5 ]; then
-      echo "dev.sh: pytest collected no tests" >&2
-      exit 1
-    fi
+    cat "$beside"
+    { read -r rc_unit; read -r rc_other; } <"$beside.rc"
+    rc=0
+    for part in "main:$rc_main" "load:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
+      code=${part##*:}
+      if [ "$code" -eq 5 ]; then
+        echo "dev.sh: pytest collected no tests (${part%:*})" >&2
+        code=1
+      fi
+      if [ "$code" -ne 0 ]; then
+        echo "dev.sh: the ${part%:*} run failed (exit $code)" >&2
+        if [ $rc -eq 0 ]; then rc=$code; fi
+      fi
+    done
     exit $rc
     ;;
   *)

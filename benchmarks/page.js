@@ -347,6 +347,7 @@
     const b = B.bench(root);
     let probing = true;
     const probes = [];
+    const sentAt = new Map(); // probe value -> wall-clock ms at which the page set it
     const probe = (async () => {
       let v = 9_000_000;
       while (probing) {
@@ -354,6 +355,7 @@
         if (!probing) break;
         const t0 = performance.now();
         const value = ++v;
+        sentAt.set(value, performance.timeOrigin + t0);
         try {
           await B.until(b.d, () => b.d.text === String(value), 30000, `d.text = ${value}`, () => {
             b.s.value = value;
@@ -366,7 +368,12 @@
     })();
     try {
       const result = await B.streamed(root, 'saturate', { rows, seconds }, timeout);
-      return { ...result, probes_ms: probes };
+      // page -> Python, for the probes Python reported (where a slow round trip waits)
+      const toKernel = (result.probes_seen ?? [])
+        .filter(([value]) => sentAt.has(value))
+        .map(([value, at]) => at - sentAt.get(value));
+      delete result.probes_seen;
+      return { ...result, probes_ms: probes, probes_to_python_ms: toKernel };
     } finally {
       probing = false;
       await probe;
@@ -444,6 +451,7 @@
       patches_per_s: st.first !== null && end > st.first ? st.patches / ((end - st.first) / 1000) : 0,
       frames_per_s: st.framesAtLast / elapsed,
       report_lost: stats.report_lost ?? null,
+      ...(stats.probes_seen !== undefined ? { probes_seen: stats.probes_seen } : {}),
     };
   };
 

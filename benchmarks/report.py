@@ -65,6 +65,8 @@ def _streaming(raw: dict[str, Any]) -> dict[str, Any]:
         out["probe_p95_ms"] = (
             percentile(answered, 0.95) if answered and len(answered) == len(probes) else None
         )
+        to_python = raw.get("probes_to_python_ms") or []
+        out["probe_to_python_p95_ms"] = percentile(to_python, 0.95) if to_python else None
     return out
 
 
@@ -190,6 +192,11 @@ def _rows(
         ("saturated stream: rows lost", "saturated", ["lost"]),
         ("saturated stream: delivered rows/s", "saturated", ["rows_per_s"]),
         ("saturated stream: round trip p95 during it (ms)", "saturated", ["probe_p95_ms"]),
+        (
+            "saturated stream: of which page → Python p95 (ms)",
+            "saturated",
+            ["probe_to_python_p95_ms"],
+        ),
         ("saturated stream: browser frames/s", "saturated", ["frames_per_s"]),
         ("first render of the grid (ms)", "first_render", ["median_ms"]),
         ("wire: kernel messages per Bokeh message", "wire", ["kernel_messages_per_bokeh_message"]),

@@ -206,6 +206,9 @@ class Bench:
         self.sched.push()
 
     def _slid(self, _attr: str, _old: Any, new: Any) -> None:
+        probes = self._stream.get("probes")
+        if probes is not None and "done" not in self._stream:  # when Python saw the probe
+            probes.append([new, time.time() * 1000])
         self.d.text = str(new)
         self.sched.push()
 
@@ -262,8 +265,9 @@ class Bench:
 
     def op_saturate(self, seq: int, rows: int, seconds: float) -> None:
         """Stream ``rows`` rows at a time for ``seconds``, each batch as soon as the one
-        before has been handed on (no timer: as fast as the kernel can); then report."""
-        state = self._stream = {"sent": 0, "ticks": 0, "seq": seq}
+        before has been handed on (no timer: as fast as the kernel can); then report, with
+        the wall-clock time at which Python saw each of the page's probes (slider values)."""
+        state = self._stream = {"sent": 0, "ticks": 0, "seq": seq, "probes": []}
         start = time.monotonic()
 
         def tick() -> None:
@@ -318,7 +322,13 @@ class Bench:
 
     def op_stream_stats(self, seq: int) -> None:
         state = self._stream
-        self.reply(seq, sent=state.get("sent"), ticks=state.get("ticks"), done="done" in state)
+        self.reply(
+            seq,
+            sent=state.get("sent"),
+            ticks=state.get("ticks"),
+            done="done" in state,
+            **({"probes_seen": state["probes"]} if "probes" in state else {}),
+        )
 
 
 def register_echo(target: str = "bench_echo") -> None:
