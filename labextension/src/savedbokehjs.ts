@@ -9,9 +9,9 @@ import type { Widget } from '@lumino/widgets';
 
 import { OUTPUT_MIME } from './protocol';
 import { notebookOf } from './sanitize';
+import { scriptTexts } from './snapshot';
 
 const OPEN = '<script data-bokeh-nb-bundle>';
-const CLOSE = '</script>';
 
 /** Each bundle by a module only it defines (the module map at the end of its text). */
 const MARKS: ReadonlyArray<[string, string]> = [
@@ -31,18 +31,11 @@ export function bundleName(text: string): string | undefined {
 /** The bundles one output's `text/html` carries, by name. */
 export function bundlesIn(html: string): Map<string, string> {
   const found = new Map<string, string>();
-  let start = html.indexOf(OPEN);
-  while (start >= 0) {
-    const end = html.indexOf(CLOSE, start + OPEN.length);
-    if (end < 0) {
-      break;
-    }
-    const text = html.slice(start + OPEN.length, end);
+  for (const text of scriptTexts(html, OPEN)) {
     const name = bundleName(text);
     if (name !== undefined && !found.has(name)) {
       found.set(name, text);
     }
-    start = html.indexOf(OPEN, end);
   }
   return found;
 }

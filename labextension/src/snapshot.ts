@@ -57,18 +57,21 @@ export function readSnapshot(html: unknown): string | null {
 /** Every snapshot text an output's `text/html` holds, in order (an ipywidgets container's
  * output holds one per bokeh_nb output in it). */
 export function readSnapshots(html: unknown): string[] {
+  return typeof html === 'string' ? scriptTexts(html, OPEN) : [];
+}
+
+/** The texts of the scripts in html that open with openTag, in order (a script with no
+ * end, the html cut short, is left out). */
+export function scriptTexts(html: string, openTag: string): string[] {
   const found: string[] = [];
-  if (typeof html !== 'string') {
-    return found;
-  }
-  let start = html.indexOf(OPEN);
+  let start = html.indexOf(openTag);
   while (start >= 0) {
-    const end = html.indexOf('</script>', start + OPEN.length);
+    const end = html.indexOf('</script>', start + openTag.length);
     if (end < 0) {
       break;
     }
-    found.push(html.slice(start + OPEN.length, end));
-    start = html.indexOf(OPEN, end);
+    found.push(html.slice(start + openTag.length, end));
+    start = html.indexOf(openTag, end);
   }
   return found;
 }
