@@ -94,14 +94,15 @@ case "${1:-}" in
     "$VENV/bin/python" -m pytest --ignore="$load" --ignore=tests/unit --ignore=tests/kernel
     rc_main=$?
     beside="$ROOT/.venv-kernels/unit-kernel.log"
-    echo "dev.sh: $load, and beside it tests/unit and tests/kernel on $("$VENV/bin/python" -c 'import bokeh; print("bokeh", bokeh.__version__)') and on $("$other" -c 'import bokeh; print("bokeh", bokeh.__version__)') (their output below when done)"
+    bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
+    echo "dev.sh: $load, and beside it tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
+    : >"$beside.rc"
     (
-      timeout 900 "$VENV/bin/python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
-        --basetemp="$(mktemp -d)/pytest"
-      echo "$?" >"$beside.rc"
-      timeout 900 "$other" -m pytest tests/unit tests/kernel -p no:cacheprovider \
-        --basetemp="$(mktemp -d)/pytest"
-      echo "$?" >>"$beside.rc"
+      for python in "$VENV/bin/python" "$other"; do
+        timeout 900 "$python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
+          --basetemp="$(mktemp -d)/pytest"
+        echo "$?" >>"$beside.rc"
+      done
     ) >"$beside" 2>&1 &
     lane=$!
     "$VENV/bin/python" -m pytest "$load"
