@@ -77,6 +77,7 @@ class BokehFrame(TypedDict):
     kind: Literal["bokeh"]
     client: NotRequired[str]  # browser -> kernel: the sending browser client
     seq: NotRequired[int]  # kernel -> browser, notebook outputs only: the frame's number
+    acknowledge: NotRequired[bool]  # kernel -> browser: acknowledge this frame once handled
     ack: NotRequired[int]  # browser -> kernel: the last kernel frame handled, riding along
     header: dict[str, Any]
     metadata: dict[str, Any]
@@ -185,8 +186,10 @@ def bokeh_frame(
     *,
     client: str | None = None,
     seq: int | None = None,
+    acknowledge: bool = False,
 ) -> BokehFrame:
-    """One Bokeh message (its content as JSON text) as a frame; its buffers travel beside."""
+    """One Bokeh message (its content as JSON text) as a frame; its buffers travel beside.
+    acknowledge: the page should acknowledge frame seq as soon as it has handled it."""
     frame: BokehFrame = {
         "kind": KIND_BOKEH,
         "header": dict(header),
@@ -198,6 +201,8 @@ def bokeh_frame(
         frame["client"] = client
     if seq is not None:
         frame["seq"] = seq
+        if acknowledge:
+            frame["acknowledge"] = True
     return frame
 
 

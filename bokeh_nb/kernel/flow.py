@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..protocol import ACK_WINDOW
+from ..protocol import ACK_WINDOW, ACK_WINDOW_BYTES
 
 
 @dataclass
@@ -54,22 +54,48 @@ class AckWindow:
     session sends faster than that (a fast stream, large patches), the frames would queue
     in the browser, and everything behind them on that kernel's websocket, a cell's reply
     included, would wait. Pages acknowledge what they have handled (``KIND_ACK`` with the
-    frame's ``seq``); while the slowest page that acknowledges is ``frames`` behind, the
-    session holds its changes, merged, and sends them once it catches up. A page that
+    frame's ``seq``); while the slowest page that acknowledges is ``frames`` frames or
+    ``nbytes`` bytes behind, the session holds its changes, merged, and sends them once it
+    catches up: what a page has still to handle stays a bounded amount of work, so an
+    answer to the page waits behind little of it. A page that
     stays behind for ``stall`` seconds without acknowledging anything (a frozen tab, a
     page gone without a goodbye) holds no one back until it acknowledges again. Pages
     that never acknowledge (standalone sessions, which the server paces) are not counted.
     """
 
     frames: int = ACK_WINDOW
+    nbytes: int = ACK_WINDOW_BYTES
     stall: float = 10.0
     #: number of the last frame sent (``next_seq`` numbers each frame a session sends)
     sent: int = 0
+    #: bytes of all frames sent, and that total as it was after each recent frame
+    bytes_sent: int = 0
+    _total_after: dict[int, int] = field(default_factory=dict)
     _acks: dict[str, tuple[int, float]] = field(default_factory=dict)
 
-    def next_seq(self) -> int:
+    def next_seq(self, nbytes: int = 0) -> int:
+        """Number the next frame, of nbytes bytes."""
         self.sent += 1
+        self.bytes_sent += nbytes
+        self._total_after[self.sent] = self.bytes_sent
+        oldest = min((seq for seq, _ in self._acks.values()), default=self.sent)
+        for seq in [s for s in self._total_after if s < min(oldest, self.sent - self.frames)]:
+            del self._total_after[seq]  # no page that acknowledges is that far behind
         return self.sent
+
+    def wants_ack(self) -> bool:
+        """Whether a page that acknowledges is half the window behind or more: then it
+        should acknowledge the frame just numbered as soon as it has handled it."""
+        now = time.monotonic()
+        return any(
+            (2 * (self.sent - seq) >= self.frames or 2 * self._bytes_behind(seq) >= self.nbytes)
+            and now - stamp < self.stall
+            for seq, stamp in self._acks.values()
+        )
+
+    def _bytes_behind(self, seq: int) -> int:
+        # a frame forgotten (or none) counts as all bytes: such a page is far behind
+        return self.bytes_sent - self._total_after.get(seq, 0)
 
     def ack(self, client: str, seq: int) -> None:
         if 0 < seq <= self.sent:
@@ -86,6 +112,7 @@ class AckWindow:
         waits = [
             stamp + self.stall - now
             for seq, stamp in self._acks.values()
-            if self.sent - seq >= self.frames and now - stamp < self.stall
+            if (self.sent - seq >= self.frames or self._bytes_behind(seq) >= self.nbytes)
+            and now - stamp < self.stall
         ]
         return max(0.001, min(waits)) if waits else None

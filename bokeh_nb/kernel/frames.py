@@ -29,10 +29,10 @@ __all__ = ("dispatch", "encode")
 
 
 def encode(
-    msg: _bokeh.Message[Any], seq: int | None = None
+    msg: _bokeh.Message[Any], seq: int | None = None, acknowledge: bool = False
 ) -> tuple[BokehFrame, list[bytes | memoryview]]:
     """One Bokeh message as one frame (numbered ``seq`` for a notebook page to
-    acknowledge) plus its binary buffers (not copied)."""
+    acknowledge, at once if ``acknowledge``) plus its binary buffers (not copied)."""
     buffers = _bokeh.message_buffers(msg)
     frame = bokeh_frame(
         msg.header,
@@ -40,6 +40,7 @@ def encode(
         _bokeh.content_json(msg),
         [buffer_id for buffer_id, _ in buffers],
         seq=seq,
+        acknowledge=acknowledge,
     )
     return frame, [payload for _, payload in buffers]
 

@@ -10,12 +10,17 @@ comm, or the server-extension relay). The document's change events
 - go out at once when code outside any callback (a notebook cell) made them and nothing
   went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
   updates its output live while a burst of changes is merged;
+- push back on the session's own callbacks: while the window holds and ``backlog_bytes``
+  of changes are pending, a periodic, timeout or next-tick callback waits (``backlog``)
+  until they have gone out, so a stream made faster than its pages can draw stays near
+  what they can draw, and an answer to a page waits behind little of it;
 - keep echo suppression per browser client: a change that came from client X is sent in
   a run of its own tagged ``origin: X``, and only when some other client is listening.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import threading
 import time
@@ -35,8 +40,9 @@ __all__ = ("Channel", "Outgoing")
 class Channel(Protocol):
     """What carries a session's frames to its browsers."""
 
-    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
-        """Carry msg, the session's frame number seq (a notebook page acknowledges it)."""
+    def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
+        """Carry msg, the session's frame number seq (a notebook page acknowledges it; at
+        once if acknowledge)."""
 
     def send_error(self, text: str, traceback: str) -> None:
         """Report a failed callback of the session (a frame outside the numbering)."""
@@ -62,6 +68,9 @@ class Outgoing:
     #: out less than this long ago: then they wait for the loop turn (or the next change),
     #: merged. A cell that sleeps between changes updates live; a burst becomes one patch.
     cell_flush_interval: float = 0.02
+    #: The session's own callbacks wait while the window holds and this many bytes of
+    #: changes are pending (``backlog``): about what a page draws in a few tens of ms.
+    backlog_bytes: int = 32 * 1024
 
     def __init__(
         self,
@@ -78,6 +87,8 @@ class Outgoing:
         #: frames ahead of the pages that acknowledge them
         self.window = AckWindow()
         self._runs: list[Run] = []
+        self._run_bytes: list[int] = []  # about how many bytes each run adds to its patch
+        self._backlog: asyncio.Future[None] | None = None  # what waiting callbacks await
         self._flush = _Flush.UNSCHEDULED
         self._timer: object | None = None  # the loop's handle while _Flush.TIMER
         self._last_flush = 0.0
@@ -90,7 +101,21 @@ class Outgoing:
 
     def send(self, msg: _bokeh.Message[Any]) -> None:
         """Send msg now, as the next numbered frame."""
-        self._channel.send_message(msg, self.window.next_seq())
+        seq = self.window.next_seq(_bokeh.message_bytes(msg))
+        self._channel.send_message(msg, seq, self.window.wants_ack())
+
+    def backlog(self) -> asyncio.Future[None] | None:
+        """None if a session callback may run now; else what it should await first: the
+        window holds and ``backlog_bytes`` of changes are pending (the future is done once
+        they have gone out, or the session has closed)."""
+        if self._backlog is not None:
+            return self._backlog
+        if self._closed or sum(self._run_bytes) < self.backlog_bytes:
+            return None
+        if self.window.hold_for() is None:
+            return None
+        self._backlog = self._loop.asyncio_loop.create_future()  # type: ignore[attr-defined]
+        return self._backlog
 
     def add(self, event: DocumentPatchedEvent, origin: str | None, from_cell: bool) -> None:
         """A change of the document, from browser client origin (None: the kernel's own);
@@ -101,6 +126,8 @@ class Outgoing:
             _bokeh.combine_event(event, self._runs[-1][1])
         else:
             self._runs.append((origin, [event]))
+            self._run_bytes.append(0)
+        self._run_bytes[-1] += _bokeh.event_bytes(event)
         on_loop_thread = threading.get_ident() == self._thread
         idle = time.monotonic() - self._last_flush >= self.cell_flush_interval
         if from_cell and on_loop_thread and idle:
@@ -113,7 +140,7 @@ class Outgoing:
         while self._runs and not self._closed:
             origin, events = self._runs[0]
             if origin is not None and not any(c != origin for c in self._clients):
-                self._runs.pop(0)  # an echo nobody else would see
+                self._pop_run()  # an echo nobody else would see
                 continue
             if not force:
                 hold = self.window.hold_for()
@@ -123,9 +150,22 @@ class Outgoing:
             if not self._budget.try_take() and not force:
                 self._schedule(self._budget.wait_time())
                 return
-            self._runs.pop(0)
+            self._pop_run()
             self.send(_bokeh.patch_message(events, **({"origin": origin} if origin else {})))
             self._last_flush = time.monotonic()
+        self._release_backlog()
+
+    def _pop_run(self) -> None:
+        self._runs.pop(0)
+        self._run_bytes.pop(0)
+
+    def _release_backlog(self) -> None:
+        """Let the callbacks waiting on the backlog run, once it is below the bound."""
+        waiting = self._backlog
+        if waiting is not None and (self._closed or sum(self._run_bytes) < self.backlog_bytes):
+            self._backlog = None
+            if not waiting.done():
+                waiting.set_result(None)
 
     def acknowledged(self, client: str, seq: int) -> None:
         """A page has handled the frames up to number seq."""
@@ -141,7 +181,9 @@ class Outgoing:
         """Send no more changes; what is pending is dropped."""
         self._closed = True
         self._runs.clear()
+        self._run_bytes.clear()
         self._cancel_timer()
+        self._release_backlog()
 
     def _schedule(self, delay: float) -> None:
         if self._flush is not _Flush.UNSCHEDULED:

@@ -98,7 +98,7 @@ class PageChannel:
         #: the live app this is a session of (its notebook outputs see its errors)
         self.app = app
 
-    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
+    def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
         comm = self.comm
         if comm is None:
             return

@@ -83,7 +83,11 @@ class KernelSession:
             self._print, self._loop, lambda: self._current_client, lambda: self.destroyed
         )
         self._user = UserCode(
-            self._lock, self.report, lambda: self.destroyed, self._output.capturing
+            self._lock,
+            self.report,
+            lambda: self.destroyed,
+            self._output.capturing,
+            self.outgoing.backlog,
         )
         self._ever_viewed = False
         self._linger_handle: object | None = None

@@ -1,5 +1,6 @@
 """How a session runs its app's code: periodic / timeout / next-tick callbacks, async ones
-included, under the document lock (a coroutine holds it until it has finished), and every
+included, under the document lock (a coroutine holds it until it has finished), each
+after the session's backlog toward its pages has gone out (``Outgoing.backlog``), and every
 exception reported to the session's output instead of raised any further. What the code
 prints meanwhile is the session's too (``capture``, see ``streams.py``).
 
@@ -23,7 +24,8 @@ __all__ = ("UserCode",)
 class UserCode:
     """The user code of one session; report shows an exception, ended says the session
     has ended (a callback that was waiting for the lock then does not run), capture is
-    around every run of it (what it prints goes to the session's output)."""
+    around every run of it (what it prints goes to the session's output), backlog is what
+    a session callback awaits before it runs (None: nothing, run now)."""
 
     def __init__(
         self,
@@ -31,8 +33,10 @@ class UserCode:
         report: Callable[[Exception], object],
         ended: Callable[[], bool],
         capture: Callable[[], AbstractContextManager[object]] = nullcontext,
+        backlog: Callable[[], Awaitable[None] | None] = lambda: None,
     ) -> None:
         self._lock = lock
+        self._backlog = backlog
         self._report = report
         self._ended = ended
         self._capture = capture
@@ -59,18 +63,38 @@ class UserCode:
             return None
 
     def locked(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """A session callback that runs under the document lock (unless marked nolock)."""
+        """A session callback: it runs once the backlog toward the pages has gone out,
+        under the document lock (unless marked nolock)."""
         if getattr(callback, "nolock", False):
-            return lambda *a, **kw: self.run(lambda: callback(*a, **kw))
+            now: Callable[..., Any] = lambda *a, **kw: self.run(lambda: callback(*a, **kw))
+        else:
+
+            def now(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
+                if self._ended():
+                    return None
+                if self._lock.try_acquire():
+                    return self._run_holding(callback, args, kwargs)
+                return self._later(callback, args, kwargs)
 
         def run(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
-            if self._ended():
-                return None
-            if self._lock.try_acquire():
-                return self._run_holding(callback, args, kwargs)
-            return self._later(callback, args, kwargs)
+            backlog = self._backlog()
+            if backlog is None:
+                return now(*args, **kwargs)  # type: ignore[no-any-return]
+            return self._after(backlog, now, args, kwargs)
 
         return run
+
+    async def _after(
+        self, backlog: Awaitable[None], now: Callable[..., Any], args: Any, kwargs: Any
+    ) -> None:
+        await backlog
+        while (backlog := self._backlog()) is not None:  # others ran first, and made more
+            await backlog
+        if self._ended():
+            return
+        pending = now(*args, **kwargs)
+        if inspect.isawaitable(pending):
+            await pending
 
     def _run_holding(
         self, callback: Callable[..., Any], args: Any, kwargs: Any

@@ -117,8 +117,8 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
 
     # ---- Channel ------------------------------------------------------------------------
 
-    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
-        frame, payloads = encode(msg, seq)  # the pages acknowledge it by seq
+    def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
+        frame, payloads = encode(msg, seq, acknowledge)  # the pages acknowledge it by seq
         self.buffer_bytes_sent += sum(memoryview(p).nbytes for p in payloads)
         self.send(frame, buffers=payloads)
 

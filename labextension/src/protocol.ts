@@ -44,7 +44,9 @@ export const KIND_ERROR = 'error';
 export const KIND_ACK = 'ack';
 export const KIND_STREAM = 'stream';
 export const ACK_EVERY = 8;
-export const ACK_WINDOW = 32;
+export const ACK_AFTER_MS = 16;
+export const ACK_WINDOW = 8;
+export const ACK_WINDOW_BYTES = 131072;
 
 export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];
 export const KERNEL_MSGTYPES = ['PULL-DOC-REPLY', 'PATCH-DOC', 'OK', 'ERROR'];
@@ -62,6 +64,8 @@ export interface IBokehFrame {
   client?: string;
   /** kernel -> browser, notebook outputs only: the frame's number, acknowledged */
   seq?: number;
+  /** kernel -> browser: acknowledge this frame as soon as it is handled */
+  acknowledge?: boolean;
   /** browser -> kernel: the last kernel frame handled (an acknowledgement riding along) */
   ack?: number;
   header: IBokehHeader;

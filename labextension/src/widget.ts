@@ -18,6 +18,7 @@ import { loadExtensions } from './extensions';
 import { watchKernel } from './kernelwatch';
 import { answerProbes } from './probes';
 import {
+  ACK_AFTER_MS,
   ACK_EVERY,
   IBokehFrame,
   KIND_ACK,
@@ -66,6 +67,8 @@ export class BokehModel extends DOMWidgetModel {
   private _onPageHide = () => this._sendBye();
   private _seq = 0; // the last kernel frame handled
   private _ackedSeq = 0;
+  /** ms spent handling kernel frames since the last acknowledgement */
+  private _handlingMs = 0;
   private _unwatchKernel: (() => void) | null = null;
   /** True while this page's connection to the kernel is down and being retried. */
   reconnecting = false;
@@ -220,6 +223,7 @@ export class BokehModel extends DOMWidgetModel {
       // what this page has handled rides along: no acknowledgement of its own per event
       frame.ack = this._seq;
       this._ackedSeq = this._seq;
+      this._handlingMs = 0;
     }
     const size = frame.content.length + buffers.reduce((n, b) => n + b.byteLength, 0);
     const tooLarge = tooLargeToSend(size);
@@ -243,24 +247,32 @@ export class BokehModel extends DOMWidgetModel {
   }
 
   private _onFrame(frame: KernelFrame, buffers: DataView[]): void {
+    const start = performance.now();
     try {
       this._handleFrame(frame, buffers);
     } finally {
       if (frame.kind === KIND_BOKEH && typeof frame.seq === 'number') {
-        this._handled(frame.seq);
+        this._handled(frame.seq, performance.now() - start, frame.acknowledge === true);
       }
     }
   }
 
   /** The kernel holds a notebook output's changes, merged, while a page is ACK_WINDOW
-   * frames behind (kernel/flow.py): acknowledge every ACK_EVERY frames handled, unless
-   * a PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page that
-   * has handled everything is fewer than ACK_EVERY behind in the kernel's count, far
-   * from the window, so the rest needs no acknowledgement of its own.) */
-  private _handled(seq: number): void {
+   * frames or ACK_WINDOW_BYTES bytes behind (kernel/flow.py): acknowledge every
+   * ACK_EVERY frames handled, and as soon as handling frames took ACK_AFTER_MS since the
+   * last acknowledgement (a few large frames fill the window by their bytes), unless a
+   * PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page that has
+   * handled everything is fewer than ACK_EVERY frames and a few ms of work behind in the
+   * kernel's count, far from the window, so the rest needs no acknowledgement of its
+   * own.) */
+  private _handled(seq: number, ms: number, asked: boolean): void {
     this._seq = Math.max(this._seq, seq);
-    if (this._seq - this._ackedSeq >= ACK_EVERY && this.comm_live) {
+    this._handlingMs += ms;
+    const due =
+      asked || this._seq - this._ackedSeq >= ACK_EVERY || this._handlingMs >= ACK_AFTER_MS;
+    if (due && this._seq > this._ackedSeq && this.comm_live) {
       this._ackedSeq = this._seq;
+      this._handlingMs = 0;
       this.send({ kind: KIND_ACK, client: this.client, seq: this._seq }, {});
     }
   }

@@ -18,6 +18,7 @@ class Sent:
     content: dict[str, Any]
     buffers: list[tuple[str, bytes | memoryview]]
     seq: int
+    acknowledge: bool = False  # the page should acknowledge it as soon as handled
 
 
 @dataclass
@@ -25,7 +26,7 @@ class FakeChannel:
     messages: list[Sent] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
-    def send_message(self, msg: _bokeh.Message[Any], seq: int) -> None:
+    def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
         self.messages.append(
             Sent(
                 dict(msg.header),
@@ -33,6 +34,7 @@ class FakeChannel:
                 json.loads(_bokeh.content_json(msg)),
                 _bokeh.message_buffers(msg),
                 seq,
+                acknowledge,
             )
         )
 

@@ -38,6 +38,8 @@ def rows(channel: FakeChannel) -> list[float]:
     for sent in channel.of_type("PATCH-DOC"):
         buffers = dict(sent.buffers)
         for event in sent.content["events"]:
+            if event["kind"] != "ColumnsStreamed":
+                continue
             column = event["data"]["entries"][0][1]
             ref = column["array"]["data"]["id"]  # an ndarray, its bytes a binary buffer
             out.extend(np.frombuffer(buffers[ref], dtype=column["dtype"]))
@@ -168,5 +170,78 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
         assert not replies, "no error for the patch"
         assert source.name == "moved", "the patch was applied"
         assert channel.of_type("OK"), "and answered"
+
+    in_thread(main, 30)
+
+
+def test_the_window_counts_bytes_and_asks_for_an_acknowledgement_at_half() -> None:
+    """A few large frames fill the window by their bytes; from half the window on, the
+    page is asked to acknowledge each frame as soon as it has handled it."""
+    window = AckWindow(frames=8, nbytes=1000, stall=10.0)
+    window.ack("page", window.next_seq(100))
+    assert window.hold_for() is None and not window.wants_ack()
+    window.next_seq(400)
+    assert window.hold_for() is None and not window.wants_ack(), "400 of 1000 bytes behind"
+    window.next_seq(100)
+    assert window.hold_for() is None and window.wants_ack(), "500 bytes: half the window"
+    window.next_seq(500)
+    assert window.hold_for() is not None, "1000 bytes behind: held"
+    window.ack("page", window.sent - 1)
+    assert window.hold_for() is None, "500 bytes behind"
+    for _ in range(3):
+        window.next_seq(1)
+    assert window.wants_ack() and window.hold_for() is None, "4 frames of 8 behind"
+    window.ack("page", window.sent)
+    assert not window.wants_ack()
+    for _ in range(100):  # the numbers of frames every page has handled are not kept
+        window.ack("page", window.next_seq(10))
+    assert len(window._total_after) <= window.frames + 1
+
+
+def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
+    """A callback that streams as fast as the loop turns (a timeout of 0 that adds itself
+    again) runs while the page keeps up; once the page is a window behind and the
+    backlog's bytes are pending, it waits, and runs again when the page acknowledges. A
+    cell's own change is not held back; no row is lost."""
+
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.outgoing.backlog_bytes = 8 * 100  # 100 rows of float64 pending
+        session.receive(pull_request(), "page")
+        ack(session, "page", session.frames_sent)
+        channel.messages.clear()
+        ticks = [0]
+
+        def tick() -> None:
+            source.stream({"i": np.arange(10.0) + 10 * ticks[0]})
+            ticks[0] += 1
+            session.document.add_timeout_callback(tick, 0)
+
+        session.document.add_timeout_callback(tick, 0)
+        await asyncio.sleep(0.3)
+        waiting = ticks[0]
+        assert session.outgoing.backlog() is not None, "held, with its backlog pending"
+        assert len(channel.of_type("PATCH-DOC")) == ACK_WINDOW
+        assert channel.messages[-1].acknowledge, "the page is asked to acknowledge"
+        await asyncio.sleep(0.1)
+        assert ticks[0] == waiting, "the stream waits for its page"
+
+        source.name = "from a cell"  # not a session callback: not held back, only merged
+        await asyncio.sleep(0.01)
+        ack(session, "page", session.frames_sent)
+        await asyncio.sleep(0.05)
+        assert ticks[0] > waiting, "an acknowledgement lets it run again"
+        names = [
+            event["new"]
+            for sent in channel.of_type("PATCH-DOC")
+            for event in sent.content["events"]
+            if event["kind"] == "ModelChanged"
+        ]
+        assert names == ["from a cell"]
+        session.destroy()
+        await asyncio.sleep(0.01)
+        sent = rows(channel)
+        assert sent == [float(i) for i in range(len(sent))], "in order, none lost"
+        assert len(sent) >= 10 * waiting
 
     in_thread(main, 30)

@@ -75,6 +75,9 @@ def test_bokeh_frame_carries_what_it_is_given():
         "seq": 3,
     }
     assert "client" not in frame
+    asked = wire.bokeh_frame({"msgid": "2", "msgtype": "OK"}, {}, "{}", [], seq=4, acknowledge=True)
+    assert asked["seq"] == 4 and asked["acknowledge"] is True
+    assert "acknowledge" not in wire.bokeh_frame({}, {}, "{}", [], acknowledge=True), "no seq"
 
 
 def test_a_frame_must_fit_its_buffers():
