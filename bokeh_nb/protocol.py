@@ -109,12 +109,13 @@ KIND_ERROR: Final = "error"  # kernel -> browser: an exception in user code, sho
 KIND_ACK: Final = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
 KIND_STREAM: Final = "stream"  # kernel -> browser: what the output's callbacks printed
 #: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
-#: frames, and as soon as handling frames has taken ``ACK_AFTER_MS`` since its last
-#: acknowledgement; a session holds its changes, merged, while an acknowledging page is
-#: ``ACK_WINDOW`` frames or ``ACK_WINDOW_BYTES`` bytes behind (``kernel/flow.py``).
+#: frames, as soon as handling frames has taken ``ACK_AFTER_MS`` since its last
+#: acknowledgement, and each frame marked ``acknowledge``; a session holds its changes,
+#: merged, while an acknowledging page is ``ACK_WINDOW`` frames or ``ACK_WINDOW_BYTES``
+#: bytes behind (``kernel/flow.py``).
 ACK_EVERY = 8
 ACK_AFTER_MS = 16
-ACK_WINDOW = ACK_EVERY
+ACK_WINDOW = 4 * ACK_EVERY
 ACK_WINDOW_BYTES = 128 * 1024
 
 #: Bokeh message types that travel over the comm.

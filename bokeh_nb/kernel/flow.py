@@ -57,7 +57,11 @@ class AckWindow:
     frame's ``seq``); while the slowest page that acknowledges is ``frames`` frames or
     ``nbytes`` bytes behind, the session holds its changes, merged, and sends them once it
     catches up: what a page has still to handle stays a bounded amount of work, so an
-    answer to the page waits behind little of it. A page that
+    answer to the page waits behind little of it. While a page is a quarter of ``nbytes``
+    behind, it is asked to acknowledge each frame as soon as it has handled it, and a
+    frame goes only once a quarter of ``nbytes`` is pending (``merge_until``): a page
+    that lags gets few large frames, not many small ones, each costing it a redraw. A page
+    that
     stays behind for ``stall`` seconds without acknowledging anything (a frozen tab, a
     page gone without a goodbye) holds no one back until it acknowledges again. Pages
     that never acknowledge (standalone sessions, which the server paces) are not counted.
@@ -83,12 +87,18 @@ class AckWindow:
             del self._total_after[seq]  # no page that acknowledges is that far behind
         return self.sent
 
+    @property
+    def merge_until(self) -> int:
+        """Bytes of changes a frame to a lagging page waits for (a quarter of the window)."""
+        return self.nbytes // 4
+
     def wants_ack(self) -> bool:
-        """Whether a page that acknowledges is half the window behind or more: then it
-        should acknowledge the frame just numbered as soon as it has handled it."""
+        """Whether a page that acknowledges lags (half the window's frames, or a quarter of
+        its bytes, behind): then it should acknowledge the frame just numbered as soon as
+        it has handled it."""
         now = time.monotonic()
         return any(
-            (2 * (self.sent - seq) >= self.frames or 2 * self._bytes_behind(seq) >= self.nbytes)
+            (2 * (self.sent - seq) >= self.frames or self._bytes_behind(seq) >= self.merge_until)
             and now - stamp < self.stall
             for seq, stamp in self._acks.values()
         )
@@ -105,14 +115,20 @@ class AckWindow:
     def forget(self, client: str) -> None:
         self._acks.pop(client, None)
 
-    def hold_for(self) -> float | None:
-        """None if a frame may go now; else the seconds after which to look again (when a
-        page that is behind would count as stalled)."""
+    def hold_for(self, pending: int | None = None) -> float | None:
+        """None if a frame of pending bytes may go now (None: whatever its size); else the
+        seconds after which to look again (when a page that is behind would count as
+        stalled)."""
         now = time.monotonic()
+        small = pending is not None and pending < self.merge_until
         waits = [
             stamp + self.stall - now
             for seq, stamp in self._acks.values()
-            if (self.sent - seq >= self.frames or self._bytes_behind(seq) >= self.nbytes)
-            and now - stamp < self.stall
+            if now - stamp < self.stall and self._holds(seq, small)
         ]
         return max(0.001, min(waits)) if waits else None
+
+    def _holds(self, seq: int, small: bool) -> bool:
+        behind = self._bytes_behind(seq)
+        lags = small and behind >= self.merge_until
+        return lags or self.sent - seq >= self.frames or behind >= self.nbytes

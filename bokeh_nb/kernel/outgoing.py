@@ -10,10 +10,11 @@ comm, or the server-extension relay). The document's change events
 - go out at once when code outside any callback (a notebook cell) made them and nothing
   went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
   updates its output live while a burst of changes is merged;
-- push back on the session's own callbacks: while the window holds and ``backlog_bytes``
-  of changes are pending, a periodic, timeout or next-tick callback waits (``backlog``)
-  until they have gone out, so a stream made faster than its pages can draw stays near
-  what they can draw, and an answer to a page waits behind little of it;
+- push back on the session's own callbacks: while the window holds and a frame's worth
+  of changes for a lagging page (``AckWindow.merge_until``) is pending, a periodic,
+  timeout or next-tick callback waits (``backlog``) until they have gone out, so a stream
+  made faster than its pages can draw stays near what they can draw, and an answer to a
+  page waits behind little of it;
 - keep echo suppression per browser client: a change that came from client X is sent in
   a run of its own tagged ``origin: X``, and only when some other client is listening.
 """
@@ -68,9 +69,6 @@ class Outgoing:
     #: out less than this long ago: then they wait for the loop turn (or the next change),
     #: merged. A cell that sleeps between changes updates live; a burst becomes one patch.
     cell_flush_interval: float = 0.02
-    #: The session's own callbacks wait while the window holds and this many bytes of
-    #: changes are pending (``backlog``): about what a page draws in a few tens of ms.
-    backlog_bytes: int = 32 * 1024
 
     def __init__(
         self,
@@ -106,13 +104,14 @@ class Outgoing:
 
     def backlog(self) -> asyncio.Future[None] | None:
         """None if a session callback may run now; else what it should await first: the
-        window holds and ``backlog_bytes`` of changes are pending (the future is done once
+        window holds and a frame's worth of changes is pending (the future is done once
         they have gone out, or the session has closed)."""
         if self._backlog is not None:
             return self._backlog
-        if self._closed or sum(self._run_bytes) < self.backlog_bytes:
+        pending = sum(self._run_bytes)
+        if self._closed or pending < self.window.merge_until:
             return None
-        if self.window.hold_for() is None:
+        if self.window.hold_for(pending) is None:
             return None
         self._backlog = self._loop.asyncio_loop.create_future()  # type: ignore[attr-defined]
         return self._backlog
@@ -122,12 +121,16 @@ class Outgoing:
         from_cell: made by code outside any callback or browser patch."""
         if self._closed:
             return
+        before = sum(self._run_bytes)
         if self._runs and self._runs[-1][0] == origin:
             _bokeh.combine_event(event, self._runs[-1][1])
         else:
             self._runs.append((origin, [event]))
             self._run_bytes.append(0)
-        self._run_bytes[-1] += _bokeh.event_bytes(event)
+        size = _bokeh.event_bytes(event)
+        self._run_bytes[-1] += size
+        if self._flush is _Flush.TIMER and before < self.window.merge_until <= before + size:
+            self._cancel_timer()  # a frame's worth for a page that lags: it may go now
         on_loop_thread = threading.get_ident() == self._thread
         idle = time.monotonic() - self._last_flush >= self.cell_flush_interval
         if from_cell and on_loop_thread and idle:
@@ -143,7 +146,7 @@ class Outgoing:
                 self._pop_run()  # an echo nobody else would see
                 continue
             if not force:
-                hold = self.window.hold_for()
+                hold = self.window.hold_for(sum(self._run_bytes))
                 if hold is not None:  # an acknowledgement flushes sooner
                     self._schedule(hold)
                     return
@@ -162,7 +165,7 @@ class Outgoing:
     def _release_backlog(self) -> None:
         """Let the callbacks waiting on the backlog run, once it is below the bound."""
         waiting = self._backlog
-        if waiting is not None and (self._closed or sum(self._run_bytes) < self.backlog_bytes):
+        if waiting is not None and (self._closed or sum(self._run_bytes) < self.window.merge_until):
             self._backlog = None
             if not waiting.done():
                 waiting.set_result(None)
@@ -205,7 +208,7 @@ class Outgoing:
             self._flush, self._timer = _Flush.UNSCHEDULED, None
 
     def _window_moved(self) -> None:
-        if self._runs and self.window.hold_for() is None:
+        if self._runs and self.window.hold_for(sum(self._run_bytes)) is None:
             if self._flush is _Flush.TIMER:  # the window's or the budget's: flush() asks both
                 self._cancel_timer()
                 self.flush()

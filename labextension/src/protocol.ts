@@ -45,7 +45,7 @@ export const KIND_ACK = 'ack';
 export const KIND_STREAM = 'stream';
 export const ACK_EVERY = 8;
 export const ACK_AFTER_MS = 16;
-export const ACK_WINDOW = 8;
+export const ACK_WINDOW = 32;
 export const ACK_WINDOW_BYTES = 131072;
 
 export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];

@@ -259,12 +259,12 @@ export class BokehModel extends DOMWidgetModel {
 
   /** The kernel holds a notebook output's changes, merged, while a page is ACK_WINDOW
    * frames or ACK_WINDOW_BYTES bytes behind (kernel/flow.py): acknowledge every
-   * ACK_EVERY frames handled, and as soon as handling frames took ACK_AFTER_MS since the
-   * last acknowledgement (a few large frames fill the window by their bytes), unless a
-   * PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page that has
-   * handled everything is fewer than ACK_EVERY frames and a few ms of work behind in the
-   * kernel's count, far from the window, so the rest needs no acknowledgement of its
-   * own.) */
+   * ACK_EVERY frames handled, as soon as handling frames took ACK_AFTER_MS since the last
+   * acknowledgement, and each frame the kernel marked `acknowledge` (it lags this page),
+   * unless a PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page
+   * that has handled everything is fewer than ACK_EVERY frames and a few ms of work
+   * behind in the kernel's count, far from the window, so the rest needs no
+   * acknowledgement of its own.) */
   private _handled(seq: number, ms: number, asked: boolean): void {
     this._seq = Math.max(this._seq, seq);
     this._handlingMs += ms;

@@ -19,7 +19,7 @@ from bokeh_nb.kernel.session import KernelSession
 from bokeh_nb.protocol import ACK_WINDOW, KIND_ACK, KIND_BYE
 from tests.loops import in_thread
 
-from .conftest import FakeChannel, model_changed, pull_request
+from .conftest import FakeChannel, Sent, model_changed, pull_request
 
 
 def streaming_session(stall: float = 10.0) -> tuple[KernelSession, FakeChannel, Any]:
@@ -34,15 +34,19 @@ def streaming_session(stall: float = 10.0) -> tuple[KernelSession, FakeChannel, 
 
 def rows(channel: FakeChannel) -> list[float]:
     """The streamed values in the order the frames carry them."""
+    return [row for sent in channel.of_type("PATCH-DOC") for row in rows_of(sent)]
+
+
+def rows_of(sent: Sent) -> list[float]:
+    """The streamed values one frame carries."""
     out: list[float] = []
-    for sent in channel.of_type("PATCH-DOC"):
-        buffers = dict(sent.buffers)
-        for event in sent.content["events"]:
-            if event["kind"] != "ColumnsStreamed":
-                continue
-            column = event["data"]["entries"][0][1]
-            ref = column["array"]["data"]["id"]  # an ndarray, its bytes a binary buffer
-            out.extend(np.frombuffer(buffers[ref], dtype=column["dtype"]))
+    buffers = dict(sent.buffers)
+    for event in sent.content["events"]:
+        if event["kind"] != "ColumnsStreamed":
+            continue
+        column = event["data"]["entries"][0][1]
+        ref = column["array"]["data"]["id"]  # an ndarray, its bytes a binary buffer
+        out.extend(np.frombuffer(buffers[ref], dtype=column["dtype"]))
     return out
 
 
@@ -174,25 +178,30 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
     in_thread(main, 30)
 
 
-def test_the_window_counts_bytes_and_asks_for_an_acknowledgement_at_half() -> None:
-    """A few large frames fill the window by their bytes; from half the window on, the
-    page is asked to acknowledge each frame as soon as it has handled it."""
+def test_the_window_counts_bytes_and_merges_small_frames_for_a_lagging_page() -> None:
+    """A few large frames fill the window by their bytes. From a quarter of it behind, a
+    page lags: it is asked to acknowledge each frame as soon as it has handled it, and
+    small changes wait, merged, until a quarter of the window's bytes is pending."""
     window = AckWindow(frames=8, nbytes=1000, stall=10.0)
     window.ack("page", window.next_seq(100))
-    assert window.hold_for() is None and not window.wants_ack()
-    window.next_seq(400)
-    assert window.hold_for() is None and not window.wants_ack(), "400 of 1000 bytes behind"
+    assert window.hold_for(1) is None and not window.wants_ack()
+    window.next_seq(200)
+    assert window.hold_for(1) is None and not window.wants_ack(), "200 bytes behind"
     window.next_seq(100)
-    assert window.hold_for() is None and window.wants_ack(), "500 bytes: half the window"
-    window.next_seq(500)
-    assert window.hold_for() is not None, "1000 bytes behind: held"
+    assert window.wants_ack(), "300 bytes behind: the page lags"
+    assert window.hold_for(1) is not None, "a small change waits for more, merged"
+    assert window.hold_for(250) is None and window.hold_for() is None, "a large one goes"
+    window.next_seq(700)
+    assert window.hold_for() is not None and window.hold_for(10**6) is not None, "full"
     window.ack("page", window.sent - 1)
-    assert window.hold_for() is None, "500 bytes behind"
+    assert window.hold_for(250) is None, "700 bytes behind"
     for _ in range(3):
         window.next_seq(1)
-    assert window.wants_ack() and window.hold_for() is None, "4 frames of 8 behind"
     window.ack("page", window.sent)
-    assert not window.wants_ack()
+    assert not window.wants_ack() and window.hold_for(1) is None, "caught up"
+    for _ in range(4):
+        window.next_seq(1)
+    assert window.wants_ack(), "half the window's frames behind"
     for _ in range(100):  # the numbers of frames every page has handled are not kept
         window.ack("page", window.next_seq(10))
     assert len(window._total_after) <= window.frames + 1
@@ -206,7 +215,7 @@ def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
 
     async def main() -> None:
         session, channel, source = streaming_session()
-        session.outgoing.backlog_bytes = 8 * 100  # 100 rows of float64 pending
+        session.outgoing.window.nbytes = 4 * 8 * 100  # a frame to a lagging page: 100 rows
         session.receive(pull_request(), "page")
         ack(session, "page", session.frames_sent)
         channel.messages.clear()
@@ -221,8 +230,9 @@ def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
         await asyncio.sleep(0.3)
         waiting = ticks[0]
         assert session.outgoing.backlog() is not None, "held, with its backlog pending"
-        assert len(channel.of_type("PATCH-DOC")) == ACK_WINDOW
         assert channel.messages[-1].acknowledge, "the page is asked to acknowledge"
+        sizes = [len(rows_of(sent)) for sent in channel.of_type("PATCH-DOC")]
+        assert sizes[-1] >= 100 and len(sizes) <= 5, f"a lagging page gets few large frames: {sizes}"
         await asyncio.sleep(0.1)
         assert ticks[0] == waiting, "the stream waits for its page"
 
