@@ -54,8 +54,9 @@ def _curves(
     result: dict[str, Any],
     metric: str,
     field: str,
-    floor: tuple[str, str, str],
+    floor: tuple[str, str, str] | None,
     title: str,
+    xlabel: str = "values per column (2 float64 columns)",
 ) -> None:
     """One line per system over the sizes, and the floor (metric, key, label) dashed."""
     data = result["summary"].get(metric, {})
@@ -69,7 +70,7 @@ def _curves(
                 label=key,
                 color=COLORS.get(key, "gray"),
             )
-    floor_metric, floor_key, floor_label = floor
+    floor_metric, floor_key, floor_label = floor or ("", "", "")
     lowest = result["summary"].get(floor_metric, {}).get(floor_key, {})
     if lowest:
         sizes = sorted(lowest, key=int)
@@ -82,7 +83,7 @@ def _curves(
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("values per column (2 float64 columns)", fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
 
@@ -99,7 +100,15 @@ def main(json_path: str, png_path: str) -> None:
         ("transport_floor", "websocket", "bare websocket (floor)"),
         "kernel -> browser, MB/s",
     )
-    _bars(axes[0][2], result, "browser_to_kernel", "mb_per_s", "browser -> kernel, MB/s")
+    _curves(
+        axes[0][2],
+        result,
+        "browser_to_kernel",
+        "mb_per_s",
+        None,
+        "browser -> kernel, MB/s",
+        xlabel="float64 values in one column",
+    )
     _bars(axes[1][0], result, "streaming", "rows_per_s", "streaming: delivered rows/s")
     _bars(axes[1][1], result, "first_render", "median_ms", "first render of the grid, ms")
     _bars(axes[1][2], result, "memory", "growth_mb", "kernel RSS growth after the cycles, MB")

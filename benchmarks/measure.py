@@ -29,8 +29,8 @@ class Plan:
     event_rounds: int
     push_reps: dict[int, int]  # values per column -> repetitions (two float64 columns)
     wire_n: int
-    upload_n: int
-    upload_reps: int
+    upload_reps: dict[int, int]  # float64 values -> repetitions (one column)
+    select_reps: dict[int, int]  # selected rows -> repetitions
     stream_seconds: float
     grid_plots: int
     render_reps: int
@@ -52,8 +52,9 @@ FULL = Plan(
     event_rounds=6,
     push_reps={10**4: 5, 10**5: 5, 10**6: 3, 10**7: 1},
     wire_n=10**6,
-    upload_n=10**6,
-    upload_reps=3,
+    # 10^7 float64 (80 MB) is past jupyter_server's 10 MiB limit for one message from a page
+    upload_reps={10**4: 5, 10**5: 5, 10**6: 3},
+    select_reps={10**6: 3},
     stream_seconds=60.0,
     grid_plots=100,
     render_reps=3,
@@ -70,8 +71,8 @@ QUICK = Plan(
     event_rounds=2,
     push_reps={10**4: 1, 10**5: 1},
     wire_n=10**5,
-    upload_n=10**5,
-    upload_reps=1,
+    upload_reps={10**4: 1, 10**5: 1},
+    select_reps={10**5: 1},
     stream_seconds=3.0,
     grid_plots=10,
     render_reps=1,
@@ -230,20 +231,31 @@ def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
 
 
 def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
-    n = plan.upload_n
-    for rep in range(plan.upload_reps):
-        for system in rotated(systems, rep):
-            if system.key in rec.errors.get("browser_to_kernel", {}):
-                continue
-            ms = rec.attempt(
-                "browser_to_kernel",
-                system,
-                partial(system.call, "upload", BENCH, n, timeout_for_bytes(8 * n)),
-            )
-            if ms is not None:
-                prior = rec.get("browser_to_kernel", system) or {"n": n, "ms": []}
-                prior["ms"].append(ms)
-                rec.put("browser_to_kernel", system, prior)
+    """A float64 column of each size, and a selection of each size, made in the page."""
+    kinds = (
+        ("browser_to_kernel", "upload", plan.upload_reps),
+        ("selection", "select", plan.select_reps),
+    )
+    most = max(reps for _, _, by_size in kinds for reps in by_size.values())
+    for rep in range(most):
+        for metric, function, by_size in kinds:
+            for n, reps in sorted(by_size.items()):
+                if rep >= reps:
+                    continue
+                for system in rotated(systems, rep):
+                    failed = [m for m in rec.errors if m.startswith(f"{metric}_")]
+                    if any(system.key in rec.errors[m] for m in failed):
+                        continue  # a system that failed at one size is not tried at larger ones
+                    ms = rec.attempt(
+                        f"{metric}_{n}",
+                        system,
+                        partial(system.call, function, BENCH, n, timeout_for_bytes(8 * n)),
+                    )
+                    if ms is not None:
+                        sizes = rec.get(metric, system) or {}
+                        sizes.setdefault(str(n), []).append(ms)
+                        rec.put(metric, system, sizes)
+        rec.log(f"  browser -> kernel: repetition {rep + 1}/{most} done")
     for system in systems:
         rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
 

@@ -3,7 +3,7 @@
 // only starts a measurement and collects what it returns.
 (() => {
   if (window.__bench) return;
-  const B = { seq: 0, uploads: 0, wire: { messages: 0, bytes: 0 }, idleAt: new Map() };
+  const B = { seq: 0, uploads: 0, selections: 0, wire: { messages: 0, bytes: 0 }, idleAt: new Map() };
 
   // ---- frames received on the kernel's websocket and on Bokeh's own websockets --------
   const COUNTED = /\/api\/kernels\/|\/ws(\?|$)/;
@@ -335,6 +335,28 @@
     );
     const t0 = performance.now();
     b.up.data = { x };
+    return (await done) - t0;
+  };
+
+  // 3c. a selection of n rows made in the page (as a lasso over n points would), until
+  // Python's on_change has it: the indices are all distinct, rotated by a number that
+  // tells this selection from the one before
+  B.select = async (root, n, timeout) => {
+    const b = B.bench(root);
+    const first = ++B.selections % n;
+    const indices = new Array(n);
+    for (let i = 0; i < n; i++) indices[i] = (i + first) % n;
+    const done = B.until(
+      b.out,
+      () => {
+        const r = B.reply(b);
+        return r.selected === n && r.first_selected === first;
+      },
+      timeout,
+      `the kernel to receive a selection of ${n} rows`
+    );
+    const t0 = performance.now();
+    b.up.selected.indices = indices;
     return (await done) - t0;
   };
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-__all__ = ("ANCHORS", "NOTEBOOK_ANCHORS", "OURS", "get", "markdown", "summarize")
+__all__ = ("ANCHORS", "NOTEBOOK_ANCHORS", "OURS", "get", "markdown", "sizes_of", "summarize")
 
 #: bokeh_nb's two systems, and the anchors they are compared with
 OURS = ("bokeh_nb", "bokeh_nb_standalone")
@@ -43,14 +43,17 @@ def _kernel_to_browser(raw: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
-def _browser_to_kernel(raw: dict[str, Any]) -> dict[str, Any]:
-    median = statistics.median(raw["ms"])
-    return {
-        "n": raw["n"],
-        "reps": len(raw["ms"]),
-        "median_ms": median,
-        "mb_per_s": 8 * raw["n"] / MB / (median / 1e3),
-    }
+def _browser_to_kernel(raw: dict[str, list[float]]) -> dict[str, Any]:
+    """Per size, one float64 column (8 bytes a value) or a selection (its rows)."""
+    out = {}
+    for n, ms in raw.items():
+        median = statistics.median(ms)
+        out[n] = {
+            "reps": len(ms),
+            "median_ms": median,
+            "mb_per_s": 8 * int(n) / MB / (median / 1e3),
+        }
+    return out
 
 
 def _streaming(raw: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +115,7 @@ def summarize(metrics: dict[str, dict[str, Any]], models: dict[int, int]) -> dic
         "round_trip": _round_trip,
         "kernel_to_browser": _kernel_to_browser,
         "browser_to_kernel": _browser_to_kernel,
+        "selection": _browser_to_kernel,
         "streaming": _streaming,
         "saturated": _streaming,
         "update": _update,
@@ -150,6 +154,11 @@ def _fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
     return f"{value:,.{digits}f}{unit}"
 
 
+def sizes_of(summary: dict[str, Any], metric: str) -> list[str]:
+    """The sizes any system has figures of for metric, smallest first."""
+    return sorted({n for by_size in summary.get(metric, {}).values() for n in by_size}, key=int)
+
+
 def _rows(
     summary: dict[str, Any], sizes: list[str], points: list[str]
 ) -> list[tuple[str, str, list[str]]]:
@@ -181,8 +190,23 @@ def _rows(
                 [n, "mb_per_s"],
             )
         )
+    for n in sizes_of(summary, "browser_to_kernel"):
+        rows.append(
+            (
+                f"browser → kernel, a float64 column of {int(n):.0e} (MB/s)",
+                "browser_to_kernel",
+                [n, "mb_per_s"],
+            )
+        )
+    for n in sizes_of(summary, "selection"):
+        rows.append(
+            (
+                f"browser → kernel, a selection of {int(n):.0e} rows (ms)",
+                "selection",
+                [n, "median_ms"],
+            )
+        )
     rows += [
-        ("browser → kernel, float64 column (MB/s)", "browser_to_kernel", ["mb_per_s"]),
         ("streaming: rows sent", "streaming", ["sent"]),
         ("streaming: rows lost", "streaming", ["lost"]),
         ("streaming: delivered rows/s", "streaming", ["rows_per_s"]),
@@ -216,8 +240,7 @@ def _rows(
 def markdown(result: dict[str, Any]) -> str:
     summary, labels = result["summary"], result["systems"]
     keys = list(labels)
-    sizes = sorted({n for v in summary["kernel_to_browser"].values() for n in v}, key=int)
-    points = sorted({n for v in summary["update"].values() for n in v}, key=int)
+    sizes, points = sizes_of(summary, "kernel_to_browser"), sizes_of(summary, "update")
     head = "| metric | " + " | ".join(labels[k]["label"] for k in keys) + " |"
     lines = [head, "|---|" + "---:|" * len(keys)]
     for label, metric, path in _rows(summary, sizes, points):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .report import ANCHORS, NOTEBOOK_ANCHORS, OURS, get
+from .report import ANCHORS, NOTEBOOK_ANCHORS, OURS, get, sizes_of
 
 __all__ = ("Target", "targets")
 
@@ -50,15 +50,11 @@ def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else factor * value
 
 
-def _sizes(summary: dict[str, Any], metric: str) -> list[str]:
-    return sorted({n for v in summary.get(metric, {}).values() for n in v}, key=int)
-
-
 def _update(summary: dict[str, Any]) -> list[Target]:
     """1. request -> the scatter repainted: 1.5 x the best anchor's points/s at 10^6 and
     10^7, and 0.7 x the in-page floor's at every size."""
     out = []
-    for n in _sizes(summary, "update"):
+    for n in sizes_of(summary, "update"):
         rate = "mpoints_per_s"
         best = _best([get(summary, "update", a, n, rate) for a in ANCHORS], low=False)
         floor = get(summary, "update_floor", "in_page", n, rate)
@@ -76,7 +72,7 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
     """2. kernel -> browser ahead of every anchor at every size and 0.8 x the bare
     websocket; browser -> kernel ahead of every anchor."""
     out = []
-    for n in _sizes(summary, "kernel_to_browser"):
+    for n in sizes_of(summary, "kernel_to_browser"):
         rate = "mb_per_s"
         best = _best([get(summary, "kernel_to_browser", a, n, rate) for a in ANCHORS], low=False)
         floor = get(summary, "transport_floor", "websocket", n, rate)
@@ -87,10 +83,16 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
             out.append(
                 _check(f"{label} >= 0.8 x bare websocket", key, value, _scaled(floor, 0.8), False)
             )
-    best = _best([get(summary, "browser_to_kernel", a, "mb_per_s") for a in ANCHORS], low=False)
-    for key in OURS:
-        value = get(summary, "browser_to_kernel", key, "mb_per_s")
-        out.append(_check("browser -> kernel MB/s > every anchor", key, value, best, False))
+    for metric, field, label, low in (
+        ("browser_to_kernel", "mb_per_s", "float64 column MB/s", False),
+        ("selection", "median_ms", "selection ms", True),
+    ):
+        for n in sizes_of(summary, metric):
+            best = _best([get(summary, metric, a, n, field) for a in ANCHORS], low=low)
+            for key in OURS:
+                value = get(summary, metric, key, n, field)
+                text = f"browser -> kernel {int(n):.0e} {label} ahead of every anchor"
+                out.append(_check(text, key, value, best, low))
     return out
 
 

@@ -323,37 +323,6 @@ def detach_roots(model: Model) -> None:
         doc.remove_root(model)
 
 
-def message_bytes(msg: Message[Any]) -> int:
-    """Bytes of msg on the wire: its content's JSON and its binary buffers."""
-    return len(msg.content_json) + sum(memoryview(b.data).nbytes for b in msg.buffers)
-
-
-def event_bytes(event: DocumentPatchedEvent) -> int:
-    """About how many bytes event adds to a patch: the columns of a stream or of a data
-    source's new data, a small constant for anything else."""
-    from bokeh.document.events import ColumnDataChangedEvent, ColumnsStreamedEvent
-
-    if isinstance(event, ColumnsStreamedEvent):
-        columns: Any = event.data.values()
-    elif isinstance(event, ColumnDataChangedEvent):
-        data = getattr(event.model, "data", {})
-        names = data.keys() if event.cols is None else event.cols
-        columns = [data.get(name, ()) for name in names]
-    else:
-        return 64
-    return sum(_column_bytes(column) for column in columns)
-
-
-def _column_bytes(column: Any) -> int:
-    nbytes = getattr(column, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    try:
-        return 8 * len(column)
-    except TypeError:
-        return 64
-
-
 def combine_event(event: DocumentPatchedEvent, batch: list[DocumentPatchedEvent]) -> None:
     """Add event to batch, merged into an earlier one where bokeh's hold would merge it."""
     from bokeh.document.callbacks import _combine_document_events

@@ -194,6 +194,7 @@ class Bench:
         self.s.on_change("value", self._slid)
         self.cmd.on_change("value", self._command)
         self.up.on_change("data", self._uploaded)
+        self.up.selected.on_change("indices", self._selected)
         self._stream: dict[str, Any] = {}
         self._last_seq: int | None = None
         INSTANCES.append(self)
@@ -215,6 +216,9 @@ class Bench:
     def _uploaded(self, _attr: str, _old: Any, new: Any) -> None:
         x = new["x"]
         self.reply(-1, up=len(x), first=float(x[0]) if len(x) else None)
+
+    def _selected(self, _attr: str, _old: Any, new: Any) -> None:
+        self.reply(-1, selected=len(new), first_selected=new[0] if len(new) else None)
 
     def _command(self, _attr: str, _old: Any, new: Any) -> None:
         if not new:

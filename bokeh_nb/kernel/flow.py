@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsStreamedEvent,
+    DocumentPatchedEvent,
+)
 
 from ..protocol import ACK_WINDOW, ACK_WINDOW_BYTES
 
@@ -132,3 +139,27 @@ class AckWindow:
         behind = self._bytes_behind(seq)
         lags = small and behind >= self.merge_until
         return lags or self.sent - seq >= self.frames or behind >= self.nbytes
+
+
+def event_bytes(event: DocumentPatchedEvent) -> int:
+    """About how many bytes event adds to a patch: the columns of a stream or of a data
+    source's new data, a small constant for anything else."""
+    if isinstance(event, ColumnsStreamedEvent):
+        columns: Any = event.data.values()
+    elif isinstance(event, ColumnDataChangedEvent):
+        data = getattr(event.model, "data", {})
+        names = data.keys() if event.cols is None else event.cols
+        columns = [data.get(name, ()) for name in names]
+    else:
+        return 64
+    return sum(_column_bytes(column) for column in columns)
+
+
+def _column_bytes(column: Any) -> int:
+    nbytes = getattr(column, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    try:
+        return 8 * len(column)
+    except TypeError:
+        return 64

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _bokeh
-from .flow import AckWindow, MessageBudget
+from .flow import AckWindow, MessageBudget, event_bytes
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
@@ -99,7 +99,9 @@ class Outgoing:
 
     def send(self, msg: _bokeh.Message[Any]) -> None:
         """Send msg now, as the next numbered frame."""
-        seq = self.window.next_seq(_bokeh.message_bytes(msg))
+        buffers = _bokeh.message_buffers(msg)
+        nbytes = len(_bokeh.content_json(msg)) + sum(memoryview(b).nbytes for _, b in buffers)
+        seq = self.window.next_seq(nbytes)
         self._channel.send_message(msg, seq, self.window.wants_ack())
 
     def backlog(self) -> asyncio.Future[None] | None:
@@ -127,7 +129,7 @@ class Outgoing:
         else:
             self._runs.append((origin, [event]))
             self._run_bytes.append(0)
-        size = _bokeh.event_bytes(event)
+        size = event_bytes(event)
         self._run_bytes[-1] += size
         if self._flush is _Flush.TIMER and before < self.window.merge_until <= before + size:
             self._cancel_timer()  # a frame's worth for a page that lags: it may go now

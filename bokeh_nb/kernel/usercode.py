@@ -65,16 +65,16 @@ class UserCode:
     def locked(self, callback: Callable[..., Any]) -> Callable[..., Any]:
         """A session callback: it runs once the backlog toward the pages has gone out,
         under the document lock (unless marked nolock)."""
-        if getattr(callback, "nolock", False):
-            now: Callable[..., Any] = lambda *a, **kw: self.run(lambda: callback(*a, **kw))
-        else:
+        nolock = getattr(callback, "nolock", False)
 
-            def now(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
-                if self._ended():
-                    return None
-                if self._lock.try_acquire():
-                    return self._run_holding(callback, args, kwargs)
-                return self._later(callback, args, kwargs)
+        def now(*args: Any, **kwargs: Any) -> Any:
+            if nolock:
+                return self.run(lambda: callback(*args, **kwargs))
+            if self._ended():
+                return None
+            if self._lock.try_acquire():
+                return self._run_holding(callback, args, kwargs)
+            return self._later(callback, args, kwargs)
 
         def run(*args: Any, **kwargs: Any) -> Awaitable[None] | None:
             backlog = self._backlog()
@@ -88,8 +88,8 @@ class UserCode:
         self, backlog: Awaitable[None], now: Callable[..., Any], args: Any, kwargs: Any
     ) -> None:
         await backlog
-        while (backlog := self._backlog()) is not None:  # others ran first, and made more
-            await backlog
+        while (more := self._backlog()) is not None:  # others ran first, and made more
+            await more
         if self._ended():
             return
         pending = now(*args, **kwargs)

@@ -27,7 +27,7 @@ from bokeh.models.selections import Selection
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.widgets.widget import Widget
 
-from .visitor_data import data_refusal, patch_refusal, selection_refusal
+from .visitor_data import data_refusal, patch_refusal, selected_rows_refusal, selection_refusal
 from .visitor_events import event_refusal
 from .visitor_json import prop
 from .visitor_text import excerpt
@@ -109,11 +109,15 @@ def refusal(
     if not isinstance(events, list) or len(events) > EVENT_LIMIT:
         return "a PATCH-DOC without a list of events"
     layout = Layout(document)
+    changes: list[tuple[Any, Any, Any]] = []
     for event in events:
         reason = _event_refusal(document, event, layout, buffers or {})
         if reason is not None:
             return reason
-    return None
+        if event.get("kind") in ("ModelChanged", "ColumnDataChanged"):
+            new = event.get("new", event.get("data"))
+            changes.append((_model(document, event), event.get("attr"), new))
+    return selected_rows_refusal(changes, buffers or {})
 
 
 def _event_refusal(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bokeh.document import Document
 from bokeh.models.renderers import GlyphRenderer
+from bokeh.models.selections import Selection
 from bokeh.models.sources import ColumnarDataSource, ColumnDataSource
 from bokeh.models.tools import EditTool
 from bokeh.models.widgets.tables import CheckboxEditor, DataTable, IntEditor, NumberEditor
@@ -24,7 +25,13 @@ from .visitor_json import finite, is_ref, map_entries, prop
 from .visitor_text import excerpt
 from .visitor_values import LIST_LIMIT, TEXT_LIMIT, indices_refusal
 
-__all__ = ("data_refusal", "patch_refusal", "selection_refusal", "source_length")
+__all__ = (
+    "data_refusal",
+    "patch_refusal",
+    "selected_rows_refusal",
+    "selection_refusal",
+    "source_length",
+)
 
 Editing = Literal["table", "tool"]
 
@@ -232,6 +239,30 @@ def data_refusal(
     length = lengths.pop() if lengths else current
     if length != current and (how != "tool" or length > current + EDIT_GROWTH):
         return "a change of the number of rows that the page's editors cannot make"
+    return None
+
+
+def selected_rows_refusal(
+    changes: list[tuple[Any, Any, Any]], buffers: Mapping[str, int]
+) -> str | None:
+    """Why a patch, taken whole, would leave a selection on rows its source no longer has
+    (an edit tool deleted rows, and the selection was neither cleared nor moved with
+    them), or None. changes are (model, attr, new value) of the patch's events that
+    passed the checks of their own, in order."""
+    lengths: dict[Any, int] = {}  # source -> its rows after the patch
+    chosen: dict[tuple[Any, str], Any] = {}  # (selection, attr) -> its indices after it
+    for model, attr, new in changes:
+        if isinstance(model, ColumnDataSource) and attr == "data":
+            columns = [_raw_column(column, buffers) for _, column in map_entries(new) or ()]
+            lengths[model] = next((c[0] for c in columns if isinstance(c, tuple)), 0)
+        elif isinstance(model, Selection) and attr in ("indices", "line_indices"):
+            chosen[(model, attr)] = new
+    for source, length in lengths.items():
+        selection = source.selected
+        for attr in ("indices", "line_indices"):
+            indices = chosen.get((selection, attr), getattr(selection, attr, []))
+            if any(isinstance(i, int) and i >= length for i in indices):
+                return "a change of the number of rows that leaves rows selected past the end"
     return None
 
 

@@ -22,6 +22,7 @@ METRICS = (
     "saturated",
     "kernel_to_browser",
     "browser_to_kernel",
+    "selection",
     "streaming",
     "first_render",
     "wire",

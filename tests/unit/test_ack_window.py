@@ -232,7 +232,9 @@ def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
         assert session.outgoing.backlog() is not None, "held, with its backlog pending"
         assert channel.messages[-1].acknowledge, "the page is asked to acknowledge"
         sizes = [len(rows_of(sent)) for sent in channel.of_type("PATCH-DOC")]
-        assert sizes[-1] >= 100 and len(sizes) <= 5, f"a lagging page gets few large frames: {sizes}"
+        assert sizes[-1] >= 100 and len(sizes) <= 5, (
+            f"a lagging page gets few large frames: {sizes}"
+        )
         await asyncio.sleep(0.1)
         assert ticks[0] == waiting, "the stream waits for its page"
 

@@ -165,7 +165,22 @@ ALLOWED = {
             "cols": ["x", "y"],
         }
     ],
+    # BokehJS's edit tools clear the selection, then set the data without the rows deleted
+    "point draw tool deleting the selected point": lambda m: [
+        model_changed(m["points"].selected.id, "indices", []),
+        points_data(m, [1], [3]),
+    ],
 }
+
+
+def points_data(m: dict[str, Any], x: list[int], y: list[int]) -> dict[str, Any]:
+    return {
+        "kind": "ColumnDataChanged",
+        "model": {"id": m["points"].id},
+        "attr": "data",
+        "data": {"type": "map", "entries": [["x", x], ["y", y]]},
+        "cols": ["x", "y"],
+    }
 
 
 def event(name: str, model: str, values: list[list[Any]]) -> dict[str, Any]:
@@ -335,6 +350,10 @@ REFUSED = {
             "rollover": None,
         }
     ],
+    "rows deleted from under a selection": lambda m: [
+        model_changed(m["points"].selected.id, "indices", [1]),
+        points_data(m, [1], [3]),
+    ],
     "an unknown model": lambda m: [model_changed("nope", "value", 1)],
     "another message": lambda m: [{"kind": "MessageSent", "msg_type": "exec", "msg_data": {}}],
     "an allowed change then a forbidden one": lambda m: [
@@ -373,6 +392,33 @@ def test_refused_patch_changes_nothing_and_the_session_goes_on() -> None:
         assert m["slider"].value == 3 and m["div"].text == "3"  # the callback ran
         replies = {msg.header.get("reqid"): msg.header["msgtype"] for msg in transport.messages}
         assert replies["bad"] == "ERROR" and replies["ok"] == "OK"
+        session.destroy()
+
+    run(main)
+
+
+def test_rows_a_selection_holds_are_not_deleted_from_under_it() -> None:
+    """A patch that leaves a selection on rows its source no longer has is refused, whole,
+    also when the selection came in an earlier patch; an edit tool that clears the
+    selection and deletes rows, as BokehJS's do, gets through."""
+
+    async def main() -> None:
+        doc, m = app_document()
+        transport = FakeChannel()
+        session = KernelSession(doc, transport, visitor="interact")
+        selected = m["points"].selected
+        session.receive(browser_patch([model_changed(selected.id, "indices", [1])], "pick"), "v")
+        await turn()
+        assert selected.indices == [1]
+        session.receive(browser_patch([points_data(m, [1], [3])], "cut"), "v")
+        await turn()
+        assert list(m["points"].data["x"]) == [1, 2], "refused: row 1 is selected"
+        clear = [model_changed(selected.id, "indices", []), points_data(m, [2], [4])]
+        session.receive(browser_patch(clear, "delete"), "v")
+        await turn()
+        assert list(m["points"].data["x"]) == [2] and selected.indices == []
+        replies = {msg.header.get("reqid"): msg.header["msgtype"] for msg in transport.messages}
+        assert [replies[r] for r in ("pick", "cut", "delete")] == ["OK", "ERROR", "OK"]
         session.destroy()
 
     run(main)
