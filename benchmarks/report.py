@@ -31,29 +31,27 @@ def _round_trip(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _kernel_to_browser(raw: dict[str, list[float]]) -> dict[str, Any]:
+def _by_size(raw: dict[str, list[float]], bytes_per_value: int) -> dict[str, Any]:
+    """Per size n (values per column), the median time and MB/s of n x bytes_per_value."""
     out = {}
     for n, ms in raw.items():
         median = statistics.median(ms)
         out[n] = {
             "reps": len(ms),
             "median_ms": median,
-            "mb_per_s": 16 * int(n) / MB / (median / 1e3),
+            "mb_per_s": bytes_per_value * int(n) / MB / (median / 1e3),
         }
     return out
+
+
+def _kernel_to_browser(raw: dict[str, list[float]]) -> dict[str, Any]:
+    """Two float64 columns of each size."""
+    return _by_size(raw, 16)
 
 
 def _browser_to_kernel(raw: dict[str, list[float]]) -> dict[str, Any]:
     """Per size, one float64 column (8 bytes a value) or a selection (its rows)."""
-    out = {}
-    for n, ms in raw.items():
-        median = statistics.median(ms)
-        out[n] = {
-            "reps": len(ms),
-            "median_ms": median,
-            "mb_per_s": 8 * int(n) / MB / (median / 1e3),
-        }
-    return out
+    return _by_size(raw, 8)
 
 
 def _streaming(raw: dict[str, Any]) -> dict[str, Any]:
