@@ -62,7 +62,7 @@ FULL = Plan(
     warm_cycles=50,
     cycles=200,
     settle=True,
-    update_reps={10**4: 5, 10**5: 5, 10**6: 3, 10**7: 2},
+    update_reps={10**4: 5, 10**5: 5, 10**6: 3, 10**7: 1},
     saturate_seconds=30.0,
 )
 QUICK = Plan(
