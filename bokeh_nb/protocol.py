@@ -108,6 +108,10 @@ KIND_BYE: Final = "bye"  # a browser is going away (page closed, model disposed)
 KIND_ERROR: Final = "error"  # kernel -> browser: an exception in user code, shown in the output
 KIND_ACK: Final = "ack"  # browser -> kernel: the last kernel frame (its ``seq``) this page handled
 KIND_STREAM: Final = "stream"  # kernel -> browser: what the output's callbacks printed
+#: kernel -> server: the frames of several standalone sessions in one iopub message
+#: (``{"kind", "frames": [{"comm_id", "data", "buffers"}]}``, their binary buffers one
+#: after another), sent to a server that asked for it (``batches`` in the session's open)
+KIND_BATCH: Final = "batch"
 #: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
 #: frames, as soon as handling frames has taken ``ACK_AFTER_MS`` since its last
 #: acknowledgement, and each frame marked ``acknowledge``; a session holds its changes,

@@ -18,6 +18,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from .protocol import (
     KIND_ACK,
+    KIND_BATCH,
     KIND_BOKEH,
     KIND_BOKEHJS,
     KIND_BYE,
@@ -30,6 +31,8 @@ from .protocol import (
 __all__ = (
     "AckFrame",
     "AppsReply",
+    "BatchFrame",
+    "BatchItem",
     "BokehFrame",
     "BokehHeader",
     "BokehJSBundle",
@@ -44,6 +47,7 @@ __all__ = (
     "StreamFrame",
     "ViewsFrame",
     "apps_reply",
+    "batch_frame",
     "bokeh_frame",
     "bokehjs_error",
     "bokehjs_reply",
@@ -51,6 +55,7 @@ __all__ = (
     "frame_client",
     "frame_int",
     "frame_kind",
+    "read_batch",
     "read_bokeh_frame",
     "read_session_open",
     "revoke_request",
@@ -152,6 +157,20 @@ class SessionOpen(TypedDict, total=False):
     session_id: str  # the page's Bokeh session id: a reconnecting page finds its session
     file: str  # a file-app kernel: the app file (or, with ``files``, its entry)
     files: list[str]  # a kernel on a gateway: the app's files, one buffer each
+    batches: bool  # the server splits ``KIND_BATCH`` messages: the kernel may send them
+
+
+class BatchItem(TypedDict):
+    comm_id: str  # the session's comm
+    data: dict[str, Any]  # its frame
+    buffers: int  # how many of the batch's buffers, in order, are this frame's
+
+
+class BatchFrame(TypedDict):
+    """kernel -> server: the frames of several standalone sessions in one iopub message."""
+
+    kind: Literal["batch"]
+    frames: list[BatchItem]
 
 
 class ShareRequest(TypedDict):
@@ -204,6 +223,13 @@ def bokeh_frame(
         if acknowledge:
             frame["acknowledge"] = True
     return frame
+
+
+def batch_frame(frames: Sequence[tuple[str, Mapping[str, Any], int]]) -> BatchFrame:
+    """Frames of standalone sessions as one message: (comm id, frame, buffer count) each,
+    their buffers attached one frame after another."""
+    items: list[BatchItem] = [{"comm_id": c, "data": dict(d), "buffers": n} for c, d, n in frames]
+    return {"kind": KIND_BATCH, "frames": items}
 
 
 def error_frame(text: str, traceback: str = "") -> ErrorFrame:
@@ -259,8 +285,9 @@ def session_open(
     session_id: str | None = None,
     files: Sequence[str] | None = None,
 ) -> SessionOpen:
-    """The comm-open data of one standalone session (see ``SessionOpen``)."""
-    data: SessionOpen = {"app": app, "arguments": dict(arguments)}
+    """The comm-open data of one standalone session (see ``SessionOpen``), from a server
+    that splits batches."""
+    data: SessionOpen = {"app": app, "arguments": dict(arguments), "batches": True}
     if visitor is not None:
         data["visitor"] = visitor
     if file is not None:
@@ -289,6 +316,8 @@ def read_session_open(data: object) -> SessionOpen:
     files = raw.get("files")
     if isinstance(files, list):
         out["files"] = [str(f) for f in files]
+    if raw.get("batches") is True:
+        out["batches"] = True
     arguments = raw.get("arguments")
     out["arguments"] = {
         str(k): [str(v) for v in vs]
@@ -338,6 +367,30 @@ def read_bokeh_frame(
     if not isinstance(metadata, dict):
         raise FrameError("metadata must be an object")
     return header, metadata, text, [str(i) for i in ids]
+
+
+def read_batch(
+    content: Mapping[str, object], buffers: Sequence[Any]
+) -> list[tuple[str, Mapping[str, Any], Sequence[Any]]]:
+    """A batch's frames as (comm id, frame, its buffers); ``FrameError`` for one that does
+    not fit its buffers."""
+    items = content.get("frames")
+    if not isinstance(items, list):
+        raise FrameError("a batch must list its frames")
+    out: list[tuple[str, Mapping[str, Any], Sequence[Any]]] = []
+    at = 0
+    for item in items:
+        count = frame_int(item, "buffers") if isinstance(item, Mapping) else None
+        if not isinstance(item, Mapping) or count is None or count < 0:
+            raise FrameError("each frame of a batch needs a comm id, its data and a count")
+        comm_id, data = item.get("comm_id"), item.get("data")
+        if not isinstance(comm_id, str) or not isinstance(data, Mapping):
+            raise FrameError("each frame of a batch needs a comm id, its data and a count")
+        out.append((comm_id, data, buffers[at : at + count]))
+        at += count
+    if at != len(buffers):
+        raise FrameError(f"a batch's frames count {at} buffers of its {len(buffers)}")
+    return out
 
 
 #: every kind of frame, for readers that dispatch on it

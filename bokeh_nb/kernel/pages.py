@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, read_sessio
 from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
 from .flow import MessageBudget
 from .frames import dispatch, encode
+from .relay import RelayBatch
 from .session import KernelSession
 from .streams import printed_to
 from .template import (
@@ -91,19 +92,28 @@ AppFinder = Callable[[SessionOpen, Sequence[bytes | memoryview]], PageApp | None
 class PageChannel:
     """A standalone session's frames over its page's comm (no widget). ``comm`` is None
     while the session is detached: what it sends then is dropped, the page that reattaches
-    pulls the whole document. The server paces these pages: frame numbers are not sent."""
+    pulls the whole document. The server paces these pages: frame numbers are not sent.
+    ``relay`` batches the frames when the comm's server splits batches."""
 
-    def __init__(self, comm: Comm | None, app: PageApp) -> None:
+    def __init__(self, comm: Comm | None, app: PageApp, relay: RelayBatch | None = None) -> None:
         self.comm = comm
         #: the live app this is a session of (its notebook outputs see its errors)
         self.app = app
+        self.relay = relay
 
     def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
+        frame, payloads = encode(msg)
+        self.send_frame(frame, payloads)
+
+    def send_frame(self, frame: Mapping[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
+        """A frame to the page, after every frame sent before it (dropped if detached)."""
         comm = self.comm
         if comm is None:
             return
-        frame, payloads = encode(msg)
-        comm.send(frame, metadata=RELAY_METADATA, buffers=payloads)
+        if self.relay is not None:
+            self.relay.send(comm, frame, buffers)
+        else:
+            comm.send(frame, metadata=RELAY_METADATA, buffers=buffers)
 
     def send_error(self, text: str, traceback: str) -> None:
         """A callback of this session failed: its page never sees the traceback (it got an
@@ -232,6 +242,8 @@ class Pages:
     def __init__(self, find_app: AppFinder, budget: MessageBudget) -> None:
         self._find_app = find_app
         self._budget = budget
+        #: the frames of sessions whose server splits batches (``relay.py``)
+        self._relay = RelayBatch(budget)
         #: standalone sessions by the page that opened them, while they live
         self._by_page: dict[str, _Standalone] = {}
 
@@ -255,7 +267,8 @@ class Pages:
         visitor = data.get("visitor")
         page = data.get("session_id")
         page = page if page is not None and _PAGE_ID.fullmatch(page) else None
-        if self._reattach(comm, page, app, visitor):
+        batches = data.get("batches", False)
+        if self._reattach(comm, page, app, visitor, batches):
             return
         arguments = {k: [v.encode() for v in vs] for k, vs in data.get("arguments", {}).items()}
         try:
@@ -279,7 +292,8 @@ class Pages:
         session = KernelSession(
             document,
             channel,
-            budget=self._budget,
+            # batched, its frames take the kernel's budget per iopub message (relay.py)
+            budget=MessageBudget() if batches else self._budget,
             session_id=session_id,
             visitor=cast("Mode | None", visitor),
             standalone=True,
@@ -294,15 +308,16 @@ class Pages:
                     del self._by_page[page]
 
             session.add_destroy_hook(forget)
+        self._wire(comm, entry, page, batches)
         if template is not None:  # before the document: the page shows it around its roots
-            comm.send(template, metadata=RELAY_METADATA)
-        self._wire(comm, entry, page)
+            channel.send_frame(template, [])
 
-    def _wire(self, comm: Comm, entry: _Standalone, page: str | None) -> None:
+    def _wire(self, comm: Comm, entry: _Standalone, page: str | None, batches: bool) -> None:
         """Route comm's frames to the session. Its close detaches a session that its page
         may take over again, and ends one that nothing could find again."""
         session, channel = entry.session, entry.channel
         channel.comm = comm
+        channel.relay = self._relay if batches else None
         comm.on_msg(
             lambda msg: dispatch(
                 msg["content"]["data"], msg.get("buffers") or [], session, session.send
@@ -320,7 +335,9 @@ class Pages:
 
         comm.on_close(closed)
 
-    def _reattach(self, comm: Comm, page: str | None, app: PageApp, visitor: str | None) -> bool:
+    def _reattach(
+        self, comm: Comm, page: str | None, app: PageApp, visitor: str | None, batches: bool
+    ) -> bool:
         """Give a reconnecting page its detached session back; False if there is none."""
         entry = self._by_page.get(page) if page is not None else None
         if entry is None or entry.channel.comm is not None or entry.session.destroyed:
@@ -328,7 +345,7 @@ class Pages:
         if entry.app is not app or entry.visitor != visitor:
             return False
         entry.session.reattached()
-        self._wire(comm, entry, page)
+        self._wire(comm, entry, page, batches)
         return True
 
 

@@ -3,7 +3,8 @@
 Each standalone session is one comm to the kernel's ``SESSION_TARGET``; its frames (see
 ``docs/protocol.md``, built and read by ``wire.py``) go out on the shell channel and come
 back on iopub, where the ``KernelClient`` routes them by comm id to the websocket that
-owns the session. ``KernelClients`` keeps one client per notebook kernel that serves app
+owns the session; a batch (``KIND_BATCH``: the frames of several sessions in one message)
+is split, in order. ``KernelClients`` keeps one client per notebook kernel that serves app
 pages, and forgets it when that kernel shuts down or restarts.
 """
 
@@ -18,8 +19,8 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..protocol import SESSION_TARGET
-from ..wire import BokehFrame, session_open
+from ..protocol import KIND_BATCH, SESSION_TARGET
+from ..wire import BokehFrame, FrameError, frame_kind, read_batch, session_open
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
@@ -105,24 +106,44 @@ class KernelClient:
             while True:
                 msg = await self._transport.next_iopub()
                 content = msg.get("content", {})
-                route = self._routes.get(content.get("comm_id", ""))
-                if route is None:
-                    continue
-                if msg["msg_type"] == "comm_msg":
-                    try:
-                        route.on_frame(content.get("data", {}), msg.get("buffers") or [])
-                    except Exception:  # one connection's trouble is not the others'
-                        log.exception("bokeh_nb: a session of kernel %s failed", self.kernel_id)
+                data, buffers = content.get("data", {}), msg.get("buffers") or []
+                if msg["msg_type"] == "comm_msg" and frame_kind(data) == KIND_BATCH:
+                    self._split(data, buffers)
+                elif msg["msg_type"] == "comm_msg":
+                    self._deliver(content.get("comm_id", ""), data, buffers)
                 elif msg["msg_type"] == "comm_close":
-                    self._routes.pop(content["comm_id"], None)
-                    route.on_close("the session ended in the kernel")
-                del route, msg, content  # not kept (nor its connection) until the next message
+                    route = self._routes.pop(content.get("comm_id", ""), None)
+                    if route is not None:
+                        route.on_close("the session ended in the kernel")
+                    del route
+                del msg, content, data, buffers  # not kept until the next message
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("bokeh_nb: lost the iopub channel of kernel %s", self.kernel_id)
         finally:
             self.end_all("the kernel went away")
+
+    def _deliver(
+        self, comm_id: str, frame: Mapping[str, Any], buffers: Sequence[bytes | memoryview]
+    ) -> None:
+        route = self._routes.get(comm_id)
+        if route is None:  # not this server's session, or one that has ended
+            return
+        try:
+            route.on_frame(frame, buffers)
+        except Exception:  # one connection's trouble is not the others'
+            log.exception("bokeh_nb: a session of kernel %s failed", self.kernel_id)
+
+    def _split(self, batch: Mapping[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
+        """Each frame of a batch to its session, in order."""
+        try:
+            frames = read_batch(batch, buffers)
+        except FrameError as e:
+            log.warning("bokeh_nb: kernel %s sent a malformed batch: %s", self.kernel_id, e)
+            return
+        for comm_id, frame, its_buffers in frames:
+            self._deliver(comm_id, frame, its_buffers)
 
     def end_all(self, reason: str) -> None:
         """Close every session of this kernel (its kernel restarted or shut down)."""

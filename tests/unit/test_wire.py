@@ -27,6 +27,8 @@ TWINS = {
     "BokehJSRequest": "IBokehJSRequest",
     "BokehJSReply": "IBokehJSReply",
     "SessionOpen": None,
+    "BatchItem": None,
+    "BatchFrame": None,
     "ShareRequest": None,
     "RevokeRequest": None,
     "AppsReply": None,
@@ -104,7 +106,7 @@ def test_session_open_round_trips():
         "app", {"n": ["1"]}, visitor="view", session_id="abc", file="a.py", files=["a.py"]
     )
     assert wire.read_session_open(json.loads(json.dumps(data))) == data
-    assert wire.session_open("app", {}) == {"app": "app", "arguments": {}}
+    assert wire.session_open("app", {}) == {"app": "app", "arguments": {}, "batches": True}
 
 
 def test_session_open_drops_what_has_the_wrong_type():

@@ -1,0 +1,123 @@
+"""A kernel's standalone sessions' frames, several to one iopub message.
+
+Each frame of a standalone session (an app page, a share-link visitor, a ``bokeh.client``
+connection) is a comm message on iopub, which the Jupyter server's relay receives,
+verifies and decodes, and so does, to drop it, the server's connection of every notebook
+page open on the kernel. With many sessions (share-link visitors of one app, each
+streaming), that per-message work, here (serialize, sign, hand to ipykernel's iopub
+thread) and in the server, is most of what each row costs. ``RelayBatch`` sends the
+frames of one IOLoop turn as one ``KIND_BATCH`` message, which the server splits
+(``server/kernelclient.py``) in order; a frame alone goes as itself, and so does the first
+one after a quiet spell, so a cell that changes a document and sleeps updates the pages
+live. Only sessions whose server asked for batches (``batches`` in the open) use it.
+
+The kernel's message budget (``flow.MessageBudget``) counts what goes out on iopub here:
+while it has no room, frames wait, in order, and go together when it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tornado.ioloop import IOLoop
+
+from ..protocol import RELAY_METADATA
+from ..wire import batch_frame
+from .flow import MessageBudget
+
+if TYPE_CHECKING:
+    from ._ipykernel import Comm
+
+__all__ = ("RelayBatch",)
+
+log = logging.getLogger(__name__)
+
+Buffers = Sequence[bytes | memoryview]
+
+
+@dataclass
+class _Frame:
+    comm: Comm
+    data: Mapping[str, Any]
+    buffers: Buffers
+    nbytes: int
+
+
+class RelayBatch:
+    """Frames for standalone sessions' comms, sent per loop turn, several as one message."""
+
+    #: a frame that comes this long after the last send goes at once (``Outgoing``'s
+    #: ``cell_flush_interval``: cell code may hold the loop for a while)
+    quiet: float = 0.02
+    #: a batch stops at this many bytes of frames (a larger frame goes as itself)
+    max_bytes: int = 1 << 20
+
+    def __init__(self, budget: MessageBudget) -> None:
+        self._budget = budget
+        self._pending: list[_Frame] = []
+        self._loop: IOLoop | None = None
+        self._thread: int | None = None
+        self._scheduled = False  # a flush is due (next turn, or when the budget has room)
+        self._last_send = 0.0
+
+    def send(self, comm: Comm, data: Mapping[str, Any], buffers: Buffers = ()) -> None:
+        """Send a frame on comm, after every frame given before it."""
+        if self._loop is None:
+            self._loop, self._thread = IOLoop.current(), threading.get_ident()
+        elif threading.get_ident() != self._thread:
+            self._loop.add_callback(self.send, comm, data, buffers)
+            return
+        nbytes = sum(memoryview(b).nbytes for b in buffers) + len(data.get("content", ""))
+        self._pending.append(_Frame(comm, data, buffers, nbytes))
+        if not self._scheduled and time.monotonic() - self._last_send >= self.quiet:
+            self.flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            self._loop.add_callback(self._scheduled_flush)
+
+    def flush(self) -> None:
+        """Send what waits, as far as the budget allows (the rest waits for it)."""
+        while self._pending:
+            if not self._budget.try_take():
+                self._schedule_later(self._budget.wait_time())
+                return
+            self._send(self._take())
+            self._last_send = time.monotonic()
+
+    def _take(self) -> list[_Frame]:
+        """The next batch: frames in order, up to ``max_bytes`` (at least one)."""
+        total, count = 0, 0
+        for frame in self._pending:
+            if count and total + frame.nbytes > self.max_bytes:
+                break
+            total += frame.nbytes
+            count += 1
+        batch, self._pending = self._pending[:count], self._pending[count:]
+        return batch
+
+    def _send(self, batch: list[_Frame]) -> None:
+        try:
+            if len(batch) == 1:
+                only = batch[0]
+                only.comm.send(only.data, metadata=RELAY_METADATA, buffers=only.buffers)
+                return
+            data = batch_frame([(f.comm.comm_id, f.data, len(f.buffers)) for f in batch])
+            buffers = [b for f in batch for b in f.buffers]
+            batch[0].comm.send(data, metadata=RELAY_METADATA, buffers=buffers)
+        except Exception:  # the frames of one turn are lost; later ones still go
+            log.exception("bokeh_nb: could not send %d frame(s) to standalone pages", len(batch))
+
+    def _scheduled_flush(self) -> None:
+        self._scheduled = False
+        self.flush()
+
+    def _schedule_later(self, delay: float) -> None:
+        if self._scheduled or self._loop is None:
+            return
+        self._scheduled = True
+        self._loop.call_later(delay, self._scheduled_flush)

@@ -1,0 +1,88 @@
+"""Standalone sessions' frames in a real ipykernel: for a server that splits batches, the
+frames of several sessions go out together (``kernel/relay.py``), and each session still
+gets every one of its frames, in order; a session whose server did not ask for batches
+gets its frames one message each, as before."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from typing import Any
+
+from bokeh_nb import wire
+from bokeh_nb.protocol import KIND_BATCH, SESSION_TARGET
+
+from .conftest import Kernel
+
+TICKER = """
+import bokeh_nb
+from bokeh.models import ColumnDataSource
+def make(doc):
+    source = ColumnDataSource({"n": []})
+    state = {"n": 0}
+    def tick():
+        state["n"] += 1
+        source.stream({"n": [state["n"]]})
+    doc.add_root(source)
+    doc.add_periodic_callback(tick, 5)
+app = bokeh_nb.App(make, name="ticker")
+"""
+
+
+def open_page(kernel: Kernel, name: str, batches: bool) -> None:
+    kc = kernel.client
+    data: dict[str, Any] = {"app": "ticker", "arguments": {}}
+    if batches:
+        data["batches"] = True
+    content = {"comm_id": name, "target_name": SESSION_TARGET, "data": data}
+    kc.session.send(kc.shell_channel.socket, kc.session.msg("comm_open", content))
+
+
+def rows_of(frame: dict[str, Any]) -> list[int]:
+    """The numbered rows a PATCH-DOC frame streams."""
+    if frame.get("kind") != "bokeh" or frame["header"]["msgtype"] != "PATCH-DOC":
+        return []
+    events = json.loads(frame["content"])["events"]
+    streamed = [e["data"] for e in events if e["kind"] == "ColumnsStreamed"]
+    # bokeh encodes the new columns as a map: {"type": "map", "entries": [[name, values]]}
+    return [n for data in streamed for n in dict(data.get("entries", data.items()))["n"]]
+
+
+def test_pages_frames_go_together_and_each_page_gets_all_of_its_own_in_order(
+    kernel: Kernel,
+) -> None:
+    kernel.execute(TICKER)
+    batched = [f"batched-{i}" for i in range(4)]
+    for name in batched:
+        open_page(kernel, name, batches=True)
+    open_page(kernel, "alone", batches=False)
+    rows: dict[str, list[int]] = {name: [] for name in [*batched, "alone"]}
+    messages = {"batch": 0, "frame": 0}
+    inside_batches: set[str] = set()
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        try:
+            msg = kernel.client.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        content = msg["content"]
+        if msg["msg_type"] != "comm_msg" or content.get("comm_id") not in rows:
+            continue
+        data, buffers = content["data"], msg.get("buffers") or []
+        if data.get("kind") == KIND_BATCH:
+            messages["batch"] += 1
+            for comm_id, inner, _ in wire.read_batch(data, buffers):
+                inside_batches.add(comm_id)
+                rows[comm_id].extend(rows_of(dict(inner)))
+        else:
+            messages["frame"] += 1
+            rows[content["comm_id"]].extend(rows_of(data))
+    kernel.execute("for s in list(app.sessions): s.destroy()")
+
+    assert messages["batch"] > 0, messages  # 5 sessions at 200 ticks/s each: some together
+    assert "alone" not in inside_batches
+    assert inside_batches <= set(batched) and len(inside_batches) > 1
+    for name, got in rows.items():
+        assert len(got) > 50, (name, len(got))
+        assert got == list(range(1, len(got) + 1)), name  # none lost, none out of order
