@@ -135,6 +135,8 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
         try:
             run_all(opened, plan, rec)
         finally:
+            # what the pages recorded is kept in Python: it is there even when the
+            # browser or Playwright's driver has gone (then closing them fails, unheeded)
             info = {
                 s.key: {
                     "label": s.label,
@@ -147,8 +149,9 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
             for s in systems:
                 with contextlib.suppress(Exception):
                     s.close()
-            chromium = browser.version
-            browser.close()
+            chromium = _version_of(browser)
+            with contextlib.suppress(Exception):
+                browser.close()
     summary = report.summarize(rec.metrics, {plan.grid_plots: grid_models(plan.grid_plots)})
     result: dict[str, Any] = {
         "mode": plan.name,
@@ -163,6 +166,13 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
     }
     result["targets"] = [t.as_dict() for t in targets(summary)]
     return result
+
+
+def _version_of(browser: Any) -> str:
+    try:
+        return str(browser.version)
+    except Exception:  # the driver is gone
+        return "unknown (the browser had gone when the run ended)"
 
 
 def draw_chart(anchors: Path, json_path: Path, png_path: Path) -> None:
