@@ -291,6 +291,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", "| target | system | measured | limit | met |", "|---|---|---:|---:|---|"]
     for t in result["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        if t.get("blocked_by_floor") is not None:
+            met += f": blocked, the floor itself is {_fmt(t['blocked_by_floor'], 2)}"
         shown = f"{_fmt(t['value'], 2)} | {_fmt(t['limit'], 2)}"
         lines.append(f"| {t['what']} | {t['system']} | {shown} | {met} |")
     return "\n".join(lines) + "\n"

@@ -22,6 +22,8 @@ class Target:
     value: float | None
     limit: float | None
     met: bool | None  # None: not measurable in this run
+    #: a target not met that the same run's floor does not meet either: the floor's figure
+    blocked_by_floor: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -30,6 +32,7 @@ class Target:
             "value": self.value,
             "limit": self.limit,
             "met": self.met,
+            "blocked_by_floor": self.blocked_by_floor,
         }
 
 
@@ -44,6 +47,16 @@ def _check(what: str, system: str, value: float | None, limit: float | None, bel
     if value is None or limit is None:
         return Target(what, system, value, limit, None)
     return Target(what, system, value, limit, value <= limit if below else value >= limit)
+
+
+def _blocked(target: Target, floor: float | None) -> Target:
+    """target, marked blocked when it is not met and the floor (same unit, higher is
+    better) does not reach its limit either: no change to bokeh_nb could meet it."""
+    if target.met is not False or floor is None or target.limit is None:
+        return target
+    if floor >= target.limit:
+        return target
+    return Target(target.what, target.system, target.value, target.limit, False, floor)
 
 
 def _scaled(value: float | None, factor: float) -> float | None:
@@ -62,7 +75,8 @@ def _update(summary: dict[str, Any]) -> list[Target]:
             value = get(summary, "update", key, n, rate)
             if int(n) in UPDATE_LEAD_SIZES:
                 what = f"update {int(n):.0e} points: Mpoints/s >= 1.5 x best anchor"
-                out.append(_check(what, key, value, _scaled(best, 1.5), False))
+                lead = _check(what, key, value, _scaled(best, 1.5), False)
+                out.append(_blocked(lead, floor))
             what = f"update {int(n):.0e} points: Mpoints/s >= 0.7 x in-page floor"
             out.append(_check(what, key, value, _scaled(floor, 0.7), False))
     return out
