@@ -93,13 +93,13 @@ class PageChannel:
     """A standalone session's frames over its page's comm (no widget). ``comm`` is None
     while the session is detached: what it sends then is dropped, the page that reattaches
     pulls the whole document. The server paces these pages: frame numbers are not sent.
-    ``relay`` batches the frames when the comm's server splits batches."""
+    ``relay`` batches the frames when the comm's server splits batches (set with ``comm``)."""
 
-    def __init__(self, comm: Comm | None, app: PageApp, relay: RelayBatch | None = None) -> None:
+    def __init__(self, comm: Comm | None, app: PageApp) -> None:
         self.comm = comm
         #: the live app this is a session of (its notebook outputs see its errors)
         self.app = app
-        self.relay = relay
+        self.relay: RelayBatch | None = None
 
     def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
         frame, payloads = encode(msg)

@@ -3,9 +3,8 @@
 Each frame of a standalone session (an app page, a share-link visitor, a ``bokeh.client``
 connection) is a comm message on iopub, which the Jupyter server's relay receives,
 verifies and decodes, and so does, to drop it, the server's connection of every notebook
-page open on the kernel. With many sessions (share-link visitors of one app, each
-streaming), that per-message work, here (serialize, sign, hand to ipykernel's iopub
-thread) and in the server, is most of what each row costs. ``RelayBatch`` sends the
+page open on the kernel. Each message costs that work, here (serialize, sign, hand to
+ipykernel's iopub thread) and in the server, whatever its size. ``RelayBatch`` sends the
 frames of one IOLoop turn as one ``KIND_BATCH`` message, which the server splits
 (``server/kernelclient.py``) in order; a frame alone goes as itself, and so does the first
 one after a quiet spell, so a cell that changes a document and sleeps updates the pages
