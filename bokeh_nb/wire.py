@@ -21,10 +21,8 @@ from .protocol import (
     KIND_BATCH,
     KIND_BOKEH,
     KIND_BOKEHJS,
-    KIND_BYE,
     KIND_ERROR,
     KIND_STREAM,
-    KIND_VIEWS,
     VISITOR_MODES,
 )
 
@@ -46,6 +44,7 @@ __all__ = (
     "ShareRequest",
     "StreamFrame",
     "ViewsFrame",
+    "ack_frame",
     "apps_reply",
     "batch_frame",
     "bokeh_frame",
@@ -81,7 +80,7 @@ class BokehFrame(TypedDict):
 
     kind: Literal["bokeh"]
     client: NotRequired[str]  # browser -> kernel: the sending browser client
-    seq: NotRequired[int]  # kernel -> browser, notebook outputs only: the frame's number
+    seq: NotRequired[int]  # kernel -> page (or acknowledging server): the frame's number
     acknowledge: NotRequired[bool]  # kernel -> browser: acknowledge this frame once handled
     ack: NotRequired[int]  # browser -> kernel: the last kernel frame handled, riding along
     header: dict[str, Any]
@@ -158,6 +157,7 @@ class SessionOpen(TypedDict, total=False):
     file: str  # a file-app kernel: the app file (or, with ``files``, its entry)
     files: list[str]  # a kernel on a gateway: the app's files, one buffer each
     batches: bool  # the server splits ``KIND_BATCH`` messages: the kernel may send them
+    acknowledges: bool  # the server acknowledges each frame (``seq``) once written to the page
 
 
 class BatchItem(TypedDict):
@@ -276,6 +276,11 @@ def revoke_request(share_id: str) -> RevokeRequest:
 # ---- server -> kernel ---------------------------------------------------------------------
 
 
+def ack_frame(client: str, seq: int) -> AckFrame:
+    """A server's acknowledgement: kernel frames up to seq are written to client's socket."""
+    return {"kind": KIND_ACK, "client": client, "seq": seq}
+
+
 def session_open(
     app: str,
     arguments: Mapping[str, list[str]],
@@ -286,8 +291,9 @@ def session_open(
     files: Sequence[str] | None = None,
 ) -> SessionOpen:
     """The comm-open data of one standalone session (see ``SessionOpen``), from a server
-    that splits batches."""
-    data: SessionOpen = {"app": app, "arguments": dict(arguments), "batches": True}
+    that splits batches and acknowledges frames."""
+    data: SessionOpen = {"app": app, "arguments": dict(arguments)}
+    data["batches"] = data["acknowledges"] = True
     if visitor is not None:
         data["visitor"] = visitor
     if file is not None:
@@ -316,8 +322,9 @@ def read_session_open(data: object) -> SessionOpen:
     files = raw.get("files")
     if isinstance(files, list):
         out["files"] = [str(f) for f in files]
-    if raw.get("batches") is True:
-        out["batches"] = True
+    for flag in ("batches", "acknowledges"):
+        if raw.get(flag) is True:
+            out[flag] = True
     arguments = raw.get("arguments")
     out["arguments"] = {
         str(k): [str(v) for v in vs]
@@ -391,7 +398,3 @@ def read_batch(
     if at != len(buffers):
         raise FrameError(f"a batch's frames count {at} buffers of its {len(buffers)}")
     return out
-
-
-#: every kind of frame, for readers that dispatch on it
-KINDS = (KIND_BOKEH, KIND_VIEWS, KIND_BYE, KIND_ACK, KIND_ERROR, KIND_BOKEHJS, KIND_STREAM)

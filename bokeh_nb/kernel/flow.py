@@ -68,10 +68,10 @@ class AckWindow:
     behind, it is asked to acknowledge each frame as soon as it has handled it, and a
     frame goes only once a quarter of ``nbytes`` is pending (``merge_until``): a page
     that lags gets few large frames, not many small ones, each costing it a redraw. A page
-    that
-    stays behind for ``stall`` seconds without acknowledging anything (a frozen tab, a
-    page gone without a goodbye) holds no one back until it acknowledges again. Pages
-    that never acknowledge (standalone sessions, which the server paces) are not counted.
+    that stays behind for ``stall`` seconds without acknowledging anything (a frozen tab,
+    a page gone without a goodbye) holds no one back until it acknowledges again. The
+    server acknowledges for a standalone page, once it has written the frame to the
+    page's websocket; what never acknowledges is not counted.
     """
 
     frames: int = ACK_WINDOW
@@ -121,6 +121,9 @@ class AckWindow:
 
     def forget(self, client: str) -> None:
         self._acks.pop(client, None)
+
+    def forget_all(self) -> None:
+        self._acks.clear()
 
     def hold_for(self, pending: int | None = None) -> float | None:
         """None if a frame of pending bytes may go now (None: whatever its size); else the

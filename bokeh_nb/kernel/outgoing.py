@@ -182,6 +182,11 @@ class Outgoing:
         self.window.forget(client)
         self._window_moved()
 
+    def forget_all(self) -> None:
+        """The session's connection went away: no one holds it back any more."""
+        self.window.forget_all()
+        self._window_moved()
+
     def close(self) -> None:
         """Send no more changes; what is pending is dropped."""
         self._closed = True

@@ -92,17 +92,21 @@ AppFinder = Callable[[SessionOpen, Sequence[bytes | memoryview]], PageApp | None
 class PageChannel:
     """A standalone session's frames over its page's comm (no widget). ``comm`` is None
     while the session is detached: what it sends then is dropped, the page that reattaches
-    pulls the whole document. The server paces these pages: frame numbers are not sent.
-    ``relay`` batches the frames when the comm's server splits batches (set with ``comm``)."""
+    pulls the whole document. Set with ``comm``: ``relay`` batches the frames when the
+    comm's server splits batches; ``numbered`` sends frame numbers to a server that
+    acknowledges each frame once it has written it to the page (so the session's ack
+    window paces the page by what the server could write, as a notebook page's does by
+    what the page handled)."""
 
     def __init__(self, comm: Comm | None, app: PageApp) -> None:
         self.comm = comm
         #: the live app this is a session of (its notebook outputs see its errors)
         self.app = app
         self.relay: RelayBatch | None = None
+        self.numbered = False
 
     def send_message(self, msg: _bokeh.Message[Any], seq: int, acknowledge: bool = False) -> None:
-        frame, payloads = encode(msg)
+        frame, payloads = encode(msg, seq, acknowledge) if self.numbered else encode(msg)
         self.send_frame(frame, payloads)
 
     def send_frame(self, frame: Mapping[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
@@ -267,8 +271,7 @@ class Pages:
         visitor = data.get("visitor")
         page = data.get("session_id")
         page = page if page is not None and _PAGE_ID.fullmatch(page) else None
-        batches = data.get("batches", False)
-        if self._reattach(comm, page, app, visitor, batches):
+        if self._reattach(comm, page, app, data):
             return
         arguments = {k: [v.encode() for v in vs] for k, vs in data.get("arguments", {}).items()}
         try:
@@ -293,7 +296,7 @@ class Pages:
             document,
             channel,
             # batched, its frames take the kernel's budget per iopub message (relay.py)
-            budget=MessageBudget() if batches else self._budget,
+            budget=MessageBudget() if data.get("batches") else self._budget,
             session_id=session_id,
             visitor=cast("Mode | None", visitor),
             standalone=True,
@@ -308,16 +311,17 @@ class Pages:
                     del self._by_page[page]
 
             session.add_destroy_hook(forget)
-        self._wire(comm, entry, page, batches)
+        self._wire(comm, entry, page, data)
         if template is not None:  # before the document: the page shows it around its roots
             channel.send_frame(template, [])
 
-    def _wire(self, comm: Comm, entry: _Standalone, page: str | None, batches: bool) -> None:
+    def _wire(self, comm: Comm, entry: _Standalone, page: str | None, data: SessionOpen) -> None:
         """Route comm's frames to the session. Its close detaches a session that its page
         may take over again, and ends one that nothing could find again."""
         session, channel = entry.session, entry.channel
         channel.comm = comm
-        channel.relay = self._relay if batches else None
+        channel.relay = self._relay if data.get("batches") else None
+        channel.numbered = data.get("acknowledges", False)
         comm.on_msg(
             lambda msg: dispatch(
                 msg["content"]["data"], msg.get("buffers") or [], session, session.send
@@ -335,17 +339,15 @@ class Pages:
 
         comm.on_close(closed)
 
-    def _reattach(
-        self, comm: Comm, page: str | None, app: PageApp, visitor: str | None, batches: bool
-    ) -> bool:
+    def _reattach(self, comm: Comm, page: str | None, app: PageApp, data: SessionOpen) -> bool:
         """Give a reconnecting page its detached session back; False if there is none."""
         entry = self._by_page.get(page) if page is not None else None
         if entry is None or entry.channel.comm is not None or entry.session.destroyed:
             return False
-        if entry.app is not app or entry.visitor != visitor:
+        if entry.app is not app or entry.visitor != data.get("visitor"):
             return False
         entry.session.reattached()
-        self._wire(comm, entry, page, batches)
+        self._wire(comm, entry, page, data)
         return True
 
 

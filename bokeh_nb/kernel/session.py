@@ -216,6 +216,7 @@ class KernelSession:
         outlives a dropped websocket so that the page's reconnect finds it again."""
         if self.hand_to_loop(self.detached):
             return
+        self.outgoing.forget_all()  # what the gone connection had not acknowledged
         if not self.destroyed and self._linger_handle is None:
             self._linger_handle = self._loop.call_later(self.linger, self._detached_expired)
 

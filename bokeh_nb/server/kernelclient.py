@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..protocol import KIND_BATCH, SESSION_TARGET
-from ..wire import BokehFrame, FrameError, frame_kind, read_batch, session_open
+from ..wire import AckFrame, BokehFrame, FrameError, frame_kind, read_batch, session_open
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
@@ -194,7 +194,7 @@ class KernelClient:
         )
         return comm_id
 
-    def send(self, comm_id: str, frame: BokehFrame, buffers: Sequence[bytes]) -> None:
+    def send(self, comm_id: str, frame: BokehFrame | AckFrame, buffers: Sequence[bytes]) -> None:
         self._transport.send("comm_msg", {"comm_id": comm_id, "data": frame}, buffers)
 
     def close(self, comm_id: str) -> None:

@@ -11,6 +11,7 @@ websocket to share-link visitors.
 
 from __future__ import annotations
 
+from asyncio import Future
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import quote
@@ -24,8 +25,15 @@ from tornado.iostream import StreamBufferFullError, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
-from ..protocol import KIND_BOKEH, KIND_ERROR, STATIC_ROUTE, TEMPLATE_ARG, TEMPLATE_MSGTYPE
-from ..wire import BokehFrame, bokeh_frame, frame_kind
+from ..protocol import (
+    ACK_EVERY,
+    KIND_BOKEH,
+    KIND_ERROR,
+    STATIC_ROUTE,
+    TEMPLATE_ARG,
+    TEMPLATE_MSGTYPE,
+)
+from ..wire import BokehFrame, ack_frame, bokeh_frame, frame_kind
 from ._jupyter import websocket_open, websocket_stream
 from .base import BokehNbHandler, may, refuse, shown
 from .kernelclient import AppFiles, KernelClient, KernelUnavailable
@@ -38,6 +46,8 @@ from .wsframes import FRAME_OVERHEAD, bokeh_parts, write_frames
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
+#: The client name of an app page's frames in its kernel session (one peer per session).
+PEER = "ws"
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG)
 #: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125
@@ -91,6 +101,9 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     _guard: MessageGuard | None = None
     #: whether the peer is bokeh_nb's app page, which shows the app's template
     _shows_template = False
+    #: the last kernel frame (its ``seq``) written to the peer, and the last acknowledged
+    _written = 0
+    _acked = 0
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
@@ -179,8 +192,10 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             msg.metadata,
             msg.content_json,
             [str(b.id) for b in msg.buffers],
-            client="ws",
+            client=PEER,
         )
+        if self._written > self._acked:  # what was written rides along, as a page's does
+            frame["ack"] = self._acked = self._written
         self._client.send(self._comm, frame, [b.to_bytes() for b in msg.buffers])
 
     def _refuse(self, code: int, reason: str, error: Exception | None = None) -> None:
@@ -212,9 +227,10 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         parts = bokeh_parts(cast(BokehFrame, frame), buffers)
         self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
-            self._write_frames(parts)
+            written = self._write_frames(parts)
         except (WebSocketClosedError, StreamClosedError):
             IOLoop.current().add_callback(self.on_connection_close)
+            return
         except StreamBufferFullError:
             mib = self.max_pending_bytes // 2**20
             self.log.warning(
@@ -223,6 +239,26 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
                 mib,
             )
             self._drop()
+            return
+        seq = frame.get("seq")
+        if isinstance(seq, int) and written is not None:
+            ask = frame.get("acknowledge") is True
+            written.add_done_callback(lambda done: self._written_out(done, seq, ask))
+
+    def _written_out(self, done: Future[None], seq: int, ask: bool) -> None:
+        """Kernel frame seq is in the socket: the kernel hears of it for the first frame
+        (from then on its session's window holds what the peer has not taken, as for a
+        notebook page that acknowledges), every ``ACK_EVERY`` frames, at once when it
+        asked, or with the peer's next message. What the peer's TCP connection does not
+        take waits in the kernel, merged, and the session's callbacks wait for it, rather
+        than queueing here and delaying every answer to the peer behind it."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        self._written = max(self._written, seq)
+        due = ask or not self._acked or self._written - self._acked >= ACK_EVERY
+        if due and self._comm and self._client:
+            self._acked = self._written
+            self._client.send(self._comm, ack_frame(PEER, self._written), [])
 
     def _template(self, frame: Mapping[str, Any]) -> Mapping[str, Any]:
         """The app's template, rendered in the kernel: a live app's static directory
@@ -234,8 +270,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             state_of(self.settings).app_statics.record(self.kernel_id, self.app_name, directory)
         return {**frame, "metadata": {}} if self._shows_template else {}
 
-    def _write_frames(self, parts: Sequence[tuple[bytes, bool]]) -> None:
-        write_frames(self, parts)
+    def _write_frames(self, parts: Sequence[tuple[bytes, bool]]) -> Future[None] | None:
+        return write_frames(self, parts)
 
     def _make_room(self, nbytes: int) -> None:
         """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped

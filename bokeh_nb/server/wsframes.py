@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from asyncio import Future
 from collections.abc import Iterator, Sequence
 
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -53,21 +54,26 @@ def coalesced(parts: Sequence[tuple[bytes, bool]]) -> Iterator[bytes]:
         yield bytes(pending)
 
 
-def write_frames(handler: WebSocketHandler, parts: Sequence[tuple[bytes, bool]]) -> None:
+def write_frames(
+    handler: WebSocketHandler, parts: Sequence[tuple[bytes, bool]]
+) -> Future[None] | None:
     """The websocket messages of one Bokeh message on ``handler``, in as few writes as
-    possible (``coalesced``). tornado's ``write_message`` writes each at once (a syscall
-    and, with TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a
-    stream of small patches those writes were a quarter of the server's main thread
+    possible (``coalesced``); returns what is done once they are all in the socket (None
+    for no parts). tornado's ``write_message`` writes each at once (a syscall and, with
+    TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a stream of
+    small patches those writes were a quarter of the server's main thread
     (``benchmarks/results/PROFILE.md``). With permessage-deflate, tornado frames them."""
     stream = websocket_stream(handler)
     if stream is None or not websocket_open(handler):
         raise WebSocketClosedError()
+    written: Future[None] | None = None
     if compresses(handler):
         for data, binary in parts:
-            handler.write_message(data, binary=binary)
-        return
+            written = handler.write_message(data, binary=binary)
+        return written
     for chunk in coalesced(parts):
-        stream.write(chunk)
+        written = stream.write(chunk)
+    return written
 
 
 def bokeh_parts(

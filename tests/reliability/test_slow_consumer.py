@@ -1,6 +1,11 @@
-"""A visitor that stops reading while its app streams: the Jupyter server holds at most
-``AppSocket.max_pending_bytes`` for it, then drops that connection with a log line; a
-visitor beside it goes on receiving, and the server's memory stays bounded."""
+"""Visitors that read slowly or not at all while their app streams.
+
+The server acknowledges a session's frames to the kernel as it writes them to the
+visitor's socket, so a visitor that falls behind holds its own session back (its changes
+wait in the kernel, its callbacks wait) and its next answer comes behind little. One that
+stops reading holds it back for ``AckWindow.stall`` seconds; then the Jupyter server holds
+at most ``AppSocket.max_pending_bytes`` for it and drops that connection with a log line;
+a visitor beside it goes on receiving, and the server's memory stays bounded."""
 
 from __future__ import annotations
 
@@ -104,3 +109,80 @@ def test_a_visitor_that_stops_reading_is_dropped(lab_server, page, nb_name, repo
     # bytes, the websocket frame) for both visitors; unbounded, it would grow 32 MB/s
     assert growth < 4 * cap_mib + 150, "the server's memory stays bounded"
     assert kernel_json(page, "len(app.sessions)") == 1  # the notebook's own only
+
+
+STREAM = """\
+import numpy as np
+import bokeh_nb
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+made = {"ticks": 0, "sessions": 0}
+def modify_doc(doc):
+    made["sessions"] += 1
+    src = ColumnDataSource(data={"x": np.zeros(0), "y": np.zeros(0)})
+    p = figure(height=200); p.line("x", "y", source=src)
+    doc.add_root(p)
+    if made["sessions"] > 1:  # the notebook's own output stays still
+        def tick():  # a visitor's: 20,000 float64 rows every 10 ms, 32 MB/s, for 4 s
+            made["ticks"] += 1
+            x = np.arange(20_000, dtype="float64")
+            src.stream({"x": x, "y": x})
+            if made["ticks"] == TICKS:
+                doc.remove_periodic_callback(cb)
+        cb = doc.add_periodic_callback(tick, 10)
+TICKS = 400
+app = bokeh_nb.App(modify_doc, name="slowreader")
+app
+"""
+
+
+def test_a_slow_visitor_holds_its_session_back(lab_server, page, nb_name, report_figure):
+    """A visitor that reads nothing for 4 s while its session streams 32 MB/s: the server
+    acknowledges each frame to the kernel once it is in the visitor's socket, so the
+    session holds its changes and its callbacks wait, instead of the server queueing all
+    they make. Once the visitor reads again, an answer to it comes behind a bounded
+    amount of data, and every row arrives."""
+    server = lab_server
+    _, url = shared_app(server, page, nb_name, [STREAM], "slowreader")
+    headers = {"Origin": server.origin}
+
+    async def main() -> dict[str, Any]:
+        sock = await BokehSocket.connect(url, headers)
+        msgtype, _ = await sock.request("PULL-DOC-REQ", {})
+        assert msgtype == "PULL-DOC-REPLY"
+        await asyncio.sleep(4)  # reads nothing (tornado's client stops at one message)
+        before = len(sock.others)
+        start = time.monotonic()
+        msgtype, _ = await sock.request("PULL-DOC-REQ", {})
+        waited = time.monotonic() - start
+        ahead = sock.others[before:]
+        assert msgtype == "PULL-DOC-REPLY"
+        rows = sum(_rows(content) for _, content in sock.others)
+        patches = len(sock.others)
+        deadline = time.monotonic() + 60
+        while rows < 400 * 20_000 and time.monotonic() < deadline:
+            msgtype, msg = await asyncio.wait_for(sock.next(), 30)
+            rows += _rows(msg.content)
+            patches += 1
+        await sock.close()
+        return {"waited": waited, "ahead": len(ahead), "rows": rows, "patches": patches}
+
+    out = in_thread(main, timeout=180)
+    report_figure(
+        f"a visitor that read nothing for 4 s of a 32 MB/s stream: its next answer came "
+        f"after {out['waited'] * 1000:.0f} ms behind {out['ahead']} patches; "
+        f"{out['rows']:,} rows in {out['patches']} patches (400 ticks)"
+    )
+    assert out["rows"] == 400 * 20_000, "every row arrives"
+    # what the server had queued for it: a few patches, not the 4 s made meanwhile
+    assert out["ahead"] <= 64, "the answer waits behind a bounded amount"
+
+
+def _rows(content: Any) -> int:
+    """Rows a PATCH-DOC's stream events carry (its column x's length)."""
+    total = 0
+    for event in content.get("events", []):
+        if event.get("kind") == "ColumnsStreamed":
+            x = dict(event["data"]["entries"])["x"]
+            total += int(x["shape"][0]) if isinstance(x, dict) else len(x)
+    return total

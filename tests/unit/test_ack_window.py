@@ -1,6 +1,7 @@
-"""The window of unacknowledged frames of a notebook output (``kernel/flow.AckWindow``): a
-session holds its changes, merged, while a page that acknowledges is behind, loses none of
-them, and is not held by a page that stalls, leaves or never acknowledges."""
+"""The window of unacknowledged frames (``kernel/flow.AckWindow``) of a notebook output, or
+of a standalone session whose server acknowledges: a session holds its changes, merged,
+while a page that acknowledges is behind, loses none of them, and is not held by a page
+that stalls, leaves or never acknowledges, nor by a connection that went away."""
 
 from __future__ import annotations
 
@@ -127,6 +128,23 @@ def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
         await asyncio.sleep(0.02)
         assert not session.outgoing._runs, "a page that leaves holds nothing"
         assert rows(channel) == [float(i) for i in range(3 * ACK_WINDOW + 5)]
+
+    in_thread(main, 30)
+
+
+def test_a_standalone_session_whose_connection_went_is_held_by_no_one() -> None:
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.receive(pull_request(), "ws")
+        ack(session, "ws", session.frames_sent)  # the server, for its visitor's socket
+        for i in range(ACK_WINDOW + 5):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        assert session.outgoing._runs, "held: the server has not written the rest"
+        session.detached()  # the visitor's websocket closed; a reload may take it over
+        await asyncio.sleep(0.02)
+        assert not session.outgoing._runs, "what was held goes (dropped while detached)"
+        session.destroy()
 
     in_thread(main, 30)
 

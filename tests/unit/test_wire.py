@@ -106,7 +106,18 @@ def test_session_open_round_trips():
         "app", {"n": ["1"]}, visitor="view", session_id="abc", file="a.py", files=["a.py"]
     )
     assert wire.read_session_open(json.loads(json.dumps(data))) == data
-    assert wire.session_open("app", {}) == {"app": "app", "arguments": {}, "batches": True}
+    assert wire.session_open("app", {}) == {
+        "app": "app",
+        "arguments": {},
+        "batches": True,
+        "acknowledges": True,
+    }
+
+
+def test_a_servers_acknowledgement_reads_as_a_pages():
+    frame = json.loads(json.dumps(wire.ack_frame("ws", 17)))
+    assert wire.frame_kind(frame) == "ack" and wire.frame_client(frame) == "ws"
+    assert wire.frame_int(frame, "seq") == 17
 
 
 def test_session_open_drops_what_has_the_wrong_type():
