@@ -121,6 +121,13 @@ ACK_EVERY = 8
 ACK_AFTER_MS = 16
 ACK_WINDOW = 4 * ACK_EVERY
 ACK_WINDOW_BYTES = 128 * 1024
+#: bokeh_nb's app page tells its server how many of the websocket's Bokeh messages it has
+#: handled: this, then the count, as a text websocket message between Bokeh messages
+#: (never a Bokeh fragment: those are JSON). It does so for its first message, every
+#: ``ACK_EVERY`` messages, and each message whose metadata has ``ACKNOWLEDGE_KEY`` (the
+#: server adds it where the kernel marked the frame ``acknowledge``).
+PAGE_HANDLED = "bokeh_nb:handled:"
+ACKNOWLEDGE_KEY = "bokeh_nb_acknowledge"
 
 #: Bokeh message types that travel over the comm.
 BROWSER_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REQ", "PATCH-DOC")

@@ -7,13 +7,15 @@ API, all here: each function or class says what it uses, checked against jupyter
 - tornado's summary of a request in its own log lines (without credentials here);
 - the class jupyter_server makes the connection of each notebook page's kernel websocket
   from (``kernel_websocket_connection_class``), extended for bokeh_nb: TCP_NODELAY,
-  notebook pages skip the standalone sessions' iopub traffic (``pagefilter.py``), comm
+  notebook pages skip the standalone sessions' iopub traffic (``pagefilter.py``), large
+  kernel messages reach a page without two copies of them (``wsframes.py``), comm
   messages from a page count as kernel activity (``commstatus.py``), and binary frames
   pass the kernel-gateway proxy unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,23 +81,37 @@ class LogScrubbing(web.RequestHandler):
 # ---- jupyter_server's kernel websocket connection -----------------------------------------
 
 
+#: what writes a large kernel message to a page itself (``wsframes.write_kernel_message``):
+#: (the page's websocket, the channel, the message's parts after the signature) -> whether
+#: it did
+WriteLarge = Callable[[WebSocketHandler, str, Sequence[bytes]], bool]
+#: jupyter_server's binary kernel websocket protocol
+KERNEL_WS_V1 = "v1.kernel.websocket.jupyter.org"
+
+
 def kernel_connection_class(
-    base: type[Any] | None, *, gateway: bool, comm_activity: bool, nodelay: bool
+    base: type[Any] | None,
+    *,
+    gateway: bool,
+    comm_activity: bool,
+    nodelay: bool,
+    write_large: WriteLarge | None = None,
 ) -> type[Any] | None:
     """jupyter_server's kernel websocket connection class ``base`` (the server's
     ``kernel_websocket_connection_class``: ``ZMQChannelsWebsocketConnection`` for local
     kernels, ``GatewayWebSocketConnection`` with ``gateway``), subclassed with what
     bokeh_nb adds (see the module's text); ``comm_activity`` and ``nodelay`` are
-    ``BokehNb.untrack_comm_status`` and ``BokehNb.tcp_nodelay``. Overrides their
-    ``connect``, ``handle_incoming_message`` and ``handle_outgoing_message``, and the
-    gateway connection's ``_connection_done`` and ``ws``."""
+    ``BokehNb.untrack_comm_status`` and ``BokehNb.tcp_nodelay``; ``write_large`` writes
+    a local kernel's large messages to a page on the v1 protocol. Overrides their
+    ``connect``, ``handle_incoming_message``, ``handle_outgoing_message`` and
+    ``_on_zmq_reply``, and the gateway connection's ``_connection_done`` and ``ws``."""
     if base is None or getattr(base, "_bokeh_nb", False):
         return base  # (extended already)
     cls = base
     if gateway:
         cls = _binary_gateway(cls)
     elif hasattr(cls, "handle_outgoing_message"):
-        cls = _without_relay_traffic(cls)
+        cls = _without_relay_traffic(cls, write_large)
         if comm_activity:  # what the page sends still counts as activity
             cls = _with_comm_activity(cls)
     if nodelay:
@@ -123,9 +139,11 @@ def _with_nodelay(base: type[Any]) -> type[Any]:
     return _named(NoDelayConnection, f"NoDelay{base.__name__}")
 
 
-def _without_relay_traffic(base: type[Any]) -> type[Any]:
+def _without_relay_traffic(base: type[Any], write_large: WriteLarge | None) -> type[Any]:
     """The ZMQ connection (``handle_outgoing_message(stream, msg_list)``) does not forward
-    the iopub messages of standalone sessions to the page."""
+    the iopub messages of standalone sessions to the page, and hands a message on the v1
+    protocol (``_on_zmq_reply(stream, parts)``, parts after the signature) to
+    ``write_large`` first."""
 
     class PageConnection(base):  # type: ignore[misc]
         def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
@@ -135,6 +153,17 @@ def _without_relay_traffic(base: type[Any]) -> type[Any]:
                 if is_relay_traffic(parts[1:]):  # after the signature
                     return
             super().handle_outgoing_message(stream, outgoing_msg)
+
+        def _on_zmq_reply(self, stream: Any, msg_list: Any) -> None:
+            if (
+                write_large is not None
+                and self.subprotocol == KERNEL_WS_V1
+                and isinstance(msg_list, list)
+                and not stream.closed()
+                and write_large(self.websocket_handler, getattr(stream, "channel", ""), msg_list)
+            ):
+                return
+            super()._on_zmq_reply(stream, msg_list)
 
     return _named(PageConnection, f"BokehNbPage{base.__name__}")
 

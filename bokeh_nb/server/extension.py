@@ -29,6 +29,7 @@ from .pool import FileAppPool
 from .sharelinks import MAX_SESSIONS, ShareRegistry
 from .state import STATE_KEY, ServerState
 from .urls import ROUTES
+from .wsframes import write_kernel_message
 from .zmqtransport import ZmqTransport, client_session
 
 __all__ = ("BokehNb",)
@@ -137,6 +138,7 @@ class BokehNb(ExtensionApp):
             gateway=gateway,
             comm_activity=self.untrack_comm_status,
             nodelay=self.tcp_nodelay,
+            write_large=write_kernel_message,
         )
         if connection is not None:
             settings["kernel_websocket_connection_class"] = connection

@@ -91,6 +91,11 @@ class MessageGuard:
         self._drop = False
         self._msgid: str | None = None
 
+    @property
+    def between_messages(self) -> bool:
+        """Whether the next fragment starts a message (or is none of one)."""
+        return self._left == 0
+
     def admit(self, fragment: str | bytes) -> Step:
         """The next fragment, checked (``Refused`` if it goes over a bound)."""
         if self._left == 0:

@@ -26,7 +26,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import _bokeh
 from ..protocol import (
-    ACK_EVERY,
+    ACKNOWLEDGE_KEY,
     KIND_BOKEH,
     KIND_ERROR,
     STATIC_ROUTE,
@@ -38,10 +38,11 @@ from ._jupyter import websocket_open, websocket_stream
 from .base import BokehNbHandler, may, refuse, shown
 from .kernelclient import AppFiles, KernelClient, KernelUnavailable
 from .limits import BoundedSocket, Limits, MessageGuard, Refused
+from .pacing import Pacing, page_handled
 from .page import write_app_page
 from .state import state_of
 from .staticdirs import static_dir_in_root
-from .wsframes import FRAME_OVERHEAD, bokeh_parts, write_frames
+from .wsframes import FRAME_OVERHEAD, Payload, bokeh_parts, write_frames
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
@@ -101,9 +102,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     _guard: MessageGuard | None = None
     #: whether the peer is bokeh_nb's app page, which shows the app's template
     _shows_template = False
-    #: the last kernel frame (its ``seq``) written to the peer, and the last acknowledged
-    _written = 0
-    _acked = 0
+    _pacing: Pacing | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
@@ -149,6 +148,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             return
         for fragment in _bokeh.ack_fragments():
             self.write_message(fragment)
+        pacing = self._pacing = Pacing(self._acknowledge)
+        pacing.wrote(None, False, None)
         self._comm = client.open(
             self.app_name,
             arguments,
@@ -169,6 +170,10 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     async def on_message(self, fragment: str | bytes) -> None:
         if self._comm is None or self._guard is None or self._client is None:
             return
+        count = page_handled(fragment) if isinstance(fragment, str) else None
+        if count is not None and self._pacing is not None and self._guard.between_messages:
+            self._pacing.handled(count)  # bokeh_nb's page: what it has handled
+            return
         try:
             step = self._guard.admit(fragment)
         except Refused as e:
@@ -179,6 +184,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             if step.reply_to is not None:
                 for reply in _bokeh.ok_fragments(step.reply_to):
                     self.write_message(reply)
+                if self._pacing is not None:
+                    self._pacing.wrote(None, False, None)
             return
         try:
             msg = await self._receiver.consume(fragment)
@@ -194,8 +201,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             [str(b.id) for b in msg.buffers],
             client=PEER,
         )
-        if self._written > self._acked:  # what was written rides along, as a page's does
-            frame["ack"] = self._acked = self._written
+        if self._pacing is not None and (taken := self._pacing.ride_along()) is not None:
+            frame["ack"] = taken  # what the peer has taken rides along, as a page's does
         self._client.send(self._comm, frame, [b.to_bytes() for b in msg.buffers])
 
     def _refuse(self, code: int, reason: str, error: Exception | None = None) -> None:
@@ -224,6 +231,9 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             frame = self._template(frame)
             if not frame:
                 return
+        seq, ask = frame.get("seq"), frame.get("acknowledge") is True
+        if self._pacing is not None and self._pacing.asks(ask):
+            frame = {**frame, "metadata": {**frame.get("metadata", {}), ACKNOWLEDGE_KEY: True}}
         parts = bokeh_parts(cast(BokehFrame, frame), buffers)
         self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
         try:
@@ -240,25 +250,15 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             )
             self._drop()
             return
-        seq = frame.get("seq")
-        if isinstance(seq, int) and written is not None:
-            ask = frame.get("acknowledge") is True
-            written.add_done_callback(lambda done: self._written_out(done, seq, ask))
+        if self._pacing is not None:
+            self._pacing.wrote(seq if isinstance(seq, int) else None, ask, written)
 
-    def _written_out(self, done: Future[None], seq: int, ask: bool) -> None:
-        """Kernel frame seq is in the socket: the kernel hears of it for the first frame
-        (from then on its session's window holds what the peer has not taken, as for a
-        notebook page that acknowledges), every ``ACK_EVERY`` frames, at once when it
-        asked, or with the peer's next message. What the peer's TCP connection does not
-        take waits in the kernel, merged, and the session's callbacks wait for it, rather
-        than queueing here and delaying every answer to the peer behind it."""
-        if done.cancelled() or done.exception() is not None:
-            return
-        self._written = max(self._written, seq)
-        due = ask or not self._acked or self._written - self._acked >= ACK_EVERY
-        if due and self._comm and self._client:
-            self._acked = self._written
-            self._client.send(self._comm, ack_frame(PEER, self._written), [])
+    def _acknowledge(self, seq: int) -> None:
+        """The peer has taken the kernel's frames up to seq (``pacing.py``): what it has
+        not waits in the kernel, merged, and its session's callbacks wait for it, rather
+        than queueing here and putting seconds of data ahead of every answer to it."""
+        if self._comm is not None and self._client is not None:
+            self._client.send(self._comm, ack_frame(PEER, seq), [])
 
     def _template(self, frame: Mapping[str, Any]) -> Mapping[str, Any]:
         """The app's template, rendered in the kernel: a live app's static directory
@@ -270,7 +270,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             state_of(self.settings).app_statics.record(self.kernel_id, self.app_name, directory)
         return {**frame, "metadata": {}} if self._shows_template else {}
 
-    def _write_frames(self, parts: Sequence[tuple[bytes, bool]]) -> Future[None] | None:
+    def _write_frames(self, parts: Sequence[tuple[Payload, bool]]) -> Future[None] | None:
         return write_frames(self, parts)
 
     def _make_room(self, nbytes: int) -> None:
@@ -293,6 +293,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         """The connection is gone (called once, whichever way it went): its session in the
         kernel ends and what it sent of a message is let go."""
         self._receiver = self._guard = None
+        if self._pacing is not None:
+            self._pacing.close()
         if self._comm is not None and self._client is not None:
             comm, self._comm = self._comm, None
             self._client.close(comm)

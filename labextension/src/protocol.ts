@@ -47,6 +47,8 @@ export const ACK_EVERY = 8;
 export const ACK_AFTER_MS = 16;
 export const ACK_WINDOW = 32;
 export const ACK_WINDOW_BYTES = 131072;
+export const PAGE_HANDLED = 'bokeh_nb:handled:';
+export const ACKNOWLEDGE_KEY = 'bokeh_nb_acknowledge';
 
 export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];
 export const KERNEL_MSGTYPES = ['PULL-DOC-REPLY', 'PATCH-DOC', 'OK', 'ERROR'];

@@ -167,3 +167,60 @@ def test_notebook_pages_skip_the_traffic_of_standalone_sessions(lab_server, page
     assert not [f for f in frames if b"bokeh_nb.relay" in f], "a visitor's update reached it"
     # (the page does get the statuses of its own requests)
     assert [f for f in frames if b'"status"' in f and b'"idle"' in f]
+
+
+STREAM = """\
+import numpy as np
+import bokeh_nb
+from bokeh.models import ColumnDataSource, Div
+from bokeh.layouts import column
+def make(doc):
+    src = ColumnDataSource(data={"x": np.zeros(0)})
+    done = Div(text="streaming", name="done")
+    doc.add_root(column(done, Div(text="", name="rows")))
+    doc.add_root(src)
+    state = {"ticks": 0}
+    def tick():
+        state["ticks"] += 1
+        src.stream({"x": np.arange(500, dtype="float64")})
+        if state["ticks"] == 200:
+            doc.remove_periodic_callback(cb)
+            done.text = f"done {len(src.data['x'])}"
+    cb = doc.add_periodic_callback(tick, 5)
+stream = bokeh_nb.App(make, name="stream")
+stream
+"""
+
+
+def test_an_app_page_tells_its_server_what_it_handled(lab_server, page, nb_name):
+    """bokeh_nb's app page counts the Bokeh messages it has handled and says so
+    (``PAGE_HANDLED``): after the first, every ``ACK_EVERY``, and whenever the server asks
+    (``server/pacing.py``), so its kernel session is paced by what the page has drawn.
+    A stream of 200 patches arrives whole, and the counts match the messages it got."""
+    from bokeh_nb.protocol import ACK_EVERY, PAGE_HANDLED
+
+    run_notebook(lab_server, page, nb_name, [STREAM])
+    url = kernel_json(page, "stream.url")
+    sent: list[str] = []
+    messages = {"n": 0}  # Bokeh messages received: their headers (JSON with a msgtype)
+
+    def received(payload: str | bytes) -> None:
+        if isinstance(payload, str) and payload.startswith("{") and '"msgtype"' in payload:
+            messages["n"] += '"msgid"' in payload  # a header, not a buffer's {"id": ...}
+
+    def watch(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.on("framesent", lambda p: sent.append(p) if isinstance(p, str) else None)
+        ws.on("framereceived", received)
+
+    visitor = page.context.new_page()
+    visitor.on("websocket", watch)
+    visitor.goto(url)
+    done = visitor.locator(":is(.bk-clearfix, .bk-markup)").first
+    expect(done).to_have_text("done 100000", timeout=90_000)
+    visitor.wait_for_timeout(500)
+    counts = [int(s[len(PAGE_HANDLED) :]) for s in sent if s.startswith(PAGE_HANDLED)]
+    visitor.close()
+    assert counts[0] == 1, counts[:5]
+    assert counts == sorted(set(counts)), "each count is more than the one before"
+    assert messages["n"] > 4 * ACK_EVERY  # the ACK, the document, the patches (some merged)
+    assert messages["n"] - ACK_EVERY <= counts[-1] <= messages["n"]

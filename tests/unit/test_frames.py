@@ -1,18 +1,23 @@
-"""The websocket frames an app page's socket writes itself (``server/live.py``): one write
-for the messages of a Bokeh message, read back by tornado's own websocket client."""
+"""The websocket frames the server writes itself (``server/wsframes.py``): one write for
+the messages of a Bokeh message, and a notebook page's large kernel message exactly as
+jupyter_server would write it, read back by tornado's own websocket client."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_msg_from_ws_v1,
+    serialize_msg_to_ws_v1,
+)
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application
 from tornado.websocket import WebSocketHandler, websocket_connect
 
 from bokeh_nb.server.live import AppSocket
-from bokeh_nb.server.wsframes import COALESCE_BYTES, frame_header
+from bokeh_nb.server.wsframes import COALESCE_BYTES, frame_header, write_kernel_message
 
 
 @pytest.mark.parametrize(
@@ -62,3 +67,38 @@ def test_a_client_reads_each_message_as_written() -> None:
 
     got = asyncio.run(main())
     assert got == [data if binary else data.decode() for data, binary in PARTS]
+
+
+KERNEL_PARTS = [
+    b'{"msg_type": "comm_msg"}',
+    b"{}",
+    b"{}",
+    b'{"data": {}}',
+    bytes(range(256)) * 4096,  # 1 MiB: over LARGE_KERNEL_MESSAGE with the rest
+    b"\x02" * (COALESCE_BYTES - 1),
+]
+
+
+class KernelMessages(WebSocketHandler):
+    def open(self) -> None:
+        assert not write_kernel_message(self, "iopub", KERNEL_PARTS[:4])  # small: jupyter's
+        assert write_kernel_message(self, "iopub", KERNEL_PARTS)
+
+
+def test_a_large_kernel_message_reads_as_jupyter_server_writes_it() -> None:
+    async def main() -> str | bytes | None:
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(Application([("/ws", KernelMessages)]))
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        try:
+            ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
+            got = await ws.read_message()
+            ws.close()
+            return got
+        finally:
+            server.stop()
+
+    got = asyncio.run(main())
+    assert got == serialize_msg_to_ws_v1(KERNEL_PARTS, "iopub")
+    assert deserialize_msg_from_ws_v1(got) == ("iopub", KERNEL_PARTS)

@@ -14,6 +14,7 @@ import {
   sessionFailed,
   websocketUrl
 } from './problems';
+import { HandledMessages } from './handled';
 import { applyTemplate, watchTemplate } from './template';
 import { loadExtensions } from '../extensions';
 import { jsVersion } from '../versions';
@@ -69,6 +70,19 @@ function withExtensions(
       throw err;
     }
     return { doc_json: reply.content.doc, buffers: reply.buffers };
+  };
+}
+
+/** Each socket the connection makes (the first, and each reconnect's) tells the server
+ * which of its messages the page has handled (handled.ts). */
+function countingHandled(connection: IClientConnection): void {
+  const connect = connection.connect.bind(connection);
+  connection.connect = () => {
+    const session = connect();
+    if (connection.socket !== null) {
+      new HandledMessages(connection.socket);
+    }
+    return session;
   };
 }
 
@@ -164,6 +178,7 @@ async function openSession(
   }
   const connection = new bk.ClientConnection(url, token, query.toString());
   withExtensions(connection, bk.bokeh, jsVersion(item.version), watch.extensionFailed);
+  countingHandled(connection);
   const session = connection.connect();
   // (the socket exists once connect() returns: no other socket of the page is watched)
   const socket = connection.socket;

@@ -1,0 +1,124 @@
+"""What a standalone session's server tells the kernel of what its peer has taken.
+
+The kernel numbers a standalone session's frames for a server that acknowledges
+(``"acknowledges"`` in the session's open, ``docs/protocol.md``); the session's window
+(``kernel/flow.AckWindow``) then holds its changes, merged, and its callbacks wait, while
+the peer is behind, so an answer to the peer waits behind little. ``Pacing`` decides what
+"taken" means for one connection:
+
+- bokeh_nb's app page counts the Bokeh messages it has handled and tells the server
+  (``PAGE_HANDLED`` and the count, between Bokeh messages): from its first such message
+  on, a frame is taken once the page has handled it, as for a notebook page;
+- any other peer (stock BokehJS, ``bokeh.client``): once the frame is in its socket.
+
+The kernel hears of the first frame taken at once, then of every ``ACK_EVERY`` frames
+written to a peer that does not count, of each frame it asked about (``acknowledge``) at
+once, and otherwise with the peer's next ``PATCH-DOC`` (``ride_along``) or after
+``LATER`` seconds: an event and its reply cost the kernel no message of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..protocol import ACK_EVERY, ACK_WINDOW, PAGE_HANDLED
+
+__all__ = ("Pacing", "page_handled")
+
+#: the most digits a page's count may have
+_DIGITS = 12
+
+
+def page_handled(fragment: str) -> int | None:
+    """The count a page's ``PAGE_HANDLED`` message gives, or None for any other text."""
+    if not fragment.startswith(PAGE_HANDLED) or len(fragment) > len(PAGE_HANDLED) + _DIGITS:
+        return None
+    count = fragment[len(PAGE_HANDLED) :]
+    return int(count) if count.isascii() and count.isdigit() else None
+
+
+class Pacing:
+    """One connection's acknowledgements to its kernel session: ``tell(seq)`` sends one."""
+
+    #: seconds an acknowledgement nobody waits for may wait to ride on a PATCH-DOC
+    LATER = 0.05
+
+    def __init__(self, tell: Callable[[int], None]) -> None:
+        self._tell = tell
+        #: whether the peer counts what it handled (bokeh_nb's app page)
+        self.page_counts = False
+        self._messages = 0  # Bokeh messages written to the peer
+        # (message number, frame number, asked) of frames a counting page has not handled;
+        # the window keeps a page within ACK_WINDOW frames, so more are never waited for
+        self._unhandled: deque[tuple[int, int, bool]] = deque(maxlen=8 * ACK_WINDOW)
+        self._taken = 0  # the last frame the peer has taken
+        self._told = 0  # the last frame the kernel was told of
+        self._later: asyncio.TimerHandle | None = None
+
+    def wrote(self, seq: int | None, ask: bool, written: asyncio.Future[Any] | None) -> None:
+        """A Bokeh message went to the peer: kernel frame seq (None: one of the server's
+        own, or a frame the kernel did not number); ``written`` is done once it is in the
+        socket."""
+        self._messages += 1
+        if seq is None:
+            return
+        self._unhandled.append((self._messages, seq, ask))
+        if written is not None and not self.page_counts:
+            written.add_done_callback(lambda done: self._written(done, seq, ask))
+
+    def asks(self, ask: bool) -> bool:
+        """Whether a frame the kernel marked ``acknowledge`` (ask) should say so to the
+        peer (in its metadata): to a page that counts."""
+        return ask and self.page_counts
+
+    def handled(self, count: int) -> None:
+        """The page has handled its first count Bokeh messages."""
+        self.page_counts = True
+        seq, ask = 0, False
+        while self._unhandled and self._unhandled[0][0] <= count:
+            _, seq, asked = self._unhandled.popleft()
+            ask = ask or asked
+        if seq > self._taken:
+            self._taken = seq
+            self._maybe_tell(ask, lazily=True)
+
+    def ride_along(self) -> int | None:
+        """The frame number a PATCH-DOC from the peer carries to the kernel, if any."""
+        if self._taken <= self._told:
+            return None
+        self._cancel_later()
+        self._told = self._taken
+        return self._taken
+
+    def close(self) -> None:
+        self._cancel_later()
+
+    def _written(self, done: asyncio.Future[Any], seq: int, ask: bool) -> None:
+        if done.cancelled() or done.exception() is not None or self.page_counts:
+            return
+        self._taken = max(self._taken, seq)
+        self._maybe_tell(ask or self._taken - self._told >= ACK_EVERY, lazily=False)
+
+    def _maybe_tell(self, now: bool, lazily: bool) -> None:
+        """Tell the kernel now (always of the first frame taken), or, lazily, within
+        ``LATER`` unless a PATCH-DOC carries it first."""
+        if now or not self._told:
+            self._cancel_later()
+            self._told = self._taken
+            self._tell(self._taken)
+        elif lazily and self._later is None:
+            self._later = asyncio.get_running_loop().call_later(self.LATER, self._tell_later)
+
+    def _tell_later(self) -> None:
+        self._later = None
+        if self._taken > self._told:
+            self._told = self._taken
+            self._tell(self._taken)
+
+    def _cancel_later(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
