@@ -30,11 +30,15 @@ app = bokeh_nb.App(make, name="ticker")
 """
 
 
-def open_page(kernel: Kernel, name: str, batches: bool) -> None:
+def open_page(kernel: Kernel, name: str, batches: bool, acknowledges: bool = False) -> None:
+    """A session of the ticker, opened as a server that splits batches or acknowledges
+    frames (or neither) opens one."""
     kc = kernel.client
     data: dict[str, Any] = {"app": "ticker", "arguments": {}}
     if batches:
         data["batches"] = True
+    if acknowledges:
+        data["acknowledges"] = True
     content = {"comm_id": name, "target_name": SESSION_TARGET, "data": data}
     kc.session.send(kc.shell_channel.socket, kc.session.msg("comm_open", content))
 

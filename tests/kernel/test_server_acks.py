@@ -10,19 +10,10 @@ import time
 from typing import Any
 
 from bokeh_nb import wire
-from bokeh_nb.protocol import ACK_WINDOW, SESSION_TARGET
+from bokeh_nb.protocol import ACK_WINDOW
 
 from .conftest import Kernel
-from .test_relay_batches import TICKER, rows_of
-
-
-def open_page(kernel: Kernel, comm_id: str, acknowledges: bool) -> None:
-    kc = kernel.client
-    data: dict[str, Any] = {"app": "ticker", "arguments": {}}
-    if acknowledges:
-        data["acknowledges"] = True
-    content = {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data}
-    kc.session.send(kc.shell_channel.socket, kc.session.msg("comm_open", content))
+from .test_relay_batches import TICKER, open_page, rows_of
 
 
 def acknowledge(kernel: Kernel, comm_id: str, seq: int) -> None:
@@ -53,8 +44,8 @@ def frames_for(
 
 def test_a_session_waits_for_the_server_that_acknowledges(kernel: Kernel) -> None:
     kernel.execute(TICKER)
-    open_page(kernel, "paced", acknowledges=True)
-    open_page(kernel, "unpaced", acknowledges=False)
+    open_page(kernel, "paced", batches=False, acknowledges=True)
+    open_page(kernel, "unpaced", batches=False)
     first = frames_for(kernel, 0.5)
     assert all("seq" in f for f in first["paced"])
     assert not any("seq" in f for f in first["unpaced"])

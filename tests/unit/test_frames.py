@@ -51,21 +51,27 @@ class Frames(WebSocketHandler):
         AppSocket._write_frames(self, PARTS)  # type: ignore[arg-type]
 
 
-def test_a_client_reads_each_message_as_written() -> None:
+def read_from(handler: type[WebSocketHandler], count: int) -> list[str | bytes | None]:
+    """The first count messages a tornado websocket client reads from handler."""
+
     async def main() -> list[str | bytes | None]:
         sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(Application([("/ws", Frames)]))
+        server = HTTPServer(Application([("/ws", handler)]))
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]
         try:
             ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
-            got = [await ws.read_message() for _ in PARTS]
+            got = [await ws.read_message() for _ in range(count)]
             ws.close()
             return got
         finally:
             server.stop()
 
-    got = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_a_client_reads_each_message_as_written() -> None:
+    got = read_from(Frames, len(PARTS))
     assert got == [data if binary else data.decode() for data, binary in PARTS]
 
 
@@ -86,19 +92,7 @@ class KernelMessages(WebSocketHandler):
 
 
 def test_a_large_kernel_message_reads_as_jupyter_server_writes_it() -> None:
-    async def main() -> str | bytes | None:
-        sockets = bind_sockets(0, "127.0.0.1")
-        server = HTTPServer(Application([("/ws", KernelMessages)]))
-        server.add_sockets(sockets)
-        port = sockets[0].getsockname()[1]
-        try:
-            ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
-            got = await ws.read_message()
-            ws.close()
-            return got
-        finally:
-            server.stop()
-
-    got = asyncio.run(main())
+    [got] = read_from(KernelMessages, 1)
+    assert isinstance(got, bytes)
     assert got == serialize_msg_to_ws_v1(KERNEL_PARTS, "iopub")
     assert deserialize_msg_from_ws_v1(got) == ("iopub", KERNEL_PARTS)
