@@ -157,7 +157,7 @@ class SessionOpen(TypedDict, total=False):
     file: str  # a file-app kernel: the app file (or, with ``files``, its entry)
     files: list[str]  # a kernel on a gateway: the app's files, one buffer each
     batches: bool  # the server splits ``KIND_BATCH`` messages: the kernel may send them
-    acknowledges: bool  # the server acknowledges each frame (``seq``) once written to the page
+    acknowledges: bool  # the server acknowledges the frames (``seq``) its peer has taken
 
 
 class BatchItem(TypedDict):
@@ -277,7 +277,7 @@ def revoke_request(share_id: str) -> RevokeRequest:
 
 
 def ack_frame(client: str, seq: int) -> AckFrame:
-    """A server's acknowledgement: kernel frames up to seq are written to client's socket."""
+    """A server's acknowledgement: client has taken the kernel frames up to seq."""
     return {"kind": KIND_ACK, "client": client, "seq": seq}
 
 

@@ -70,8 +70,8 @@ class AckWindow:
     that lags gets few large frames, not many small ones, each costing it a redraw. A page
     that stays behind for ``stall`` seconds without acknowledging anything (a frozen tab,
     a page gone without a goodbye) holds no one back until it acknowledges again. The
-    server acknowledges for a standalone page, once it has written the frame to the
-    page's websocket; what never acknowledges is not counted.
+    server acknowledges for a standalone page what the page has taken
+    (``server/pacing.py``); what never acknowledges is not counted.
     """
 
     frames: int = ACK_WINDOW

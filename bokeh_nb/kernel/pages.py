@@ -94,9 +94,8 @@ class PageChannel:
     while the session is detached: what it sends then is dropped, the page that reattaches
     pulls the whole document. Set with ``comm``: ``relay`` batches the frames when the
     comm's server splits batches; ``numbered`` sends frame numbers to a server that
-    acknowledges each frame once it has written it to the page (so the session's ack
-    window paces the page by what the server could write, as a notebook page's does by
-    what the page handled)."""
+    acknowledges what its page has taken (``server/pacing.py``), so the session's ack
+    window paces that page as it does a notebook page."""
 
     def __init__(self, comm: Comm | None, app: PageApp) -> None:
         self.comm = comm

@@ -115,9 +115,9 @@ def write_kernel_message(handler: WebSocketHandler, channel: str, parts: Sequenc
     160 MB, 0.3-0.5 s each on the benchmark machine while a benchmark ran). False (nothing
     written) for a message under ``LARGE_KERNEL_MESSAGE``, or a websocket that compresses
     or is closing: jupyter_server writes those."""
-    stream = websocket_stream(handler)
     if sum(len(p) for p in parts) < LARGE_KERNEL_MESSAGE or compresses(handler):
-        return False
+        return False  # (most messages: nothing else is looked at for them)
+    stream = websocket_stream(handler)
     if stream is None or not websocket_open(handler):
         return False
     name = channel.encode()
