@@ -2,11 +2,13 @@
 
 The server's requests to a kernel carry a Jupyter session id of their own
 (``RELAY_SESSION``), so notebook pages can skip what they cause (``pagefilter.py``), and
-of the kernel's iopub only what may be for a standalone session is decoded.
+of the kernel's iopub only what may be for a standalone session is decoded. Nothing goes
+to the kernel before its iopub is seen to reach the server (``ZmqTransport.connect``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +21,11 @@ from .pagefilter import is_marked
 __all__ = ("ZmqTransport", "client_session", "for_sessions")
 
 _COMM_CLOSE = b'"comm_close"'
+
+#: How often (ms) ``connect`` asks a kernel that has published nothing yet, and for how
+#: long (s) in all before its requests go out regardless.
+NUDGE_EVERY_MS = 200
+NUDGE_FOR = 30.0
 
 
 def client_session(kernel_session: Session) -> Session:
@@ -47,17 +54,43 @@ def for_sessions(parts: Sequence[Any]) -> bool:
 
 class ZmqTransport:
     """A local kernel's shell (out) and iopub (in), through a jupyter_client kernel
-    client (``client``, whose channels this starts if they are not running)."""
+    client (``client``, whose channels this starts if they are not running). What is
+    sent before ``connect`` has returned waits, in order."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._pending: list[tuple[str, Mapping[str, Any], Sequence[Any]]] | None = []
         if not client.channels_running:
             client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
 
     async def connect(self) -> None:
-        """The channels are open already."""
+        """Once the kernel's iopub reaches this client. A subscription takes a moment to
+        reach the kernel, and what the kernel publishes before is lost to it: a kernel
+        that has just (re)started answers a session's open before then, and the page
+        would wait for ever. So, as Jupyter's kernel websocket does, this asks for the
+        kernel's info, on the control channel (which a busy kernel answers too), until
+        something arrives on iopub; it reads nothing from there. A kernel that publishes
+        nothing for ``NUDGE_FOR`` seconds gets the requests all the same."""
+        iopub = self._client.iopub_channel.socket
+        control = self._client.connect_control()
+        session = self._client.session
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + NUDGE_FOR
+        try:
+            while loop.time() < deadline:
+                session.send(control, session.msg("kernel_info_request", {}))
+                if await iopub.poll(NUDGE_EVERY_MS):
+                    break
+        finally:
+            control.close(linger=0)
+            pending, self._pending = self._pending or [], None
+            for msg_type, content, buffers in pending:
+                self.send(msg_type, content, buffers)
 
     def send(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
+        if self._pending is not None:
+            self._pending.append((msg_type, content, buffers))
+            return
         session = self._client.session
         session.send(
             self._client.shell_channel.socket, session.msg(msg_type, content), buffers=buffers

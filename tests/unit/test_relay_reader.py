@@ -90,3 +90,70 @@ def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> No
     assert kinds == {"kinds": ["memoryview"]}
     assert second["msg_type"] == "comm_close"
     assert second["content"]["comm_id"] == "s1"
+
+
+def test_nothing_goes_to_the_kernel_before_its_iopub_reaches_the_server(monkeypatch) -> None:
+    """``connect`` asks the kernel for its info on the control channel until something
+    arrives on iopub (the subscription is in place); what was sent meanwhile goes after,
+    in order. A kernel that publishes nothing gets the requests when the nudging ends."""
+    monkeypatch.setattr("bokeh_nb.server.zmqtransport.NUDGE_FOR", 1.0)
+
+    async def main(publishes: bool) -> tuple[int, list[str], list[str]]:
+        ctx = zmq.asyncio.Context()
+        pub, shell, control = ctx.socket(zmq.PUB), ctx.socket(zmq.ROUTER), ctx.socket(zmq.ROUTER)
+        ports = [s.bind_to_random_port("tcp://127.0.0.1") for s in (pub, shell, control)]
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{ports[0]}")
+        client_shell = ctx.socket(zmq.DEALER)
+        client_shell.connect(f"tcp://127.0.0.1:{ports[1]}")
+        made: list[zmq.asyncio.Socket] = []
+
+        def connect_control() -> zmq.asyncio.Socket:
+            made.append(ctx.socket(zmq.DEALER))
+            made[-1].connect(f"tcp://127.0.0.1:{ports[2]}")
+            return made[-1]
+
+        kernel = kernel_session()
+        client = SimpleNamespace(
+            channels_running=True,
+            iopub_channel=SimpleNamespace(socket=sub),
+            shell_channel=SimpleNamespace(socket=client_shell),
+            connect_control=connect_control,
+            session=Session(key=KEY, session="relay", username="relay"),
+        )
+        transport = ZmqTransport(client)
+        transport.send("comm_open", {"comm_id": "a"})
+        transport.send("comm_msg", {"comm_id": "a"})
+        early = await shell.poll(300)  # nothing yet: connect has not run
+        asked = 0
+
+        async def kernel_side() -> None:
+            nonlocal asked
+            while True:
+                _, *frames = await control.recv_multipart()
+                _, parts = kernel.feed_identities(frames)
+                assert kernel.deserialize(parts)["msg_type"] == "kernel_info_request"
+                asked += 1
+                if publishes and asked >= 3:  # the first ones miss the subscription
+                    kernel.send(pub, "status", {"execution_state": "idle"})
+
+        answering = asyncio.ensure_future(kernel_side())
+        try:
+            await asyncio.wait_for(transport.connect(), 5)
+            got = []
+            for _ in range(2):
+                _, *frames = await asyncio.wait_for(shell.recv_multipart(), 5)
+                got.append(kernel.deserialize(kernel.feed_identities(frames)[1]))
+            return early, [m["msg_type"] for m in got], [m["content"]["comm_id"] for m in got]
+        finally:
+            answering.cancel()
+            assert all(s.closed for s in made)  # the control socket is let go
+            for s in (pub, shell, control, sub, client_shell):
+                s.close(0)
+            ctx.term()
+
+    for publishes in (True, False):
+        early, kinds, comms = asyncio.run(main(publishes))
+        assert early == 0
+        assert kinds == ["comm_open", "comm_msg"] and comms == ["a", "a"]
