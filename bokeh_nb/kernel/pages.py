@@ -319,13 +319,15 @@ class Pages:
         may take over again, and ends one that nothing could find again."""
         session, channel = entry.session, entry.channel
         channel.comm = comm
-        channel.relay = self._relay if data.get("batches") else None
+        relay = channel.relay = self._relay if data.get("batches") else None
         channel.numbered = data.get("acknowledges", False)
-        comm.on_msg(
-            lambda msg: dispatch(
-                msg["content"]["data"], msg.get("buffers") or [], session, session.send
-            )
-        )
+
+        def received(msg: CommMessage) -> None:
+            dispatch(msg["content"]["data"], msg.get("buffers") or [], session, session.send)
+            if relay is not None:
+                relay.answered()
+
+        comm.on_msg(received)
 
         def closed(_msg: CommMessage) -> None:
             if channel.comm is not comm:

@@ -79,6 +79,14 @@ class RelayBatch:
             self._scheduled = True
             self._loop.add_callback(self._scheduled_flush)
 
+    def answered(self) -> None:
+        """A page's message has been handled (on the loop's thread, in ipykernel's handler
+        of its request): what it caused goes now. On the loop's next turn it would go after
+        ipykernel's end of that request, whose flushes of stdout and stderr each wait for
+        the iopub thread."""
+        if self._pending and threading.get_ident() == self._thread:
+            self.flush()
+
     def flush(self) -> None:
         """Send what waits, as far as the budget allows (the rest waits for it)."""
         while self._pending:

@@ -13,7 +13,7 @@ from typing import Any
 from bokeh_nb import wire
 from bokeh_nb.protocol import KIND_BATCH, SESSION_TARGET
 
-from .conftest import Kernel
+from .conftest import Kernel, frame
 
 TICKER = """
 import bokeh_nb
@@ -90,3 +90,53 @@ def test_pages_frames_go_together_and_each_page_gets_all_of_its_own_in_order(
     for name, got in rows.items():
         assert len(got) > 50, (name, len(got))
         assert got == list(range(1, len(got) + 1)), name  # none lost, none out of order
+
+
+SLIDER = """
+import bokeh_nb
+from bokeh.models import Div, Slider
+def make(doc):
+    slider, div = Slider(start=0, end=100, value=0, name="s"), Div(text="-")
+    slider.on_change("value", lambda attr, old, new: setattr(div, "text", f"value={new}"))
+    doc.add_root(slider)
+    doc.add_root(div)
+app = bokeh_nb.App(make, name="ticker")
+"""
+
+
+def test_a_visitors_event_is_answered_before_its_request_ends(kernel: Kernel) -> None:
+    """What a visitor's event causes (the patch that sets the text, and the OK) goes out
+    while ipykernel still handles the request, before its status turns idle: not on the
+    loop's next turn, which comes after ipykernel's flushes of stdout and stderr."""
+    kernel.execute(SLIDER)
+    open_page(kernel, "visitor", batches=True)
+    slider = kernel.value("next(iter(app.sessions)).document.get_model_by_name('s').id")
+    kc = kernel.client
+
+    def request(msgtype: str, content: dict[str, Any]) -> str:
+        data = frame(msgtype, content, client="visitor-page")
+        msg = kc.session.msg("comm_msg", {"comm_id": "visitor", "data": data})
+        kc.session.send(kc.shell_channel.socket, msg)
+        return str(msg["header"]["msg_id"])
+
+    def until_idle(msg_id: str) -> list[str]:
+        """The visitor's message types, up to the idle status of request ``msg_id``."""
+        seen: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            msg = kc.get_iopub_msg(timeout=10)
+            content = msg["content"]
+            if msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == msg_id:
+                if content["execution_state"] == "idle":
+                    return seen
+            elif msg["msg_type"] == "comm_msg" and content["comm_id"] == "visitor":
+                data, buffers = content["data"], msg.get("buffers") or []
+                inner = wire.read_batch(data, buffers) if data["kind"] == KIND_BATCH else []
+                for one in [data] if not inner else [f for _, f, _ in inner]:
+                    seen.append(one["header"]["msgtype"])
+        raise AssertionError(f"request {msg_id} did not end: {seen}")
+
+    assert "PULL-DOC-REPLY" in until_idle(request("PULL-DOC-REQ", {}))
+    for value in range(1, 6):  # one after another, as a slider's drag sends them
+        event = {"kind": "ModelChanged", "model": {"id": slider}, "attr": "value", "new": value}
+        assert until_idle(request("PATCH-DOC", {"events": [event]})) == ["PATCH-DOC", "OK"]

@@ -95,6 +95,33 @@ def test_the_frames_of_one_turn_go_as_one_message_and_split_in_order() -> None:
     ]
 
 
+def test_what_a_pages_message_caused_goes_when_it_is_answered() -> None:
+    """Not on the loop's next turn, which comes after ipykernel's end of the request; from
+    another thread ``answered`` sends nothing (the loop's turn does)."""
+
+    async def main() -> tuple[int, int, int, list[Sent]]:
+        out: list[Sent] = []
+        relay = RelayBatch(MessageBudget())
+        a, b = FakeComm("a", out), FakeComm("b", out)
+        relay.send(a, frame(0))  # after a quiet spell: at once
+        relay.send(a, frame(1))
+        relay.send(b, frame(2))
+        waiting = len(out)
+        elsewhere = threading.Thread(target=relay.answered)
+        elsewhere.start()
+        elsewhere.join()
+        after_thread = len(out)
+        relay.answered()
+        answered = len(out)
+        await asyncio.sleep(0.01)  # the turn that was scheduled finds nothing left
+        return waiting, after_thread, answered, out
+
+    waiting, after_thread, answered, out = run(main)
+    assert (waiting, after_thread, answered, len(out)) == (1, 1, 2, 2)
+    assert out[1][1]["kind"] == KIND_BATCH  # the two frames of that message, together
+    assert unbatched(out) == [("a", "0", []), ("a", "1", []), ("b", "2", [])]
+
+
 def test_without_budget_frames_wait_in_order_and_go_together() -> None:
     async def main() -> list[Sent]:
         out: list[Sent] = []
