@@ -83,9 +83,9 @@ class ZmqTransport:
                     break
         finally:
             control.close(linger=0)
-            pending, self._pending = self._pending or [], None
-            for msg_type, content, buffers in pending:
-                self.send(msg_type, content, buffers)
+        pending, self._pending = self._pending or [], None  # (not reached once stopped)
+        for msg_type, content, buffers in pending:
+            self.send(msg_type, content, buffers)
 
     def send(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
         if self._pending is not None:
