@@ -84,18 +84,21 @@ case "${1:-}" in
       [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
       exit $rc
     fi
-    # The whole suite in two lanes. First everything but the unit, kernel and load tests;
-    # then the 5-minute load test, which mostly waits on its visitors' timers, and beside
-    # it tests/unit and tests/kernel, on this bokeh and again on the other supported one
+    # The whole suite in two lanes. First everything but the unit, kernel and load tests
+    # and the benchmarks' quick mode; then the 5-minute load test, which mostly waits on
+    # its visitors' timers, followed by the quick mode (it asserts no timing), and beside
+    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one
     # (the lanes share no server, port or temporary directory).
     load=tests/reliability/test_load.py
+    bench=tests/browser/test_benchmarks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
     set +e
-    "$VENV/bin/python" -m pytest --ignore="$load" --ignore=tests/unit --ignore=tests/kernel
+    "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
+      --ignore=tests/kernel
     rc_main=$?
     beside="$ROOT/.venv-kernels/unit-kernel.log"
     bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
-    echo "dev.sh: $load, and beside it tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
+    echo "dev.sh: $load and $bench, and beside them tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
     : >"$beside.rc"
     (
       for python in "$VENV/bin/python" "$other"; do
@@ -105,14 +108,14 @@ case "${1:-}" in
       done
     ) >"$beside" 2>&1 &
     lane=$!
-    "$VENV/bin/python" -m pytest "$load"
+    "$VENV/bin/python" -m pytest "$load" "$bench"
     rc_load=$?
     wait $lane
     set -e
     cat "$beside"
     { read -r rc_unit; read -r rc_other; } <"$beside.rc"
     rc=0
-    for part in "main:$rc_main" "load:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
+    for part in "main:$rc_main" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
       code=${part##*:}
       if [ "$code" -eq 5 ]; then
         echo "dev.sh: pytest collected no tests (${part%:*})" >&2
