@@ -105,7 +105,7 @@ def main(json_path: str, png_path: str) -> None:
         result,
         "browser_to_kernel",
         "mb_per_s",
-        None,
+        ("upload_floor", "websocket_upload", "bare websocket (floor)"),
         "browser -> kernel, MB/s",
         xlabel="float64 values in one column",
     )

@@ -2,7 +2,10 @@
 websocket into the same Chromium, in the same run, and the same bytes fetched over plain
 HTTP from the same server. No system that delivers into BokehJS over a websocket can be
 faster than the first; the second shows whether another transport into this browser would
-be faster. They put the throughput ratios in context."""
+be faster. The other direction likewise: one float64 column sent from the page over the
+bare websocket, until the server's short answer that it has every byte is back in the
+page (a browser -> kernel transfer is timed until Python's answer is back). They put the
+throughput ratios in context."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from .servers import free_port
 
 __all__ = ("floor_server", "measure_floor")
 
-PAGE_JS = """async ([url, sizes]) => {
+PAGE_JS = """async ([url, sizes, uploadSizes]) => {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
@@ -39,19 +42,34 @@ PAGE_JS = """async ([url, sizes]) => {
     const body = await (await fetch(`/bytes/${n}`, { cache: 'no-store' })).arrayBuffer();
     out.push(['http_fetch', n, body.byteLength, performance.now() - t0]);
   }
+  for (const n of uploadSizes) {
+    const column = new Float64Array(n);
+    for (let i = 0; i < n; i++) column[i] = i;
+    const t0 = performance.now();
+    const got = new Promise((resolve) => { ws.onmessage = (e) => resolve(Number(e.data)); });
+    ws.send(column.buffer);
+    const bytes = await got;
+    out.push(['websocket_upload', n, bytes, performance.now() - t0]);
+  }
   ws.close();
   return out;
 }"""
 
 
 class _Bytes(WebSocketHandler):
-    """Answers "n" with one binary frame of the 16·n bytes of two float64 columns."""
+    """Answers "n" with one binary frame of the 16·n bytes of two float64 columns, and a
+    binary frame with the number of bytes it holds."""
+
+    max_message_size = 2**31 - 1  # the upload floor sends a column of 10^7 values
 
     def open(self, *args: str, **kwargs: str) -> None:
         self.set_nodelay(True)
 
     def on_message(self, message: str | bytes) -> None:
-        self.write_message(bytes(16 * int(message)), binary=True)
+        if isinstance(message, bytes):
+            self.write_message(str(len(message)))
+        else:
+            self.write_message(bytes(16 * int(message)), binary=True)
 
 
 class _Fetch(RequestHandler):
@@ -99,21 +117,25 @@ def floor_server() -> Iterator[str]:
         thread.join(10)
 
 
+#: bytes per value of each transfer: two float64 columns toward the page, one from it
+BYTES_PER_VALUE = {"websocket": 16, "http_fetch": 16, "websocket_upload": 8}
+
+
 def measure_floor(
-    browser: Browser, origin: str, sizes: list[int]
+    browser: Browser, origin: str, sizes: list[int], upload_sizes: list[int] | None = None
 ) -> dict[str, dict[str, list[float]]]:
-    """Milliseconds per transfer, by transport (websocket, http_fetch) and values per
-    column, timed in the page."""
+    """Milliseconds per transfer, by transport (websocket, http_fetch toward the page;
+    websocket_upload from it) and values per column, timed in the page."""
     context = browser.new_context()
     try:
         page = context.new_page()
         page.goto(origin + "/")
         url = origin.replace("http://", "ws://") + "/ws"
-        rows = page.evaluate(PAGE_JS, [url, sizes])
+        rows = page.evaluate(PAGE_JS, [url, sizes, upload_sizes or []])
     finally:
         context.close()
     out: dict[str, dict[str, list[float]]] = {}
     for transport, n, nbytes, ms in rows:
-        assert nbytes == 16 * n, (transport, n, nbytes)
+        assert nbytes == BYTES_PER_VALUE[transport] * n, (transport, n, nbytes)
         out.setdefault(transport, {}).setdefault(str(n), []).append(ms)
     return out

@@ -92,8 +92,9 @@ class Recorder:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, dict[str, str]] = field(default_factory=dict)
     log: Callable[[str], None] = print
-    #: the transport floor (floor.py): milliseconds per size, for sizes in values per column
-    floor: Callable[[list[int]], dict[str, dict[str, list[float]]]] | None = None
+    #: the transport floor (floor.py): milliseconds per transport and size, for sizes in
+    #: values per column toward the page (and, as a second list, from it)
+    floor: Callable[..., dict[str, dict[str, list[float]]]] | None = None
 
     def attempt(self, metric: str, system: System, fn: Callable[[], T]) -> T | None:
         try:
@@ -236,20 +237,26 @@ def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
                     by_size = rec.get("kernel_to_browser", system) or {}
                     by_size.setdefault(str(n), []).append(ms)
                     rec.put("kernel_to_browser", system, by_size)
-        if rec.floor is not None:
-            sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
-            try:
-                measured = rec.floor(sizes)
-            except Exception as e:  # the floor's own page failed: the systems' figures stay
-                rec.errors.setdefault("transport_floor", {})["floor"] = f"{type(e).__name__}: {e}"
-                measured = {}
-            floors = rec.metrics.setdefault("transport_floor", {})
-            for transport, by_size in measured.items():
-                for size, ms in by_size.items():
-                    floors.setdefault(transport, {}).setdefault(size, []).extend(ms)
+        sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
+        _floor(rec, "transport_floor", sizes, [])
         rec.log(f"  kernel -> browser: repetition {rep + 1}/{most} done")
     for system in systems:
         rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+
+
+def _floor(rec: Recorder, metric: str, sizes: list[int], upload_sizes: list[int]) -> None:
+    """One repetition of the transport floor (floor.py), kept under metric by transport."""
+    if rec.floor is None:
+        return
+    try:
+        measured = rec.floor(sizes, upload_sizes)
+    except Exception as e:  # the floor's own page failed: the systems' figures stay
+        rec.errors.setdefault(metric, {})["floor"] = f"{type(e).__name__}: {e}"
+        return
+    floors = rec.metrics.setdefault(metric, {})
+    for transport, by_size in measured.items():
+        for size, ms in by_size.items():
+            floors.setdefault(transport, {}).setdefault(size, []).extend(ms)
 
 
 # ---- 3. browser -> kernel -----------------------------------------------------------------
@@ -280,6 +287,8 @@ def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
                         sizes = rec.get(metric, system) or {}
                         sizes.setdefault(str(n), []).append(ms)
                         rec.put(metric, system, sizes)
+        uploads = [n for n, reps in sorted(plan.upload_reps.items()) if rep < reps]
+        _floor(rec, "upload_floor", [], uploads)
         rec.log(f"  browser -> kernel: repetition {rep + 1}/{most} done")
     for system in systems:
         rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))

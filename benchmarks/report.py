@@ -125,6 +125,7 @@ def summarize(metrics: dict[str, dict[str, Any]], models: dict[int, int]) -> dic
         "memory": _memory,
     }
     makers["transport_floor"] = _kernel_to_browser
+    makers["upload_floor"] = _browser_to_kernel
     return {
         metric: {key: make(raw) for key, raw in metrics.get(metric, {}).items()}
         for metric, make in makers.items()
@@ -268,6 +269,17 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"Transport floor (the same bytes {words} into the same Chromium, same run): "
             f"{figures}.",
+        ]
+    floor = summary.get("upload_floor", {}).get("websocket_upload", {})
+    if floor:
+        figures = ", ".join(
+            f"{int(n):.0e}: {_fmt(v['mb_per_s'])} MB/s"
+            for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
+        )
+        lines += [
+            "",
+            "Upload floor (a float64 column sent from the same Chromium over a bare tornado "
+            f"websocket, until the server's answer that it has it is back, same run): {figures}.",
         ]
     floor = summary.get("update_floor", {}).get("in_page", {})
     if floor:

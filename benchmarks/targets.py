@@ -83,8 +83,8 @@ def _update(summary: dict[str, Any]) -> list[Target]:
 
 
 def _transfer(summary: dict[str, Any]) -> list[Target]:
-    """2. kernel -> browser ahead of every anchor at every size and 0.8 x the bare
-    websocket; browser -> kernel ahead of every anchor."""
+    """2. both directions ahead of every anchor at every size and 0.8 x the bare websocket
+    (for browser -> kernel, the upload floor; a selection has no floor of its own)."""
     out = []
     for n in sizes_of(summary, "kernel_to_browser"):
         rate = "mb_per_s"
@@ -103,10 +103,18 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
     ):
         for n in sizes_of(summary, metric):
             best = _best([get(summary, metric, a, n, field) for a in ANCHORS], low=low)
+            floor = None
+            if metric == "browser_to_kernel":
+                floor = get(summary, "upload_floor", "websocket_upload", n, field)
             for key in OURS:
                 value = get(summary, metric, key, n, field)
-                text = f"browser -> kernel {int(n):.0e} {label} ahead of every anchor"
-                out.append(_check(text, key, value, best, low))
+                text = f"browser -> kernel {int(n):.0e} {label}"
+                out.append(
+                    _blocked(_check(f"{text} ahead of every anchor", key, value, best, low), floor)
+                )
+                if floor is not None:
+                    limit = _scaled(floor, 0.8)
+                    out.append(_check(f"{text} >= 0.8 x bare websocket", key, value, limit, low))
     return out
 
 

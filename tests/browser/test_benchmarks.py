@@ -49,6 +49,8 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         assert not missing, f"{metric}: no figures for {missing}"
     floors = result["summary"]["transport_floor"]
     assert set(floors) == {"websocket", "http_fetch"}, floors
+    uploads = result["summary"]["upload_floor"]["websocket_upload"]
+    assert set(uploads) == set(result["summary"]["browser_to_kernel"]["bokeh_nb"]), uploads
     assert set(result["summary"]["update_floor"]["in_page"]) == set(
         result["summary"]["update"]["bokeh_nb"]
     )
