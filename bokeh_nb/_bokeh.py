@@ -7,26 +7,24 @@ functions here, so that a bokeh upgrade is checked in one place (the pinned rang
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
 import weakref
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from copy import copy
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bokeh import __version__ as bokeh_version
-from bokeh.core.serialization import DeserializationError, Deserializer, UnknownReferenceError
 from bokeh.core.types import ID
 from bokeh.document import Document
 from bokeh.protocol import Protocol as BokehProtocol
-from bokeh.protocol.exceptions import MessageError, ProtocolError, ValidationError
+from bokeh.protocol.exceptions import ProtocolError
 from bokeh.protocol.message import Message
 from bokeh.server.callbacks import DocumentCallbackGroup, SessionCallback
 from bokeh.util.tornado import _CallbackGroup
 from tornado.ioloop import IOLoop
+
+from ._bokeh_patch import BadMessage, MalformedPatch, apply_patch, inflate
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "BadMessage",
+    "MalformedPatch",
     "SessionCallback",
     "Message",
     "assemble",
@@ -41,7 +40,9 @@ __all__ = (
     "callback_group",
     "content_json",
     "destroy_document",
+    "apply_patch",
     "error_reply",
+    "inflate",
     "message_buffers",
     "needs_mathjax",
     "ok_reply",
@@ -51,27 +52,6 @@ __all__ = (
 )
 
 _protocol = BokehProtocol()
-
-#: What a malformed browser message raises, whatever part of it was wrong.
-BadMessage = (
-    MessageError,
-    ProtocolError,
-    ValidationError,
-    ValueError,
-    KeyError,
-    TypeError,
-    RecursionError,
-)
-
-#: Inline (base64) bytes in a browser message may expand, when bokeh decompresses them, to
-#: at most this multiple of their length on the wire. (BokehJS itself never compresses:
-#: it sends binary buffers, or plain base64 without a websocket.)
-INFLATE_RATIO = 4
-#: The element types an array from a browser may have (BokehJS's, and bokeh's int64).
-ARRAY_DTYPES = frozenset(
-    {"bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"}
-    | {"int64", "uint64", "object"}
-)
 
 
 def assemble(
@@ -134,103 +114,6 @@ def error_reply(request_id: str, text: str, traceback: str | None = None) -> Mes
     msg = _protocol.create("ERROR", ID(request_id), text)
     msg.content["traceback"] = traceback
     return msg
-
-
-def inflate(data: str) -> bytes:
-    """Inline bytes of a browser message (base64 of gzip, as bokeh decodes them), refused
-    once they would expand beyond ``INFLATE_RATIO`` times their length on the wire."""
-    limit = INFLATE_RATIO * len(data)
-    try:
-        raw = base64.b64decode(data, validate=True)
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = inflater.decompress(raw, limit)
-    except (ValueError, zlib.error) as e:
-        raise DeserializationError(f"inline bytes that are not base64 of gzip: {e}") from None
-    if inflater.unconsumed_tail or (not inflater.eof and len(out) >= limit):
-        raise DeserializationError(
-            f"inline bytes ({len(data)} characters) expand beyond {limit} bytes"
-        )
-    if not inflater.eof or inflater.unused_data:
-        raise DeserializationError("inline bytes that are not one whole gzip stream")
-    return out
-
-
-class _BoundedDeserializer(Deserializer):
-    """bokeh's Deserializer, with what a browser's message may make it allocate bounded
-    by the message's size: inline bytes inflate at most ``INFLATE_RATIO`` times, arrays
-    have element types of at most 8 bytes."""
-
-    def _decode_bytes(self, obj: Any) -> Any:
-        data = obj.get("data") if isinstance(obj, dict) else None
-        if isinstance(data, str):
-            return inflate(data)
-        return super()._decode_bytes(obj)
-
-    def _decode_typed_array(self, obj: Any) -> Any:
-        self._check_dtype(obj)
-        return super()._decode_typed_array(obj)
-
-    def _decode_ndarray(self, obj: Any) -> Any:
-        self._check_dtype(obj)
-        return super()._decode_ndarray(obj)
-
-    def _check_dtype(self, obj: Any) -> None:
-        dtype = obj.get("dtype") if isinstance(obj, dict) else None
-        if not isinstance(dtype, str) or dtype not in ARRAY_DTYPES:
-            self.error(f"an array of element type {str(dtype)[:40]!r}")
-
-
-class MalformedPatch(ValueError):
-    """A browser's PATCH-DOC that could not be decoded (its text says why)."""
-
-
-def apply_patch(msg: Message[Any], document: Document, setter: object) -> None:
-    """Apply a browser PATCH-DOC as bokeh's server does (curdoc set, echo marked by setter),
-    decoding it with the bounds of ``_BoundedDeserializer``. What could not be decoded
-    raises ``MalformedPatch``; what the app's callbacks raise propagates as it is."""
-    from bokeh.document.callbacks import invoke_with_curdoc
-    from bokeh.document.events import DocumentPatchedEvent
-
-    def apply() -> None:  # bokeh's Document.apply_json_patch, with the bounded decoder
-        deserializer = _BoundedDeserializer(list(document.models), setter=setter)  # type: ignore[arg-type]
-        try:
-            patch = deserializer.deserialize(msg.payload)
-        except UnknownReferenceError as error:
-            if document.models.seen(error.id):  # a model removed meanwhile: as bokeh does
-                logging.getLogger(__name__).debug("dropped a patch of a removed model")
-                return
-            raise MalformedPatch(f"a reference to an unknown model {error.id!r:.80}") from None
-        except BadMessage as error:
-            raise MalformedPatch(f"{type(error).__name__}: {str(error):.200}") from None
-        events = patch.get("events") if isinstance(patch, dict) else None
-        if not isinstance(events, list):
-            raise MalformedPatch("a PATCH-DOC without a list of events")
-        for event in events:
-            if not isinstance(event, dict) or event.get("kind") not in _PATCH_EVENTS:
-                raise MalformedPatch(f"an event of kind {str(_kind(event)):.40}")
-        for event in events:
-            DocumentPatchedEvent.handle_event(document, event, setter)  # type: ignore[arg-type]
-        document.models.flush_synced(lambda model: not deserializer.has_ref(model))
-
-    invoke_with_curdoc(document, apply)
-
-
-_PATCH_EVENTS = frozenset(
-    {
-        "ModelChanged",
-        "MessageSent",
-        "ColumnDataChanged",
-        "ColumnsStreamed",
-        "ColumnsPatched",
-        "TitleChanged",
-        "RootAdded",
-        "RootRemoved",
-    }
-)
-
-
-def _kind(event: Any) -> Any:
-    return event.get("kind") if isinstance(event, dict) else type(event).__name__
 
 
 class Periodic(Protocol):

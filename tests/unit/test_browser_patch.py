@@ -1,0 +1,107 @@
+"""A browser's PATCH-DOC applied as bokeh's server applies it (``_bokeh_patch``), without
+bokeh's TRACE line that formats every new value (a 10 MB repr for a column of 10^6 values
+from a page), unless bokeh logs at TRACE."""
+
+from __future__ import annotations
+
+import array
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+from bokeh.core.has_props import HasProps
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource, Div
+from bokeh.util.logconfig import TRACE
+
+from bokeh_nb import _bokeh
+
+N = 10**6
+
+
+def column_patch(source: ColumnDataSource, values: np.ndarray) -> _bokeh.Message[Any]:
+    """A PATCH-DOC as BokehJS sends a Float64Array column: a typed array in a binary buffer."""
+    typed = {
+        "type": "typed_array",
+        "array": {"type": "bytes", "data": {"id": "0"}},
+        "dtype": "float64",
+        "order": "little",
+    }
+    event = {
+        "kind": "ModelChanged",
+        "model": {"id": source.id},
+        "attr": "data",
+        "new": {"type": "map", "entries": [["x", typed]]},
+    }
+    header = {"msgid": "u1", "msgtype": "PATCH-DOC", "num_buffers": 1}
+    content = json.dumps({"events": [event]})
+    return _bokeh.assemble(header, {}, content, [("0", memoryview(values.tobytes()))])
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The attributes bokeh's own ``HasProps.set_from_json`` was called for."""
+    seen: list[str] = []
+    original = HasProps.set_from_json
+
+    def recording(self: HasProps, name: str, value: Any, **kw: Any) -> None:
+        seen.append(name)
+        original(self, name, value, **kw)
+
+    monkeypatch.setattr(HasProps, "set_from_json", recording)
+    return seen
+
+
+def test_a_pages_column_is_applied_without_bokehs_trace_line(calls: list[str]) -> None:
+    source = ColumnDataSource(data={"x": [0.0]})
+    doc = Document()
+    doc.add_root(source)
+    changes: list[tuple[Any, Any]] = []
+    source.on_change("data", lambda _attr, old, new: changes.append((old, new)))
+    setter = object()
+    got: list[Any] = []
+    doc.on_change(lambda event: got.append(event.setter))
+    values = np.arange(N, dtype="float64")
+
+    _bokeh.apply_patch(column_patch(source, values), doc, setter)
+
+    assert calls == []  # bokeh's set_from_json, whose TRACE line formats the value, not used
+    x = source.data["x"]
+    assert isinstance(x, array.array) and len(x) == N  # what bokeh makes of a typed array
+    assert np.array_equal(np.frombuffer(x, dtype="float64"), values)
+    assert len(changes) == 1 and list(changes[0][0]["x"]) == [0.0]
+    assert got == [setter]  # the change is marked as the page's own, as bokeh's path marks it
+
+
+def test_with_bokeh_logging_at_trace_bokehs_own_path_runs(calls: list[str]) -> None:
+    source = ColumnDataSource(data={"x": [0.0]})
+    doc = Document()
+    doc.add_root(source)
+    log = logging.getLogger("bokeh.core.has_props")
+    level = log.level
+    log.setLevel(TRACE)
+    try:
+        _bokeh.apply_patch(column_patch(source, np.arange(10.0)), doc, object())
+    finally:
+        log.setLevel(level)
+    assert calls == ["data"]
+    assert list(source.data["x"]) == list(np.arange(10.0))
+
+
+def test_an_attribute_the_model_lacks_gets_bokehs_warning(
+    calls: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    div = Div(text="a")
+    doc = Document()
+    doc.add_root(div)
+    event = {"kind": "ModelChanged", "model": {"id": div.id}, "attr": "nope", "new": 1}
+    msg = _bokeh.assemble(
+        {"msgid": "m", "msgtype": "PATCH-DOC"}, {}, json.dumps({"events": [event]}), []
+    )
+    with caplog.at_level(logging.WARNING, logger="bokeh.core.has_props"):
+        _bokeh.apply_patch(msg, doc, object())
+    assert calls == ["nope"]
+    assert "client-only or invalid attribute" in caplog.text
+    assert div.text == "a"
