@@ -153,6 +153,36 @@ def _model_changed(model: HasProps, attr: Any, new: Any, setter: Any) -> None:
         model.lookup(attr).set_from_json(model, new, setter=setter)
 
 
+#: The types bokeh's walk for model references skips (``bool`` and ``None`` by falling
+#: through its checks); a list of nothing else holds no model.
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
+def _walk_faster() -> None:
+    """bokeh walks a property's old and new value, element by element, for models it may
+    reference, whenever a property changes (``Model.trigger``): 3.4 s for a selection of
+    10^6 indices from a page, and as long for a list that size set in a cell. A list whose
+    elements are all of the plain types that walk skips is now passed over in one C-level
+    pass over their types; everything else is walked by bokeh's own function, as before."""
+    import bokeh.model.model as model_module
+    import bokeh.model.util as util_module
+
+    walk = util_module.visit_value_and_its_immediate_references
+    if getattr(walk, "bokeh_nb", False):
+        return
+
+    def visit(obj: Any, visitor: Any) -> None:
+        if type(obj) is list and len(obj) > 16 and _PLAIN.issuperset(map(type, obj)):
+            return  # bokeh's walk would visit nothing in it
+        walk(obj, visitor)
+
+    visit.bokeh_nb = True  # type: ignore[attr-defined]
+    for module in (util_module, model_module):  # its own recursion, and Model.trigger's
+        setattr(module, "visit_value_and_its_immediate_references", visit)  # noqa: B010
+
+
+_walk_faster()
+
 _PATCH_EVENTS = frozenset(
     {
         "ModelChanged",

@@ -105,3 +105,50 @@ def test_an_attribute_the_model_lacks_gets_bokehs_warning(
     assert calls == ["nope"]
     assert "client-only or invalid attribute" in caplog.text
     assert div.text == "a"
+
+
+def test_bokehs_walk_for_references_passes_over_lists_of_plain_values() -> None:
+    import bokeh.model.model as model_module
+    import bokeh.model.util as util_module
+
+    walk = util_module.visit_value_and_its_immediate_references
+    assert model_module.visit_value_and_its_immediate_references is walk  # Model.trigger's
+    assert getattr(walk, "bokeh_nb", False)  # bokeh_nb's, which passes over plain lists
+    div, other = Div(), Div()
+    cases: list[Any] = [
+        list(range(10**5)),  # passed over: nothing in it is a model
+        [0.5, "a", True, None] * 100,
+        {"x": list(range(1000)), "y": [div]},  # the list of models inside is still walked
+        [1, 2, 3] * 10 + [other],
+        [[div], 1] * 20,
+        (div, 1),
+    ]
+    expected = [[], [], [div], [other], [div] * 20, [div]]
+    for case, models in zip(cases, expected, strict=True):
+        seen: list[Any] = []
+        walk(case, seen.append)
+        assert seen == models, case
+
+
+def test_a_selection_from_a_page_arrives_whole_and_marks_the_document_when_it_must() -> None:
+    source = ColumnDataSource(data={"x": list(range(10))})
+    doc = Document()
+    doc.add_root(source)
+    got: list[Any] = []
+    source.selected.on_change("indices", lambda _a, _o, new: got.append(new))
+    indices = list(range(10**5, 0, -1))
+    event = {
+        "kind": "ModelChanged",
+        "model": {"id": source.selected.id},
+        "attr": "indices",
+        "new": indices,
+    }
+    msg = _bokeh.assemble(
+        {"msgid": "s", "msgtype": "PATCH-DOC"}, {}, json.dumps({"events": [event]}), []
+    )
+    _bokeh.apply_patch(msg, doc, object())
+    assert got == [indices] and source.selected.indices == indices
+    # a value that references a model still makes the document look for new models
+    div = Div()
+    source.tags = [div]
+    assert div.document is doc
