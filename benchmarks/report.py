@@ -252,46 +252,51 @@ def markdown(result: dict[str, Any]) -> str:
             value = get(summary, metric, key, *path)
             cells.append("error" if value is None and error else _fmt(value, digits))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    floors = summary.get("transport_floor", {})
-    said = {
-        "websocket": "over a bare tornado websocket",
-        "http_fetch": "fetched over plain HTTP from the same tornado server",
-    }
-    for transport, words in said.items():
-        floor = floors.get(transport, {})
-        if not floor:
-            continue
-        figures = ", ".join(
-            f"{int(n):.0e} x 2: {_fmt(v['mb_per_s'])} MB/s"
-            for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
-        )
-        lines += [
+    said = (
+        (
+            "transport_floor",
+            "websocket",
+            "mb_per_s",
+            " x 2",
+            "Transport floor (the same bytes "
+            "over a bare tornado websocket into the same Chromium, same run)",
+        ),
+        (
+            "transport_floor",
+            "http_fetch",
+            "mb_per_s",
+            " x 2",
+            "Transport floor (the same bytes fetched over plain HTTP from the same tornado "
+            "server into the same Chromium, same run)",
+        ),
+        (
+            "upload_floor",
+            "websocket_upload",
+            "mb_per_s",
             "",
-            f"Transport floor (the same bytes {words} into the same Chromium, same run): "
-            f"{figures}.",
-        ]
-    floor = summary.get("upload_floor", {}).get("websocket_upload", {})
-    if floor:
-        figures = ", ".join(
-            f"{int(n):.0e}: {_fmt(v['mb_per_s'])} MB/s"
-            for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
-        )
-        lines += [
+            "Upload floor (a float64 column "
+            "sent from the same Chromium over a bare tornado websocket, until the server's "
+            "answer that it has it is back, same run)",
+        ),
+        (
+            "update_floor",
+            "in_page",
+            "median_ms",
             "",
-            "Upload floor (a float64 column sent from the same Chromium over a bare tornado "
-            f"websocket, until the server's answer that it has it is back, same run): {figures}.",
-        ]
-    floor = summary.get("update_floor", {}).get("in_page", {})
-    if floor:
-        figures = ", ".join(
-            f"{int(n):.0e}: {_fmt(v['median_ms'])} ms"
-            for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
-        )
-        lines += [
-            "",
-            "In-page floor of the update (the same data made in the page and assigned to the "
-            f"same source, no kernel, timed the same way): {figures}.",
-        ]
+            "In-page floor of the update (the same "
+            "data made in the page and assigned to the same source, no kernel, timed the same "
+            "way)",
+        ),
+    )
+    for metric, key, field, per, words in said:
+        floor = summary.get(metric, {}).get(key, {})
+        if floor:
+            unit = "MB/s" if field == "mb_per_s" else "ms"
+            figures = ", ".join(
+                f"{int(n):.0e}{per}: {_fmt(v[field])} {unit}"
+                for n, v in sorted(floor.items(), key=lambda i: int(i[0]))
+            )
+            lines += ["", f"{words}: {figures}."]
     echo = summary.get("comm_echo", {}).get("bokeh_nb")
     if echo:
         lines += [
