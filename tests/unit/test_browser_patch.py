@@ -152,3 +152,22 @@ def test_a_selection_from_a_page_arrives_whole_and_marks_the_document_when_it_mu
     div = Div()
     source.tags = [div]
     assert div.document is doc
+
+
+def test_a_model_that_intercepts_set_from_json_still_gets_the_call() -> None:
+    class Watched(Div):
+        calls: list[str] = []
+
+        def set_from_json(self, name: str, value: Any, **kw: Any) -> None:
+            Watched.calls.append(name)
+            super().set_from_json(name, value, **kw)
+
+    div = Watched(text="a")
+    doc = Document()
+    doc.add_root(div)
+    event = {"kind": "ModelChanged", "model": {"id": div.id}, "attr": "text", "new": "b"}
+    msg = _bokeh.assemble(
+        {"msgid": "w", "msgtype": "PATCH-DOC"}, {}, json.dumps({"events": [event]}), []
+    )
+    _bokeh.apply_patch(msg, doc, object())
+    assert Watched.calls == ["text"] and div.text == "b"
