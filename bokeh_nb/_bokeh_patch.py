@@ -136,14 +136,10 @@ def apply_patch(msg: Message[Any], document: Document, setter: object) -> None:
 def _is_model_changed(event: dict[str, Any]) -> bool:
     """A ModelChanged event as bokeh makes it, of a model of this document whose class
     keeps bokeh's ``set_from_json`` (a custom model may intercept a page's changes there)."""
-    keys = {"kind", "model", "attr", "new"}
+    if event["kind"] != "ModelChanged" or event.keys() != {"kind", "model", "attr", "new"}:
+        return False
     model = event["model"]
-    return (
-        event["kind"] == "ModelChanged"
-        and event.keys() == keys
-        and isinstance(model, HasProps)
-        and type(model).set_from_json is HasProps.set_from_json
-    )
+    return isinstance(model, HasProps) and type(model).set_from_json is HasProps.set_from_json
 
 
 def _model_changed(model: HasProps, attr: Any, new: Any, setter: Any) -> None:

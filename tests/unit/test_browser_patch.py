@@ -5,6 +5,7 @@ from a page), unless bokeh logs at TRACE."""
 from __future__ import annotations
 
 import array
+import asyncio
 import json
 import logging
 from typing import Any
@@ -13,10 +14,16 @@ import numpy as np
 import pytest
 from bokeh.core.has_props import HasProps
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource, Div
+from bokeh.layouts import column
+from bokeh.models import Button, ColumnDataSource, Div
 from bokeh.util.logconfig import TRACE
 
 from bokeh_nb import _bokeh
+from bokeh_nb.kernel.flow import MessageBudget
+from bokeh_nb.kernel.session import KernelSession
+from tests.loops import in_thread
+
+from .conftest import FakeChannel, browser_patch, model_changed, pull_request
 
 N = 10**6
 
@@ -154,15 +161,17 @@ def test_a_selection_from_a_page_arrives_whole_and_marks_the_document_when_it_mu
     assert div.document is doc
 
 
-def test_a_model_that_intercepts_set_from_json_still_gets_the_call() -> None:
-    class Watched(Div):
-        calls: list[str] = []
+def test_a_model_that_intercepts_set_from_json_still_gets_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
 
-        def set_from_json(self, name: str, value: Any, **kw: Any) -> None:
-            Watched.calls.append(name)
-            super().set_from_json(name, value, **kw)
+    def intercepting(self: HasProps, name: str, value: Any, **kw: Any) -> None:
+        calls.append(name)
+        HasProps.set_from_json(self, name, value, **kw)
 
-    div = Watched(text="a")
+    monkeypatch.setattr(Div, "set_from_json", intercepting)  # as a custom model may
+    div = Div(text="a")
     doc = Document()
     doc.add_root(div)
     event = {"kind": "ModelChanged", "model": {"id": div.id}, "attr": "text", "new": "b"}
@@ -170,4 +179,33 @@ def test_a_model_that_intercepts_set_from_json_still_gets_the_call() -> None:
         {"msgid": "w", "msgtype": "PATCH-DOC"}, {}, json.dumps({"events": [event]}), []
     )
     _bokeh.apply_patch(msg, doc, object())
-    assert Watched.calls == ["text"] and div.text == "b"
+    assert calls == ["text"] and div.text == "b"
+
+
+def test_other_events_of_a_patch_still_go_to_bokeh(channel: FakeChannel) -> None:
+    async def main() -> None:
+        button, div = Button(), Div(text="0")
+        calls: list[str] = []
+        button.on_click(lambda: calls.append("click"))
+        doc = Document()
+        doc.add_root(column(button, div))
+        session = KernelSession(doc, channel, budget=MessageBudget())
+        session.receive(pull_request(), "c1")
+        click = {
+            "kind": "MessageSent",
+            "msg_type": "bokeh_event",
+            "msg_data": {
+                "type": "event",
+                "name": "button_click",
+                "values": {"type": "map", "entries": [["model", {"id": button.id}]]},
+            },
+        }
+        session.receive(browser_patch([click], "m1"), "c1")
+        session.receive(browser_patch([model_changed(div.id, "text", "5"), click], "m2"), "c1")
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert calls == ["click", "click"] and div.text == "5"
+        assert channel.of_type("ERROR") == []
+        assert [m.header["reqid"] for m in channel.of_type("OK")] == ["m1", "m2"]
+
+    in_thread(main, 60)
