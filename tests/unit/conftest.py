@@ -63,3 +63,16 @@ def pull_request(msgid: str = "p1") -> _bokeh.Message[Any]:
 
 def model_changed(model_id: str, attr: str, new: Any) -> dict[str, Any]:
     return {"kind": "ModelChanged", "model": {"id": model_id}, "attr": attr, "new": new}
+
+
+def button_click(model_id: str) -> dict[str, Any]:
+    """A click on a Button, as BokehJS sends it in a PATCH-DOC."""
+    return {
+        "kind": "MessageSent",
+        "msg_type": "bokeh_event",
+        "msg_data": {
+            "type": "event",
+            "name": "button_click",
+            "values": {"type": "map", "entries": [["model", {"id": model_id}]]},
+        },
+    }

@@ -23,7 +23,7 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
 
-from .conftest import FakeChannel, browser_patch, model_changed, pull_request
+from .conftest import FakeChannel, browser_patch, button_click, model_changed, pull_request
 
 N = 10**6
 
@@ -191,15 +191,7 @@ def test_other_events_of_a_patch_still_go_to_bokeh(channel: FakeChannel) -> None
         doc.add_root(column(button, div))
         session = KernelSession(doc, channel, budget=MessageBudget())
         session.receive(pull_request(), "c1")
-        click = {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {
-                "type": "event",
-                "name": "button_click",
-                "values": {"type": "map", "entries": [["model", {"id": button.id}]]},
-            },
-        }
+        click = button_click(button.id)
         session.receive(browser_patch([click], "m1"), "c1")
         session.receive(browser_patch([model_changed(div.id, "text", "5"), click], "m2"), "c1")
         for _ in range(3):

@@ -19,7 +19,7 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
 
-from .conftest import FakeChannel, browser_patch, model_changed, pull_request
+from .conftest import FakeChannel, browser_patch, button_click, model_changed, pull_request
 
 
 def run(main: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
@@ -110,15 +110,7 @@ def test_on_change_and_on_click_run_exactly_once(channel: FakeChannel) -> None:
         session = make(channel, slider, button)
         session.receive(pull_request(), "c1")
         session.receive(browser_patch([model_changed(slider.id, "value", 4)], "m1"), "c1")
-        click = {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {
-                "type": "event",
-                "name": "button_click",
-                "values": {"type": "map", "entries": [["model", {"id": button.id}]]},
-            },
-        }
+        click = button_click(button.id)
         session.receive(browser_patch([click], "m2"), "c1")
         await turn()
         assert calls == [("value", 4), "click"]

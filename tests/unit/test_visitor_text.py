@@ -16,7 +16,7 @@ from bokeh_nb.kernel.pages import PageChannel, _Indented
 from bokeh_nb.kernel.session import KernelSession
 from bokeh_nb.kernel.visitor_text import EXCERPT, describe, excerpt, format_traceback
 
-from .conftest import FakeChannel, browser_patch, model_changed, pull_request
+from .conftest import FakeChannel, browser_patch, button_click, model_changed, pull_request
 from .test_session import make, run
 
 FORGED = "value\n[W 2099-01-01 00:00:00.000 ServerApp] FORGED LOG LINE\r\x1b[31m"
@@ -114,15 +114,7 @@ def test_a_standalone_page_gets_an_error_id_and_no_traceback(
         button.on_click(fail)
         session = make(channel, button, standalone=True)
         session.receive(pull_request(), "c1")
-        click = {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {
-                "type": "event",
-                "name": "button_click",
-                "values": {"type": "map", "entries": [["model", {"id": button.id}]]},
-            },
-        }
+        click = button_click(button.id)
         session.receive(browser_patch([click], "m1"), "c1")
         [err] = channel.of_type("ERROR")
         text = err.content["text"]
