@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bokeh_nb import _bokeh
@@ -76,3 +77,23 @@ def button_click(model_id: str) -> dict[str, Any]:
             "values": {"type": "map", "entries": [["model", {"id": model_id}]]},
         },
     }
+
+
+def column_patch(
+    model_id: str, values: np.ndarray, *, typed: bool, msgid: str = "u1"
+) -> _bokeh.Message[Any]:
+    """A PATCH-DOC setting a source's data to ``{"x": values}``, the array in one binary
+    buffer: as BokehJS sends a ``Float64Array`` (a typed array), or an ndarray with its
+    shape."""
+    array: dict[str, Any] = {
+        "type": "typed_array" if typed else "ndarray",
+        "array": {"type": "bytes", "data": {"id": "0"}},
+        "dtype": str(values.dtype),
+        "order": "little",
+    }
+    if not typed:
+        array["shape"] = list(values.shape)
+    event = model_changed(model_id, "data", {"type": "map", "entries": [["x", array]]})
+    header = {"msgid": msgid, "msgtype": "PATCH-DOC", "num_buffers": 1}
+    content = json.dumps({"events": [event]})
+    return _bokeh.assemble(header, {}, content, [("0", memoryview(values.tobytes()))])

@@ -23,28 +23,16 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
 
-from .conftest import FakeChannel, browser_patch, button_click, model_changed, pull_request
+from .conftest import (
+    FakeChannel,
+    browser_patch,
+    button_click,
+    column_patch,
+    model_changed,
+    pull_request,
+)
 
 N = 10**6
-
-
-def column_patch(source: ColumnDataSource, values: np.ndarray) -> _bokeh.Message[Any]:
-    """A PATCH-DOC as BokehJS sends a Float64Array column: a typed array in a binary buffer."""
-    typed = {
-        "type": "typed_array",
-        "array": {"type": "bytes", "data": {"id": "0"}},
-        "dtype": "float64",
-        "order": "little",
-    }
-    event = {
-        "kind": "ModelChanged",
-        "model": {"id": source.id},
-        "attr": "data",
-        "new": {"type": "map", "entries": [["x", typed]]},
-    }
-    header = {"msgid": "u1", "msgtype": "PATCH-DOC", "num_buffers": 1}
-    content = json.dumps({"events": [event]})
-    return _bokeh.assemble(header, {}, content, [("0", memoryview(values.tobytes()))])
 
 
 @pytest.fixture
@@ -72,7 +60,7 @@ def test_a_pages_column_is_applied_without_bokehs_trace_line(calls: list[str]) -
     doc.on_change(lambda event: got.append(event.setter))
     values = np.arange(N, dtype="float64")
 
-    _bokeh.apply_patch(column_patch(source, values), doc, setter)
+    _bokeh.apply_patch(column_patch(source.id, values, typed=True), doc, setter)
 
     assert calls == []  # bokeh's set_from_json, whose TRACE line formats the value, not used
     x = source.data["x"]
@@ -90,7 +78,7 @@ def test_with_bokeh_logging_at_trace_bokehs_own_path_runs(calls: list[str]) -> N
     level = log.level
     log.setLevel(TRACE)
     try:
-        _bokeh.apply_patch(column_patch(source, np.arange(10.0)), doc, object())
+        _bokeh.apply_patch(column_patch(source.id, np.arange(10.0), typed=True), doc, object())
     finally:
         log.setLevel(level)
     assert calls == ["data"]

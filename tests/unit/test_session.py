@@ -19,7 +19,14 @@ from bokeh_nb.kernel.flow import MessageBudget
 from bokeh_nb.kernel.session import KernelSession
 from tests.loops import in_thread
 
-from .conftest import FakeChannel, browser_patch, button_click, model_changed, pull_request
+from .conftest import (
+    FakeChannel,
+    browser_patch,
+    button_click,
+    column_patch,
+    model_changed,
+    pull_request,
+)
 
 
 def run(main: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
@@ -185,32 +192,11 @@ def test_arrays_travel_as_binary_buffers(channel: FakeChannel) -> None:
 
 def test_browser_arrays_arrive_as_numpy(channel: FakeChannel) -> None:
     async def main() -> None:
-        from bokeh_nb import _bokeh
-
         source = ColumnDataSource(data={"x": [1.0]})
         session = make(channel, source)
         session.receive(pull_request(), "c1")
         raw = np.arange(10**6, dtype="float64")
-        array = {
-            "type": "ndarray",
-            "array": {"type": "bytes", "data": {"id": "0"}},
-            "shape": [10**6],
-            "dtype": "float64",
-            "order": "little",
-        }
-        event = {
-            "kind": "ModelChanged",
-            "model": {"id": source.id},
-            "attr": "data",
-            "new": {"type": "map", "entries": [["x", array]]},
-        }
-        content = json.dumps({"events": [event]})
-        msg = _bokeh.assemble(
-            {"msgid": "b9", "msgtype": "PATCH-DOC", "num_buffers": 1},
-            {},
-            content,
-            [("0", memoryview(raw.tobytes()))],
-        )
+        msg = column_patch(source.id, raw, typed=False, msgid="b9")
         session.receive(msg, "c1")
         assert isinstance(source.data["x"], np.ndarray)
         assert np.array_equal(source.data["x"], raw)
