@@ -67,7 +67,7 @@ PAGE_JS = """async ([url, sizes, uploadSizes]) => {
 
 class _Bytes(WebSocketHandler):
     """Answers "n" with one binary frame of the 16·n bytes of two float64 columns, and a
-    binary frame with the number of bytes it holds."""
+    binary frame with a text frame holding its length in bytes."""
 
     max_message_size = 2**31 - 1  # the upload floor sends a column of 10^7 values
 

@@ -94,7 +94,7 @@ class Recorder:
     log: Callable[[str], None] = print
     #: the transport floor (floor.py): milliseconds per transport and size, for sizes in
     #: values per column toward the page (and, as a second list, from it)
-    floor: Callable[..., dict[str, dict[str, list[float]]]] | None = None
+    floor: Callable[[list[int], list[int]], dict[str, dict[str, list[float]]]] | None = None
 
     def attempt(self, metric: str, system: System, fn: Callable[[], T]) -> T | None:
         try:

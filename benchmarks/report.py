@@ -258,8 +258,8 @@ def markdown(result: dict[str, Any]) -> str:
             "websocket",
             "mb_per_s",
             " x 2",
-            "Transport floor (the same bytes "
-            "over a bare tornado websocket into the same Chromium, same run)",
+            "Transport floor (the same bytes over a bare tornado websocket into the same "
+            "Chromium, same run)",
         ),
         (
             "transport_floor",
@@ -274,18 +274,16 @@ def markdown(result: dict[str, Any]) -> str:
             "websocket_upload",
             "mb_per_s",
             "",
-            "Upload floor (a float64 column "
-            "sent from the same Chromium over a bare tornado websocket, until the server's "
-            "answer that it has it is back, same run)",
+            "Upload floor (a float64 column sent from the same Chromium over a bare tornado "
+            "websocket, until the server's answer that it has it is back, same run)",
         ),
         (
             "update_floor",
             "in_page",
             "median_ms",
             "",
-            "In-page floor of the update (the same "
-            "data made in the page and assigned to the same source, no kernel, timed the same "
-            "way)",
+            "In-page floor of the update (the same data made in the page and assigned to the "
+            "same source, no kernel, timed the same way)",
         ),
     )
     for metric, key, field, per, words in said:

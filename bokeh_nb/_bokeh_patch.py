@@ -160,9 +160,10 @@ _PLAIN = frozenset({int, float, str, bool, type(None)})
 def _walk_faster() -> None:
     """bokeh walks a property's old and new value, element by element, for models it may
     reference, whenever a property changes (``Model.trigger``): 3.4 s for a selection of
-    10^6 indices from a page, and as long for a list that size set in a cell. A list whose
-    elements are all of the plain types that walk skips is now passed over in one C-level
-    pass over their types; everything else is walked by bokeh's own function, as before."""
+    10^6 indices from a page; a list that size set in a cell is walked the same way. A
+    list whose elements are all of the plain types that walk skips is now passed over in
+    one C-level pass over their types; everything else is walked by bokeh's own function,
+    as before."""
     import bokeh.model.model as model_module
     import bokeh.model.util as util_module
 
