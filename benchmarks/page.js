@@ -303,6 +303,23 @@
     return times;
   };
 
+  // 3c. the page's own part of the round trip: the slider's and the Div's changes applied
+  // by BokehJS in this page and sent nowhere (no kernel, no wire), timed as they are
+  // applied, a frame apart. Beside the comm echo it bounds any Bokeh output in this page.
+  B.inPageRoundTrips = async (root, n, start) => {
+    const b = B.bench(root);
+    const times = [];
+    for (let i = 1; i <= n; i++) {
+      const v = start + i;
+      const t0 = performance.now();
+      b.s.setv({ value: v }, { sync: false });
+      b.d.setv({ text: String(v) }, { sync: false });
+      times.push(performance.now() - t0);
+      await new Promise(resolve => requestAnimationFrame(() => resolve()));
+    }
+    return times;
+  };
+
   // 6. what crossed the wire for one Bokeh message of two float64 columns of n values
   B.pushWire = async (root, n, timeout) => {
     const b = B.bench(root);

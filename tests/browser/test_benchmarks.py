@@ -55,6 +55,9 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         result["summary"]["update"]["bokeh_nb"]
     )
     assert result["summary"]["comm_echo"]["bokeh_nb"]["n"] > 0
+    in_page = result["summary"]["round_trip_in_page"]["bokeh_nb"]
+    assert in_page["n"] == result["summary"]["comm_echo"]["bokeh_nb"]["n"], in_page
+    assert 0 < in_page["p50_ms"] < result["summary"]["round_trip"]["bokeh_nb"]["p50_ms"], in_page
     probes = result["raw"]["saturated"]["bokeh_nb"]["probes_ms"]
     assert probes and all(p is not None for p in probes), probes
     for key, system in result["systems"].items():
