@@ -311,7 +311,7 @@ def markdown(result: dict[str, Any]) -> str:
             "In-page part of the round trip (BokehJS applying the slider's and the Div's "
             "changes in bokeh_nb's notebook page, sent nowhere): "
             f"p50 {_fmt(in_page['p50_ms'])} ms, p95 {_fmt(in_page['p95_ms'])} ms. "
-            "The notebook round trip's floor is the comm echo plus this p50.",
+            "The notebook round trip's floor is the comm echo's p50 plus this p50.",
         ]
     lines += ["", "| target | system | measured | limit | met |", "|---|---|---:|---:|---|"]
     for t in result["targets"]:

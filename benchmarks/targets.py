@@ -122,13 +122,14 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
 def _round_trip(summary: dict[str, Any]) -> list[Target]:
     """3. notebook: 0.25 x the best anchor in the notebook and 1.5 x the comm-echo floor;
     standalone: at most bokeh serve with TCP_NODELAY. The notebook's floor is the comm
-    echo plus the page's own part (BokehJS applying the two changes, its p50)."""
+    echo plus the page's own part (BokehJS applying the two changes), both p50: a bound
+    below the p95 as well."""
     out = []
-    in_page = get(summary, "round_trip_in_page", "bokeh_nb", "p50_ms")
+    parts = [get(summary, m, "bokeh_nb", "p50_ms") for m in ("comm_echo", "round_trip_in_page")]
+    floor = None if None in parts else sum(p for p in parts if p is not None)
     for pct in ("p50_ms", "p95_ms"):
         best = _best([get(summary, "round_trip", a, pct) for a in NOTEBOOK_ANCHORS], low=True)
         echo = get(summary, "comm_echo", "bokeh_nb", pct)
-        floor = None if echo is None or in_page is None else echo + in_page
         value = get(summary, "round_trip", "bokeh_nb", pct)
         for what, limit in (
             (f"round trip {pct[:3]} <= 0.25 x best notebook anchor", _scaled(best, 0.25)),
