@@ -149,19 +149,19 @@ def round_trips(systems: list[System], plan: Plan, rec: Recorder) -> None:
             )
             if times is not None:
                 _add_samples(rec, "round_trip", system, times)
-            if system.key == ECHO_SYSTEM and system.key not in rec.errors.get("comm_echo", {}):
-                echoes = rec.attempt(
-                    "comm_echo", system, partial(system.call, "commEcho", per_round, 30_000)
-                )
-                if echoes is not None:
-                    _add_samples(rec, "comm_echo", system, echoes)
-                in_page = rec.attempt(
+            if system.key != ECHO_SYSTEM:
+                continue
+            for metric, call in (
+                ("comm_echo", partial(system.call, "commEcho", per_round, 30_000)),
+                (
                     "round_trip_in_page",
-                    system,
                     partial(system.call, "inPageRoundTrips", BENCH, per_round, IN_PAGE + start),
-                )
-                if in_page is not None:
-                    _add_samples(rec, "round_trip_in_page", system, in_page)
+                ),
+            ):
+                if system.key not in rec.errors.get(metric, {}):
+                    samples = rec.attempt(metric, system, call)
+                    if samples is not None:
+                        _add_samples(rec, metric, system, samples)
         rec.log(f"  round trips: round {r + 1}/{plan.event_rounds} done")
 
 

@@ -127,10 +127,23 @@ def summarize(metrics: dict[str, dict[str, Any]], models: dict[int, int]) -> dic
     }
     makers["transport_floor"] = _kernel_to_browser
     makers["upload_floor"] = _browser_to_kernel
-    return {
+    summary = {
         metric: {key: make(raw) for key, raw in metrics.get(metric, {}).items()}
         for metric, make in makers.items()
     }
+    summary["round_trip_floor"] = _round_trip_floor(summary)
+    return summary
+
+
+def _round_trip_floor(summary: dict[str, Any]) -> dict[str, Any]:
+    """The notebook round trip's floor: the comm echo's p50 plus the in-page part's p50
+    (a bound below the p95 as well); nothing when either was not measured."""
+    out = {}
+    for key, echo in summary["comm_echo"].items():
+        in_page = summary["round_trip_in_page"].get(key)
+        if in_page is not None:
+            out[key] = {"p50_ms": echo["p50_ms"] + in_page["p50_ms"]}
+    return out
 
 
 def get(summary: dict[str, Any], metric: str, key: str, *path: str) -> float | None:

@@ -121,12 +121,10 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
 
 def _round_trip(summary: dict[str, Any]) -> list[Target]:
     """3. notebook: 0.25 x the best anchor in the notebook and 1.5 x the comm-echo floor;
-    standalone: at most bokeh serve with TCP_NODELAY. The notebook's floor is the comm
-    echo plus the page's own part (BokehJS applying the two changes), both p50: a bound
-    below the p95 as well."""
+    standalone: at most bokeh serve with TCP_NODELAY. Blocked only by the notebook's floor
+    (report.py: the comm echo plus the page's own part)."""
     out = []
-    parts = [get(summary, m, "bokeh_nb", "p50_ms") for m in ("comm_echo", "round_trip_in_page")]
-    floor = None if None in parts else sum(p for p in parts if p is not None)
+    floor = get(summary, "round_trip_floor", "bokeh_nb", "p50_ms")
     for pct in ("p50_ms", "p95_ms"):
         best = _best([get(summary, "round_trip", a, pct) for a in NOTEBOOK_ANCHORS], low=True)
         echo = get(summary, "comm_echo", "bokeh_nb", pct)

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.report import summarize
 from benchmarks.targets import targets
 
 
 def _summary(ours: float, echo: float, in_page: float | None) -> dict[str, Any]:
-    def rt(ms: float) -> dict[str, float]:
-        return {"p50_ms": ms, "p95_ms": ms * 1.5}
+    """The summary of a run whose round trips took ms (p50) and 1.5 x ms (p95)."""
 
-    summary: dict[str, Any] = {
+    def rt(ms: float) -> dict[str, list[float]]:
+        return {"samples_ms": [ms] * 19 + [ms * 1.5]}
+
+    raw: dict[str, dict[str, Any]] = {
         "round_trip": {"bokeh_nb": rt(ours), "show_app": rt(50.0)},
         "comm_echo": {"bokeh_nb": rt(echo)},
     }
     if in_page is not None:
-        summary["round_trip_in_page"] = {"bokeh_nb": rt(in_page)}
-    return summary
+        raw["round_trip_in_page"] = {"bokeh_nb": rt(in_page)}
+    return summarize(raw, {})
 
 
 def _echo_targets(summary: dict[str, Any]) -> dict[str, Any]:
