@@ -120,7 +120,7 @@ KIND_BATCH: Final = "batch"
 ACK_EVERY = 8
 ACK_AFTER_MS = 16
 ACK_WINDOW = 4 * ACK_EVERY
-ACK_WINDOW_BYTES = 128 * 1024
+ACK_WINDOW_BYTES = 48 * 1024
 #: bokeh_nb's app page tells its server how many of the websocket's Bokeh messages it has
 #: handled: this, then the count, as a text websocket message between Bokeh messages
 #: (never a Bokeh fragment: those are JSON). It does so for its first message, every

@@ -64,10 +64,12 @@ class AckWindow:
     frame's ``seq``); while the slowest page that acknowledges is ``frames`` frames or
     ``nbytes`` bytes behind, the session holds its changes, merged, and sends them once it
     catches up: what a page has still to handle stays a bounded amount of work, so an
-    answer to the page waits behind little of it. While a page is a quarter of ``nbytes``
+    answer to the page waits behind little of it. While a page is half of ``nbytes``
     behind, it is asked to acknowledge each frame as soon as it has handled it, and a
-    frame goes only once a quarter of ``nbytes`` is pending (``merge_until``): a page
-    that lags gets few large frames, not many small ones, each costing it a redraw. A page
+    frame goes only once half of ``nbytes`` is pending (``merge_until``): a page that
+    lags gets few large frames, not many small ones, each costing it a redraw (and about
+    two of them at most are on their way to it). What a page's own event changed does
+    not wait for the window (``Outgoing.flush(answer=True)``). A page
     that stays behind for ``stall`` seconds without acknowledging anything (a frozen tab,
     a page gone without a goodbye) holds no one back until it acknowledges again. The
     server acknowledges for a standalone page what the page has taken
@@ -96,12 +98,12 @@ class AckWindow:
 
     @property
     def merge_until(self) -> int:
-        """Bytes of changes a frame to a lagging page waits for (a quarter of the window)."""
-        return self.nbytes // 4
+        """Bytes of changes a frame to a lagging page waits for (half the window)."""
+        return self.nbytes // 2
 
     def wants_ack(self) -> bool:
-        """Whether a page that acknowledges lags (half the window's frames, or a quarter of
-        its bytes, behind): then it should acknowledge the frame just numbered as soon as
+        """Whether a page that acknowledges lags (half the window's frames, or half its
+        bytes, behind): then it should acknowledge the frame just numbered as soon as
         it has handled it."""
         now = time.monotonic()
         return any(

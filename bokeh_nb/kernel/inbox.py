@@ -102,5 +102,7 @@ class Inbox:
             text, tb = session.report(e, replied=True)
             session.send(_bokeh.error_reply(msgid, text, tb))
             return
-        session.flush()  # what this event caused goes out now, as one patch, before its OK
+        # what this event caused goes out now, before its OK, even while the window holds:
+        # the page waits for it (and its events are merged while one is in flight)
+        session.flush(answer=True)
         session.send(_bokeh.ok_reply(msgid))

@@ -140,14 +140,16 @@ class Outgoing:
         else:
             self._schedule(0.0)
 
-    def flush(self, force: bool = False) -> None:
-        """Send what is pending, as far as the kernel's message budget allows (or all)."""
+    def flush(self, force: bool = False, answer: bool = False) -> None:
+        """Send what is pending, as far as the kernel's message budget allows (or all);
+        answer: what a page's event caused, which that page waits for, goes now even
+        while the window holds."""
         while self._runs and not self._closed:
             origin, events = self._runs[0]
             if origin is not None and not any(c != origin for c in self._clients):
                 self._pop_run()  # an echo nobody else would see
                 continue
-            if not force:
+            if not force and not answer:
                 hold = self.window.hold_for(sum(self._run_bytes))
                 if hold is not None:  # an acknowledgement flushes sooner
                     self._schedule(hold)

@@ -105,9 +105,9 @@ class KernelSession:
         origin = self._current_client if setter is self else None
         self.outgoing.add(event, origin, from_cell=self._user.running == 0)
 
-    def flush(self, force: bool = False) -> None:
+    def flush(self, force: bool = False, answer: bool = False) -> None:
         """Send the pending changes, as far as flow control allows (or all)."""
-        self.outgoing.flush(force)
+        self.outgoing.flush(force, answer)
 
     def send(self, msg: _bokeh.Message[Any]) -> None:
         """Send msg now as the next frame (a reply: pending changes stay pending)."""

@@ -46,7 +46,7 @@ export const KIND_STREAM = 'stream';
 export const ACK_EVERY = 8;
 export const ACK_AFTER_MS = 16;
 export const ACK_WINDOW = 32;
-export const ACK_WINDOW_BYTES = 131072;
+export const ACK_WINDOW_BYTES = 49152;
 export const PAGE_HANDLED = 'bokeh_nb:handled:';
 export const ACKNOWLEDGE_KEY = 'bokeh_nb_acknowledge';
 

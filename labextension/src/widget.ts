@@ -16,6 +16,7 @@ import { cannotRender, tooLargeToSend } from './compat';
 import { BokehJSRequests, isBokehJSReply } from './delivery';
 import { loadExtensions } from './extensions';
 import { watchKernel } from './kernelwatch';
+import { Outbox } from './outbox';
 import { answerProbes } from './probes';
 import {
   ACK_AFTER_MS,
@@ -57,8 +58,7 @@ export class BokehModel extends DOMWidgetModel {
   private _ready: Promise<IBkDocument> | null = null;
   private _replies = new Map<string, IReply>();
   private _bokehjs = new BokehJSRequests(this);
-  private _queue: IBkEvent[] = [];
-  private _inFlight: string | null = null;
+  private _outbox = new Outbox<IBkEvent>();
   /** True while a pulled document replaces this one's content (not a user change). */
   private _replacing = false;
   private _views = 0;
@@ -193,7 +193,7 @@ export class BokehModel extends DOMWidgetModel {
     if (doc === null || bk === null || !this.comm_live) {
       return;
     }
-    this._inFlight = null; // its OK may have been lost with the connection
+    this._outbox.reset(); // OKs may have been lost with the connection
     let reply: IIncoming;
     try {
       reply = await this._request('PULL-DOC-REQ', {});
@@ -308,8 +308,7 @@ export class BokehModel extends DOMWidgetModel {
           pending.resolve(msg);
         }
       }
-      if (reqid === this._inFlight) {
-        this._inFlight = null;
+      if (this._outbox.answered(reqid)) {
         if (msgtype === 'ERROR') {
           const { text, traceback } = msg.content;
           this._showError(String(text), typeof traceback === 'string' ? traceback : '');
@@ -326,7 +325,7 @@ export class BokehModel extends DOMWidgetModel {
     }
   }
 
-  // ---- browser -> kernel: one PATCH-DOC in flight, property changes coalesced ----------
+  // ---- browser -> kernel: property changes coalesced while in flight (outbox.ts) ---------
 
   private _documentChanged(event: IBkEvent): void {
     if (this._replacing) {
@@ -334,33 +333,28 @@ export class BokehModel extends DOMWidgetModel {
     }
     const events = event.events !== undefined ? (event.sync ? event.events : []) : [event];
     for (const ev of events) {
-      if (!ev.sync) {
-        continue; // applied from a kernel patch: never echoed back
+      if (ev.sync) {
+        this._outbox.push(ev); // else applied from a kernel patch: never echoed back
       }
-      if (ev.kind === 'ModelChanged') {
-        const i = this._queue.findIndex(
-          q => q.kind === 'ModelChanged' && q.model === ev.model && q.attr === ev.attr
-        );
-        if (i >= 0) {
-          this._queue.splice(i, 1);
-        }
-      }
-      this._queue.push(ev);
     }
     this._flush();
   }
 
   private _flush(): void {
-    if (this._inFlight !== null || this._queue.length === 0 || this.document === null) {
+    if (this.document === null) {
       return;
     }
-    const events = this._queue;
-    this._queue = [];
-    const patch = this.document.create_json_patch(events);
-    this._inFlight = this._send('PATCH-DOC', patch);
-    if (this._inFlight === null) {
-      this._flush(); // refused as too large: the next changes still go
+    const events = this._outbox.take();
+    if (events.length === 0) {
+      return;
     }
+    const patch = this.document.create_json_patch(events);
+    const msgid = this._send('PATCH-DOC', patch);
+    if (msgid === null) {
+      this._flush(); // refused as too large: the next changes still go
+      return;
+    }
+    this._outbox.sent(msgid, events);
   }
 
   // ---- views and errors ------------------------------------------------------------------

@@ -184,10 +184,14 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
             "content": json.dumps({"events": [model_changed(source.id, "name", "moved")]}),
             "buffers": [],
         }
+        handled = session.frames_sent
         replies: list[Any] = []
         dispatch(frame, [], session, replies.append)
         await asyncio.sleep(0.01)
-        assert not session.outgoing._runs, "the acknowledgement on the patch released the rest"
+        assert session.outgoing.window._acks["page"][0] == handled, (
+            "the acknowledgement on the patch moved the window"
+        )
+        assert not session.outgoing._runs
         assert rows(channel) == [float(i) for i in range(ACK_WINDOW + 4)]
         assert not replies, "no error for the patch"
         assert source.name == "moved", "the patch was applied"
@@ -197,22 +201,23 @@ def test_an_acknowledgement_rides_along_on_a_page_patch() -> None:
 
 
 def test_the_window_counts_bytes_and_merges_small_frames_for_a_lagging_page() -> None:
-    """A few large frames fill the window by their bytes. From a quarter of it behind, a
-    page lags: it is asked to acknowledge each frame as soon as it has handled it, and
-    small changes wait, merged, until a quarter of the window's bytes is pending."""
+    """A few large frames fill the window by their bytes. From half of it behind, a page
+    lags: it is asked to acknowledge each frame as soon as it has handled it, and small
+    changes wait, merged, until half the window's bytes is pending."""
     window = AckWindow(frames=8, nbytes=1000, stall=10.0)
     window.ack("page", window.next_seq(100))
     assert window.hold_for(1) is None and not window.wants_ack()
-    window.next_seq(200)
-    assert window.hold_for(1) is None and not window.wants_ack(), "200 bytes behind"
+    window.next_seq(400)
+    assert window.hold_for(1) is None and not window.wants_ack(), "400 bytes behind"
     window.next_seq(100)
-    assert window.wants_ack(), "300 bytes behind: the page lags"
+    assert window.wants_ack(), "500 bytes behind: the page lags"
     assert window.hold_for(1) is not None, "a small change waits for more, merged"
-    assert window.hold_for(250) is None and window.hold_for() is None, "a large one goes"
-    window.next_seq(700)
+    assert window.hold_for(499) is not None, "still less than half the window"
+    assert window.hold_for(500) is None and window.hold_for() is None, "a large one goes"
+    window.next_seq(500)
     assert window.hold_for() is not None and window.hold_for(10**6) is not None, "full"
     window.ack("page", window.sent - 1)
-    assert window.hold_for(250) is None, "700 bytes behind"
+    assert window.hold_for(500) is None, "500 bytes behind"
     for _ in range(3):
         window.next_seq(1)
     window.ack("page", window.sent)
@@ -225,6 +230,42 @@ def test_the_window_counts_bytes_and_merges_small_frames_for_a_lagging_page() ->
     assert len(window._total_after) <= window.frames + 1
 
 
+def test_a_page_event_is_answered_at_once_while_the_window_holds() -> None:
+    """The page that sent an event waits for what its callback changed: that goes out at
+    once, merged with what the window held, in order and before the event's OK, even
+    though the page is a window behind and acknowledges nothing with it."""
+
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.receive(pull_request(), "page")
+        ack(session, "page", session.frames_sent)
+        source.on_change("name", lambda attr, old, new: source.stream({"i": np.array([-1.0])}))
+        for i in range(ACK_WINDOW + 4):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        held = len(channel.of_type("PATCH-DOC"))
+        assert session.outgoing._runs, "held: the page is a window behind"
+        frame = {
+            "kind": "bokeh",
+            "client": "page",
+            "header": {"msgid": "e1", "msgtype": "PATCH-DOC"},
+            "metadata": {},
+            "content": json.dumps({"events": [model_changed(source.id, "name", "moved")]}),
+            "buffers": [],
+        }
+        dispatch(frame, [], session, print)
+        await asyncio.sleep(0.01)
+        assert not session.outgoing._runs, "the answer went, with what was held before it"
+        assert rows(channel) == [float(i) for i in range(ACK_WINDOW + 4)] + [-1.0]
+        kinds = [sent.header["msgtype"] for sent in channel.messages][held:]
+        assert kinds[-1] == "OK" and set(kinds[:-1]) == {"PATCH-DOC"}, kinds
+        source.stream({"i": np.array([99.0])})
+        await asyncio.sleep(0.01)
+        assert session.outgoing._runs, "later changes are held again: the page is behind"
+
+    in_thread(main, 30)
+
+
 def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
     """A callback that streams as fast as the loop turns (a timeout of 0 that adds itself
     again) runs while the page keeps up; once the page is a window behind and the
@@ -233,7 +274,7 @@ def test_session_callbacks_wait_while_their_backlog_is_held() -> None:
 
     async def main() -> None:
         session, channel, source = streaming_session()
-        session.outgoing.window.nbytes = 4 * 8 * 100  # a frame to a lagging page: 100 rows
+        session.outgoing.window.nbytes = 2 * 8 * 100  # a frame to a lagging page: 100 rows
         session.receive(pull_request(), "page")
         ack(session, "page", session.frames_sent)
         channel.messages.clear()
