@@ -142,8 +142,11 @@ class Outgoing:
 
     def flush(self, force: bool = False, answer: bool = False) -> None:
         """Send what is pending, as far as the kernel's message budget allows (or all);
-        answer: what a page's event caused, which that page waits for, goes now even
-        while the window holds."""
+        answer: a page's PATCH-DOC has just been applied, so what is pending (what its
+        callbacks changed, after what the window held) goes now even while the window
+        holds: that page waits for it. BokehJS's range updates after a streamed frame
+        are such PATCH-DOCs too, so a lagging page that sends them gets the next frame
+        when its update arrives: at most one frame more per PATCH-DOC of the page."""
         while self._runs and not self._closed:
             origin, events = self._runs[0]
             if origin is not None and not any(c != origin for c in self._clients):
