@@ -350,11 +350,9 @@ export class BokehModel extends DOMWidgetModel {
     }
     const patch = this.document.create_json_patch(events);
     const msgid = this._send('PATCH-DOC', patch);
-    if (msgid === null) {
-      this._flush(); // refused as too large: the next changes still go
-      return;
+    if (msgid !== null) {
+      this._outbox.sent(msgid, events); // (refused as too large: nothing is in flight)
     }
-    this._outbox.sent(msgid, events);
   }
 
   // ---- views and errors ------------------------------------------------------------------

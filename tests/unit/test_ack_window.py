@@ -253,8 +253,10 @@ def test_a_page_event_is_answered_at_once_while_the_window_holds() -> None:
             "content": json.dumps({"events": [model_changed(source.id, "name", "moved")]}),
             "buffers": [],
         }
-        dispatch(frame, [], session, print)
+        replies: list[Any] = []
+        dispatch(frame, [], session, replies.append)
         await asyncio.sleep(0.01)
+        assert not replies, "no error for the patch"
         assert not session.outgoing._runs, "the answer went, with what was held before it"
         assert rows(channel) == [float(i) for i in range(ACK_WINDOW + 4)] + [-1.0]
         kinds = [sent.header["msgtype"] for sent in channel.messages][held:]
