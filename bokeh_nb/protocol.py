@@ -116,9 +116,14 @@ KIND_BATCH: Final = "batch"
 #: frames, as soon as handling frames has taken ``ACK_AFTER_MS`` since its last
 #: acknowledgement, and each frame marked ``acknowledge``; a session holds its changes,
 #: merged, while an acknowledging page is ``ACK_WINDOW`` frames or ``ACK_WINDOW_BYTES``
-#: bytes behind (``kernel/flow.py``).
+#: bytes behind (``kernel/flow.py``). An acknowledgement due less than ``ACK_GAP_MS``
+#: after the last one (from a page, or from a standalone page's server) waits for the
+#: end of that gap and then names the last frame handled: each is a request the kernel
+#: handles in turn, and a lagging page that acknowledged every frame would keep its
+#: kernel's shell busy with them while its own events queued behind.
 ACK_EVERY = 8
 ACK_AFTER_MS = 16
+ACK_GAP_MS = 20
 ACK_WINDOW = 4 * ACK_EVERY
 ACK_WINDOW_BYTES = 48 * 1024
 #: bokeh_nb's app page tells its server how many of the websocket's Bokeh messages it has

@@ -71,7 +71,8 @@ class AckWindow:
     two of them at most are on their way to it). What a page's own event changed does
     not wait for the window (``Outgoing.flush(answer=True)``). A page
     that stays behind for ``stall`` seconds without acknowledging anything (a frozen tab,
-    a page gone without a goodbye) holds no one back until it acknowledges again. The
+    a page gone without a goodbye) holds no one back until it acknowledges again; the
+    seconds count from the first frame it has not acknowledged. The
     server acknowledges for a standalone page what the page has taken
     (``server/pacing.py``); what never acknowledges is not counted.
     """
@@ -87,7 +88,14 @@ class AckWindow:
     _acks: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def next_seq(self, nbytes: int = 0) -> int:
-        """Number the next frame, of nbytes bytes."""
+        """Number the next frame, of nbytes bytes. A page that has acknowledged every frame
+        so far starts to fall behind now: its ``stall`` counts from here, not from its last
+        acknowledgement (a page that sat caught up through a quiet spell is not stalled
+        when a stream starts)."""
+        now = time.monotonic()
+        for client, (seq, _) in self._acks.items():
+            if seq == self.sent:
+                self._acks[client] = (seq, now)
         self.sent += 1
         self.bytes_sent += nbytes
         self._total_after[self.sent] = self.bytes_sent

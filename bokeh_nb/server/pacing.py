@@ -14,7 +14,11 @@ the peer is behind, so an answer to the peer waits behind little. ``Pacing`` dec
 The kernel hears of the first frame taken at once, then of every ``ACK_EVERY`` frames
 written to a peer that does not count, of each frame it asked about (``acknowledge``) at
 once, and otherwise with the peer's next ``PATCH-DOC`` (``ride_along``) or after
-``LATER`` seconds: an event and its reply cost the kernel no message of their own.
+``LATER`` seconds: an event and its reply cost the kernel no message of their own. What
+is due less than ``ACK_GAP_MS`` after the last acknowledgement waits for the end of that
+gap, and then names the last frame taken: a lagging page is asked about every frame, and
+each acknowledgement is a request the kernel handles in turn, ahead of the page's next
+event.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol import ACK_EVERY, ACK_WINDOW, PAGE_HANDLED
+from ..protocol import ACK_EVERY, ACK_GAP_MS, ACK_WINDOW, PAGE_HANDLED
 
 __all__ = ("Pacing", "page_handled")
 
@@ -57,6 +61,8 @@ class Pacing:
         self._taken = 0  # the last frame the peer has taken
         self._told = 0  # the last frame the kernel was told of
         self._later: asyncio.TimerHandle | None = None
+        self._later_at = 0.0  # the loop's time at which ``_later`` runs
+        self._told_at = -1.0  # the loop's time of the last acknowledgement (-1: none)
 
     def wrote(self, seq: int | None, ask: bool, written: asyncio.Future[Any] | None) -> None:
         """A Bokeh message went to the peer: kernel frame seq (None: one of the server's
@@ -103,20 +109,33 @@ class Pacing:
         self._maybe_tell(ask or self._taken - self._told >= ACK_EVERY, lazily=False)
 
     def _maybe_tell(self, now: bool, lazily: bool) -> None:
-        """Tell the kernel now (always of the first frame taken), or, lazily, within
-        ``LATER`` unless a PATCH-DOC carries it first."""
+        """Tell the kernel now (always of the first frame taken; else at the end of the
+        gap after the last acknowledgement), or, lazily, within ``LATER`` unless a
+        PATCH-DOC carries it first."""
+        loop = asyncio.get_running_loop()
         if now or not self._told:
-            self._cancel_later()
-            self._told = self._taken
-            self._tell(self._taken)
+            self._tell_at(loop, max(loop.time(), self._told_at + ACK_GAP_MS / 1000))
         elif lazily and self._later is None:
-            self._later = asyncio.get_running_loop().call_later(self.LATER, self._tell_later)
+            self._tell_at(loop, loop.time() + self.LATER)
+
+    def _tell_at(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if when <= loop.time():
+            self._cancel_later()
+            self._tell_now(loop)
+        elif self._later is None or when < self._later_at:
+            self._cancel_later()
+            self._later_at = when
+            self._later = loop.call_at(when, self._tell_later)
 
     def _tell_later(self) -> None:
         self._later = None
         if self._taken > self._told:
-            self._told = self._taken
-            self._tell(self._taken)
+            self._tell_now(asyncio.get_running_loop())
+
+    def _tell_now(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._told = self._taken
+        self._told_at = loop.time()
+        self._tell(self._taken)
 
     def _cancel_later(self) -> None:
         if self._later is not None:

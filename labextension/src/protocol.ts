@@ -45,6 +45,7 @@ export const KIND_ACK = 'ack';
 export const KIND_STREAM = 'stream';
 export const ACK_EVERY = 8;
 export const ACK_AFTER_MS = 16;
+export const ACK_GAP_MS = 20;
 export const ACK_WINDOW = 32;
 export const ACK_WINDOW_BYTES = 49152;
 export const PAGE_HANDLED = 'bokeh_nb:handled:';

@@ -16,11 +16,10 @@ import { cannotRender, tooLargeToSend } from './compat';
 import { BokehJSRequests, isBokehJSReply } from './delivery';
 import { loadExtensions } from './extensions';
 import { watchKernel } from './kernelwatch';
+import { Acknowledgements } from './acks';
 import { Outbox } from './outbox';
 import { answerProbes } from './probes';
 import {
-  ACK_AFTER_MS,
-  ACK_EVERY,
   IBokehFrame,
   KIND_ACK,
   KIND_BOKEH,
@@ -65,10 +64,10 @@ export class BokehModel extends DOMWidgetModel {
   private _viewsSent = -1;
   private _errorListeners = new Set<(text: string, tb: string) => void>();
   private _onPageHide = () => this._sendBye();
-  private _seq = 0; // the last kernel frame handled
-  private _ackedSeq = 0;
-  /** ms spent handling kernel frames since the last acknowledgement */
-  private _handlingMs = 0;
+  private _acks = new Acknowledgements(
+    seq => this.send({ kind: KIND_ACK, client: this.client, seq }, {}),
+    () => this.comm_live
+  );
   private _unwatchKernel: (() => void) | null = null;
   /** True while this page's connection to the kernel is down and being retried. */
   reconnecting = false;
@@ -219,11 +218,9 @@ export class BokehModel extends DOMWidgetModel {
   private _send(msgtype: string, content: unknown): string | null {
     const bk = this.bk as IBokehJS;
     const { frame, buffers } = encodeMessage(bk, this.client, msgtype, content);
-    if (this._seq > this._ackedSeq) {
-      // what this page has handled rides along: no acknowledgement of its own per event
-      frame.ack = this._seq;
-      this._ackedSeq = this._seq;
-      this._handlingMs = 0;
+    const ack = this._acks.rideAlong();
+    if (ack !== null) {
+      frame.ack = ack; // what this page has handled: no acknowledgement of its own per event
     }
     const size = frame.content.length + buffers.reduce((n, b) => n + b.byteLength, 0);
     const tooLarge = tooLargeToSend(size);
@@ -252,28 +249,8 @@ export class BokehModel extends DOMWidgetModel {
       this._handleFrame(frame, buffers);
     } finally {
       if (frame.kind === KIND_BOKEH && typeof frame.seq === 'number') {
-        this._handled(frame.seq, performance.now() - start, frame.acknowledge === true);
+        this._acks.handled(frame.seq, performance.now() - start, frame.acknowledge === true);
       }
-    }
-  }
-
-  /** The kernel holds a notebook output's changes, merged, while a page is ACK_WINDOW
-   * frames or ACK_WINDOW_BYTES bytes behind (kernel/flow.py): acknowledge every
-   * ACK_EVERY frames handled, as soon as handling frames took ACK_AFTER_MS since the last
-   * acknowledgement, and each frame the kernel marked `acknowledge` (it lags this page),
-   * unless a PATCH-DOC of this page carried the acknowledgement first (`_send`). (A page
-   * that has handled everything is fewer than ACK_EVERY frames and a few ms of work
-   * behind in the kernel's count, far from the window, so the rest needs no
-   * acknowledgement of its own.) */
-  private _handled(seq: number, ms: number, asked: boolean): void {
-    this._seq = Math.max(this._seq, seq);
-    this._handlingMs += ms;
-    const due =
-      asked || this._seq - this._ackedSeq >= ACK_EVERY || this._handlingMs >= ACK_AFTER_MS;
-    if (due && this._seq > this._ackedSeq && this.comm_live) {
-      this._ackedSeq = this._seq;
-      this._handlingMs = 0;
-      this.send({ kind: KIND_ACK, client: this.client, seq: this._seq }, {});
     }
   }
 

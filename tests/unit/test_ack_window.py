@@ -132,6 +132,30 @@ def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
     in_thread(main, 30)
 
 
+def test_a_page_quiet_for_longer_than_the_stall_time_is_not_stalled() -> None:
+    """A page that had handled everything and then saw nothing for a while (longer than
+    the stall time) still holds the session back when a stream starts: it is behind only
+    from the stream's first frame on. Counted from its last acknowledgement instead, it
+    was taken for stalled, the stream ran unheld, and the page got seconds of frames
+    ahead of every answer to it."""
+
+    async def main() -> None:
+        session, channel, source = streaming_session(stall=0.3)
+        session.receive(pull_request(), "page")
+        ack(session, "page", session.frames_sent)
+        channel.messages.clear()
+        await asyncio.sleep(0.5)  # quiet, caught up, for longer than the stall time
+        for i in range(2 * ACK_WINDOW):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        assert len(channel.of_type("PATCH-DOC")) == ACK_WINDOW, "held once a window behind"
+        ack(session, "page", session.frames_sent)
+        await asyncio.sleep(0.01)
+        assert rows(channel) == [float(i) for i in range(2 * ACK_WINDOW)]
+
+    in_thread(main, 30)
+
+
 def test_a_standalone_session_whose_connection_went_is_held_by_no_one() -> None:
     async def main() -> None:
         session, channel, source = streaming_session()

@@ -1,8 +1,8 @@
 """The frontend's pure logic, tested in node (`npm test` in labextension/: node's own test
 runner over the TypeScript compiled to CommonJS: the wire codec, the untrusted-snapshot
-filter, the app page's problems, the app-path rule, the page's outbox of changes), the
-untrusted-snapshot allowlist checked against every model of the installed bokeh, and the
-app-path rule checked against the Python side's."""
+filter, the app page's problems, the app-path rule, the page's outbox of changes and its
+acknowledgements), the untrusted-snapshot allowlist checked against every model of the
+installed bokeh, and the app-path rule checked against the Python side's."""
 
 from __future__ import annotations
 

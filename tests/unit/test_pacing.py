@@ -1,15 +1,17 @@
 """What a standalone session's server tells its kernel of what the peer has taken
 (``server/pacing.py``): frames in the socket for a peer that does not count, frames
-handled for bokeh_nb's app page, which counts; asked frames at once, the rest riding on
-the peer's next PATCH-DOC or a moment later, and nothing a peer's count can inflate."""
+handled for bokeh_nb's app page, which counts; asked frames at once (or at the end of the
+gap after the last acknowledgement), the rest riding on the peer's next PATCH-DOC or a
+moment later, and nothing a peer's count can inflate."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
-from bokeh_nb.protocol import ACK_EVERY, PAGE_HANDLED
+from bokeh_nb.protocol import ACK_EVERY, ACK_GAP_MS, PAGE_HANDLED
 from bokeh_nb.server.pacing import Pacing, page_handled
 
 
@@ -36,6 +38,9 @@ def written() -> asyncio.Future[None]:
     return future
 
 
+GAP = ACK_GAP_MS / 1000
+
+
 def test_a_peer_that_does_not_count_takes_what_is_in_its_socket() -> None:
     async def main() -> list[int]:
         told: list[int] = []
@@ -43,7 +48,9 @@ def test_a_peer_that_does_not_count_takes_what_is_in_its_socket() -> None:
         pacing.wrote(None, False, None)  # the server's own ACK
         for seq in range(1, 2 * ACK_EVERY + 3):
             pacing.wrote(seq, seq == ACK_EVERY + 4, written())
-        await asyncio.sleep(0)  # the writes' callbacks run
+            await asyncio.sleep(0)  # the write's callback runs
+            if seq in (1, ACK_EVERY + 1):
+                await asyncio.sleep(GAP)  # the gap after an acknowledgement ends
         assert pacing.ride_along() == 2 * ACK_EVERY + 2  # the rest rides on a PATCH-DOC
         assert pacing.ride_along() is None
         return told
@@ -70,6 +77,7 @@ def test_a_page_that_counts_is_paced_by_what_it_handled() -> None:
         pacing.handled(5)  # frames 3 and 4, nobody asked: later, or on a PATCH-DOC
         assert told == [2]
         assert pacing.ride_along() == 4
+        await asyncio.sleep(GAP)
         pacing.handled(9)  # frames 5..8, the kernel asked about 8: at once
         assert told == [2, 8]
         pacing.handled(10)
@@ -97,19 +105,47 @@ def test_a_failed_write_is_not_taken() -> None:
     assert asyncio.run(main()) == []
 
 
-def test_a_flood_of_counts_tells_the_kernel_at_most_once_a_frame() -> None:
-    """A visitor may send any count, as often as it likes: the kernel hears of each frame
-    at most once, and of none it was not sent."""
+def test_a_flood_of_counts_tells_the_kernel_at_most_once_a_gap() -> None:
+    """A visitor may send any count, as often as it likes: the kernel hears of the first
+    frame at once, then of the last one at the end of the gap, and of none it was not
+    sent."""
 
     async def main() -> list[int]:
         told: list[int] = []
         pacing = Pacing(told.append)
         pacing.wrote(None, False, None)
         for seq in range(1, 6):
-            pacing.wrote(seq, True, None)  # every frame asked about: each told at once
+            pacing.wrote(seq, True, None)  # every frame asked about
         for count in [*range(10_000), *range(10_000, 0, -1)]:
             pacing.handled(count)
+        await asyncio.sleep(3 * GAP)
         pacing.close()
         return told
 
-    assert asyncio.run(main()) == [1, 2, 3, 4, 5]
+    assert asyncio.run(main()) == [1, 5]
+
+
+def test_acknowledgements_due_within_the_gap_wait_for_its_end_and_name_the_last_frame() -> None:
+    """A lagging page is asked about every frame: the kernel hears at most once per
+    ``ACK_GAP_MS`` (each acknowledgement is a request its shell handles in turn), of the
+    last frame the page had handled by then, and of the last frame in the end."""
+
+    async def main() -> tuple[list[int], list[float]]:
+        loop = asyncio.get_running_loop()
+        told: list[tuple[int, float]] = []
+        pacing = Pacing(lambda seq: told.append((seq, loop.time())))
+        pacing.wrote(None, False, None)
+        pacing.handled(1)  # the page counts
+        for seq in range(1, 41):
+            pacing.wrote(seq, True, None)
+        for count in range(2, 42):  # one frame handled about every 2 ms
+            pacing.handled(count)
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(3 * GAP)
+        pacing.close()
+        return [seq for seq, _ in told], [at for _, at in told]
+
+    seqs, times = asyncio.run(main())
+    assert seqs[0] == 1 and seqs[-1] == 40 and seqs == sorted(set(seqs))
+    assert 3 <= len(seqs) < 40  # some on the way, and far from one a frame
+    assert all(later - earlier >= GAP - 0.001 for earlier, later in itertools.pairwise(times))

@@ -45,6 +45,7 @@ NAMES = [
     "KIND_STREAM",
     "ACK_EVERY",
     "ACK_AFTER_MS",
+    "ACK_GAP_MS",
     "ACK_WINDOW",
     "ACK_WINDOW_BYTES",
     "PAGE_HANDLED",
