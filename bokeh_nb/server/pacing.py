@@ -61,7 +61,6 @@ class Pacing:
         self._taken = 0  # the last frame the peer has taken
         self._told = 0  # the last frame the kernel was told of
         self._later: asyncio.TimerHandle | None = None
-        self._later_at = 0.0  # the loop's time at which ``_later`` runs
         self._told_at = -1.0  # the loop's time of the last acknowledgement (-1: none)
 
     def wrote(self, seq: int | None, ask: bool, written: asyncio.Future[Any] | None) -> None:
@@ -122,9 +121,8 @@ class Pacing:
         if when <= loop.time():
             self._cancel_later()
             self._tell_now(loop)
-        elif self._later is None or when < self._later_at:
+        elif self._later is None or when < self._later.when():
             self._cancel_later()
-            self._later_at = when
             self._later = loop.call_at(when, self._tell_later)
 
     def _tell_later(self) -> None:

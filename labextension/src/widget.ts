@@ -10,13 +10,13 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import type { Kernel } from '@jupyterlab/services';
 import type { JSONObject } from '@lumino/coreutils';
 
+import { Acknowledgements } from './acks';
 import { BokehJSLoadError, IBkDocument, IBkEvent, IBokehJS, ILoadReport } from './bokehjs';
 import { jsVersion, loadBokehJS, loadReports } from './bokehjs';
 import { cannotRender, tooLargeToSend } from './compat';
 import { BokehJSRequests, isBokehJSReply } from './delivery';
 import { loadExtensions } from './extensions';
 import { watchKernel } from './kernelwatch';
-import { Acknowledgements } from './acks';
 import { Outbox } from './outbox';
 import { answerProbes } from './probes';
 import {
