@@ -112,6 +112,10 @@ KIND_STREAM: Final = "stream"  # kernel -> browser: what the output's callbacks 
 #: (``{"kind", "frames": [{"comm_id", "data", "buffers"}]}``, their binary buffers one
 #: after another), sent to a server that asked for it (``batches`` in the session's open)
 KIND_BATCH: Final = "batch"
+#: The client a standalone session's server names in its frames (``client``): the one
+#: peer of that session, whose acknowledgements (``acknowledges`` in the session's open)
+#: the session's window waits for from its first frame on.
+STANDALONE_CLIENT: Final = "ws"
 #: A notebook page acknowledges the kernel frames it has handled every ``ACK_EVERY``
 #: frames, as soon as handling frames has taken ``ACK_AFTER_MS`` since its last
 #: acknowledgement, and each frame marked ``acknowledge``; a session holds its changes,

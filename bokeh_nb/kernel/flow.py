@@ -74,7 +74,9 @@ class AckWindow:
     a page gone without a goodbye) holds no one back until it acknowledges again; the
     seconds count from the first frame it has not acknowledged. The
     server acknowledges for a standalone page what the page has taken
-    (``server/pacing.py``); what never acknowledges is not counted.
+    (``server/pacing.py``), and is counted from the session's first frame on
+    (``expect``); a notebook page from its first acknowledgement; what never
+    acknowledges is not counted.
     """
 
     frames: int = ACK_WINDOW
@@ -123,6 +125,13 @@ class AckWindow:
     def _bytes_behind(self, seq: int) -> int:
         # a frame forgotten (or none) counts as all bytes: such a page is far behind
         return self.bytes_sent - self._total_after.get(seq, 0)
+
+    def expect(self, client: str) -> None:
+        """client will acknowledge from now on (a standalone session's server says so when
+        it opens the session): it counts as having handled every frame so far, so it holds
+        the session back from its first frame on, not only once its first acknowledgement
+        has come (by then a fast stream may have sent it seconds of frames)."""
+        self._acks[client] = (self.sent, time.monotonic())
 
     def ack(self, client: str, seq: int) -> None:
         if 0 < seq <= self.sent:

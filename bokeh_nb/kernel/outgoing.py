@@ -182,6 +182,10 @@ class Outgoing:
         self.window.ack(client, seq)
         self._window_moved()
 
+    def expect(self, client: str) -> None:
+        """A page that will acknowledge the frames from now on (``AckWindow.expect``)."""
+        self.window.expect(client)
+
     def forget(self, client: str) -> None:
         """A page went away: it holds nothing back any more."""
         self.window.forget(client)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .. import _bokeh
 from ..apps import AppError
-from ..protocol import RELAY_METADATA, TEMPLATE_FAILED
+from ..protocol import RELAY_METADATA, STANDALONE_CLIENT, TEMPLATE_FAILED
 from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, read_session_open
 from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
 from .flow import MessageBudget
@@ -321,6 +321,8 @@ class Pages:
         channel.comm = comm
         relay = channel.relay = self._relay if data.get("batches") else None
         channel.numbered = data.get("acknowledges", False)
+        if channel.numbered:
+            session.will_acknowledge(STANDALONE_CLIENT)
 
         def received(msg: CommMessage) -> None:
             dispatch(msg["content"]["data"], msg.get("buffers") or [], session, session.send)

@@ -125,6 +125,13 @@ class KernelSession:
         """A page has handled this session's frames up to number seq."""
         self.outgoing.acknowledged(client, seq)
 
+    def will_acknowledge(self, client: str) -> None:
+        """client (a standalone session's server) acknowledges this session's frames from
+        now on: the session waits for it from its next frame (``AckWindow.expect``)."""
+        if self.hand_to_loop(self.will_acknowledge, client):
+            return
+        self.outgoing.expect(client)
+
     # ---- browser -> kernel -------------------------------------------------------------
 
     def hand_to_loop(self, fn: Callable[..., Any], *args: Any) -> bool:

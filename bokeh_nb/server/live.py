@@ -29,6 +29,7 @@ from ..protocol import (
     ACKNOWLEDGE_KEY,
     KIND_BOKEH,
     KIND_ERROR,
+    STANDALONE_CLIENT,
     STATIC_ROUTE,
     TEMPLATE_ARG,
     TEMPLATE_MSGTYPE,
@@ -48,7 +49,7 @@ __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
 #: The client name of an app page's frames in its kernel session (one peer per session).
-PEER = "ws"
+PEER = STANDALONE_CLIENT
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG)
 #: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125

@@ -49,15 +49,19 @@ class Pacing:
 
     #: seconds an acknowledgement nobody waits for may wait to ride on a PATCH-DOC
     LATER = 0.05
+    #: frames a page has not handled kept one by one (``_note``)
+    KEPT = 8 * ACK_WINDOW
 
     def __init__(self, tell: Callable[[int], None]) -> None:
         self._tell = tell
         #: whether the peer counts what it handled (bokeh_nb's app page)
         self.page_counts = False
         self._messages = 0  # Bokeh messages written to the peer
-        # (message number, frame number, asked) of frames a counting page has not handled;
-        # the window keeps a page within ACK_WINDOW frames, so more are never waited for
-        self._unhandled: deque[tuple[int, int, bool]] = deque(maxlen=8 * ACK_WINDOW)
+        # (message number, frame number, asked) of frames a counting page has not handled
+        # (``_note``): the window keeps such a page within ACK_WINDOW frames, except while
+        # it takes the page for stalled, or before it has heard of the page
+        self._unhandled: deque[tuple[int, int, bool]] = deque()
+        self._stride = 1  # of the frame numbers kept (``_note``)
         self._taken = 0  # the last frame the peer has taken
         self._told = 0  # the last frame the kernel was told of
         self._later: asyncio.TimerHandle | None = None
@@ -70,7 +74,7 @@ class Pacing:
         self._messages += 1
         if seq is None:
             return
-        self._unhandled.append((self._messages, seq, ask))
+        self._note(seq, ask)
         if written is not None and not self.page_counts:
             written.add_done_callback(lambda done: self._written(done, seq, ask))
 
@@ -86,9 +90,34 @@ class Pacing:
         while self._unhandled and self._unhandled[0][0] <= count:
             _, seq, asked = self._unhandled.popleft()
             ask = ask or asked
+        if not self._unhandled:
+            self._stride = 1  # caught up: from now on every frame is kept again
         if seq > self._taken:
             self._taken = seq
             self._maybe_tell(ask, lazily=True)
+
+    def _note(self, seq: int, ask: bool) -> None:
+        """Keep the frame just written for ``handled``. A page ``KEPT`` frames behind has
+        only every ``_stride``-th frame kept (the stride doubles each time that many are
+        kept again; the newest frame is always kept, and what a frame let go was asked
+        goes to the next one kept): a frame kept stands for those before it, so the page
+        is told about, a little late, rather than never. (Kept one by one, with the
+        oldest let go, a page far behind found none of its frames again, and its session
+        ran unheld until it caught up.)"""
+        if self._unhandled and self._unhandled[-1][1] % self._stride:
+            ask = ask or self._unhandled.pop()[2]  # stood in as the newest: no longer
+        while len(self._unhandled) >= self.KEPT:
+            self._stride *= 2
+            kept: deque[tuple[int, int, bool]] = deque()
+            carried = False
+            for message, frame, asked in self._unhandled:
+                if frame % self._stride:
+                    carried = carried or asked
+                else:
+                    kept.append((message, frame, asked or carried))
+                    carried = False
+            self._unhandled, ask = kept, ask or carried
+        self._unhandled.append((self._messages, seq, ask))
 
     def ride_along(self) -> int | None:
         """The frame number a PATCH-DOC from the peer carries to the kernel, if any."""

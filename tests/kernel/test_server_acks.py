@@ -62,3 +62,25 @@ def test_a_session_waits_for_the_server_that_acknowledges(kernel: Kernel) -> Non
     assert len(after["paced"]) > 2 * ACK_WINDOW  # acknowledged again: on it goes
     rows = [n for frame in [*sent, *after["paced"]] for n in rows_of(frame)]
     assert rows == list(range(1, len(rows) + 1))  # the ticks waited: none lost or merged away
+
+
+def test_a_session_is_held_from_its_first_frame_before_any_acknowledgement(
+    kernel: Kernel,
+) -> None:
+    """The server says in the open that it acknowledges: the session waits for it from
+    the first frame, not from its first acknowledgement (a stream that starts with the
+    session would otherwise run ahead of its page from the start)."""
+    kernel.execute(TICKER)
+    open_page(kernel, "waited-for", batches=False, acknowledges=True)
+    open_page(kernel, "not-waited-for", batches=False)
+    got = frames_for(kernel, 1.5)  # 200 ticks/s, nothing acknowledged
+    first = got["waited-for"][-1]["seq"]
+    acknowledge(kernel, "waited-for", first)
+    after = frames_for(kernel, 1.0, acknowledging="waited-for")
+    kernel.execute("for s in list(app.sessions): s.destroy()")
+
+    assert len(got["waited-for"]) <= ACK_WINDOW + 1, len(got["waited-for"])  # + the document
+    assert len(got["not-waited-for"]) > 4 * ACK_WINDOW, len(got["not-waited-for"])
+    assert len(after["waited-for"]) > 2 * ACK_WINDOW  # acknowledged: on it goes
+    rows = [n for frame in [*got["waited-for"], *after["waited-for"]] for n in rows_of(frame)]
+    assert rows == list(range(1, len(rows) + 1))  # none lost or merged away

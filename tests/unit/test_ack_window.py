@@ -156,6 +156,30 @@ def test_a_page_quiet_for_longer_than_the_stall_time_is_not_stalled() -> None:
     in_thread(main, 30)
 
 
+def test_a_page_expected_to_acknowledge_holds_the_session_from_its_first_frame() -> None:
+    """A standalone session's server says, when it opens the session, that it will
+    acknowledge: its peer holds the session back from the first frame on, before any
+    acknowledgement has come. Counted only from its first acknowledgement, a stream that
+    started with the session ran unheld, the page fell seconds behind, and its server,
+    which keeps a bounded list of what the page has not handled, found none of it again
+    until the stream ended (``test_pacing``)."""
+
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.will_acknowledge("ws")
+        session.receive(pull_request(), "ws")
+        for i in range(3 * ACK_WINDOW):
+            source.stream({"i": np.array([float(i)])})
+            await asyncio.sleep(0.002)
+        assert len(channel.messages) == ACK_WINDOW, "held once a window behind"
+        ack(session, "ws", session.frames_sent)
+        await asyncio.sleep(0.01)
+        assert rows(channel) == [float(i) for i in range(3 * ACK_WINDOW)]
+        session.destroy()
+
+    in_thread(main, 30)
+
+
 def test_a_standalone_session_whose_connection_went_is_held_by_no_one() -> None:
     async def main() -> None:
         session, channel, source = streaming_session()

@@ -149,3 +149,31 @@ def test_acknowledgements_due_within_the_gap_wait_for_its_end_and_name_the_last_
     assert seqs[0] == 1 and seqs[-1] == 40 and seqs == sorted(set(seqs))
     assert 3 <= len(seqs) < 40  # some on the way, and far from one a frame
     assert all(later - earlier >= GAP - 0.001 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_page_far_behind_is_still_told_about_as_it_catches_up() -> None:
+    """A page the kernel let run far ahead (one it took for stalled) is more than
+    ``Pacing.KEPT`` frames behind: each count it sends still tells the kernel of a frame
+    it has handled (the newest kept one at or before its count: a little late, never
+    ahead), and its last count of the last frame. Kept one by one, the oldest frames went
+    and no count found one, so the kernel heard nothing until the stream ended."""
+
+    async def main() -> list[int]:
+        told: list[int] = []
+        pacing = Pacing(told.append)
+        pacing.wrote(None, False, None)  # message 1: the server's ACK
+        pacing.handled(1)
+        frames = 20 * Pacing.KEPT
+        for seq in range(1, frames + 1):  # message seq + 1 carries frame seq
+            pacing.wrote(seq, False, None)
+        assert len(pacing._unhandled) <= Pacing.KEPT + 1, "what is kept stays bounded"
+        for count in range(1 + Pacing.KEPT, frames + 2, Pacing.KEPT):
+            pacing.handled(count)
+            await asyncio.sleep(Pacing.LATER * 2)  # nobody asked: told a moment later
+            assert told and told[-1] <= count - 1, (count, told)
+        pacing.close()
+        return told
+
+    told = asyncio.run(main())
+    assert len(told) >= 19 and told == sorted(set(told)), told
+    assert told[-1] == 20 * Pacing.KEPT
