@@ -224,3 +224,63 @@ def test_an_app_page_tells_its_server_what_it_handled(lab_server, page, nb_name)
     assert counts == sorted(set(counts)), "each count is more than the one before"
     assert messages["n"] > 4 * ACK_EVERY  # the ACK, the document, the patches (some merged)
     assert messages["n"] - ACK_EVERY <= counts[-1] <= messages["n"]
+
+
+FAST = """\
+import numpy as np
+import bokeh_nb
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+def make(doc):
+    src = ColumnDataSource(data={"x": np.zeros(0), "y": np.zeros(0)})
+    p = figure(width=500, height=300, name="plot")
+    p.scatter("x", "y", source=src)
+    doc.add_root(p)
+    state = {"i": 0}
+    def tick():
+        i = state["i"]; state["i"] += 200
+        x = np.arange(i, i + 200, dtype="float64")
+        src.stream({"x": x, "y": np.sin(x / 1000)}, rollover=20_000)
+    doc.add_periodic_callback(tick, 1)
+fast = bokeh_nb.App(make, name="fast")
+fast
+"""
+
+#: [frames sent, frames acknowledged] of the visitor's session (the notebook's own output of
+#: the app is a session too)
+WINDOW = (
+    "[[s.outgoing.window.sent, s.outgoing.window._acks.get('ws', (None,))[0]]"
+    " for s in fast.sessions if s.standalone]"
+)
+
+
+def test_an_app_page_streamed_to_from_its_first_frame_holds_its_session(
+    lab_server, page, page_log, nb_name, report_figure
+):
+    """An app that streams to a plot every millisecond from the moment a visitor opens
+    it: the session waits for what the page has drawn from the first frame on, so the
+    page stays within the window (``ACK_WINDOW`` frames) and its acknowledgements keep
+    coming. Before, the kernel heard of the page only with its first acknowledgement,
+    the page fell hundreds of frames behind at once, its server no longer found the
+    frames it counted, and nothing held the session for as long as the stream ran (the
+    page's own events waited seconds)."""
+    from bokeh_nb.protocol import ACK_WINDOW
+
+    run_notebook(lab_server, page, nb_name, [FAST])
+    url = kernel_json(page, "fast.url")
+    visitor = page.context.new_page()
+    visitor.goto(url)
+    expect(visitor.locator(".bk-Figure, .bk-Canvas, canvas").first).to_be_visible(timeout=60_000)
+    samples: list[list[int | None]] = []
+    for _ in range(6):
+        visitor.wait_for_timeout(500)
+        (sample,) = kernel_json(page, WINDOW)
+        samples.append(sample)
+    visitor.close()
+    report_figure(f"a page streamed to from its first frame: [sent, acknowledged] {samples}")
+    assert all(acked is not None for _, acked in samples), samples
+    # within the window (the frames answering the page's own range updates aside)
+    assert all(sent - acked <= 2 * ACK_WINDOW for sent, acked in samples), samples
+    acked = [a for _, a in samples]
+    assert acked == sorted(acked) and acked[-1] > acked[0] + ACK_WINDOW, samples
+    assert_no_console_errors(page_log)
