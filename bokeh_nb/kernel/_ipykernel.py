@@ -30,6 +30,7 @@ __all__ = (
     "open_comm",
     "refuse_execute_requests",
     "register_mimebundle_printer",
+    "route_by_sender",
     "shell_request",
     "watch_shell",
 )
@@ -77,6 +78,27 @@ def on_comm_open(target: str, handler: Callable[[Comm, CommMessage], None]) -> N
     get_comm_manager().register_target(
         target, cast(Callable[[BaseComm, CommMessage], None], handler)
     )
+
+
+def route_by_sender(comm: Any) -> None:
+    """Hand each of comm's incoming messages to the shell its header names (a subshell's,
+    or the main shell when it names none), always.
+
+    ipykernel 7.4 sends a comm's incoming messages to the subshell the kernel last
+    *published* on that comm from (``Comm._reply_subshell_for``, in
+    ``Kernel.shell_channel_thread_main``), so that a reply reaches a subshell that waits
+    for it. Nothing in bokeh_nb waits for a page's message on a subshell; their order is
+    what matters. Routed by the last publish, one sender's messages went some to the main
+    shell and some to a subshell, whose threads hand them to the main loop at different
+    times, so a later message could be handled before an earlier one (an acknowledgement,
+    or a slider's next value before its last). Without that method (ipykernel before 7),
+    every message goes to the main shell anyway."""
+    if hasattr(comm, "_reply_subshell_for"):
+        comm._reply_subshell_for = _senders_subshell
+
+
+def _senders_subshell(_data: Any, subshell_id: str | None) -> str | None:
+    return subshell_id
 
 
 def kernel_id() -> str:

@@ -27,7 +27,7 @@ from .. import _bokeh
 from ..apps import AppError
 from ..protocol import RELAY_METADATA, STANDALONE_CLIENT, TEMPLATE_FAILED
 from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, read_session_open
-from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr
+from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr, route_by_sender
 from .flow import MessageBudget
 from .frames import dispatch, encode
 from .relay import RelayBatch
@@ -319,6 +319,7 @@ class Pages:
         may take over again, and ends one that nothing could find again."""
         session, channel = entry.session, entry.channel
         channel.comm = comm
+        route_by_sender(comm)
         relay = channel.relay = self._relay if data.get("batches") else None
         channel.numbered = data.get("acknowledges", False)
         if channel.numbered:

@@ -27,7 +27,7 @@ from ..protocol import (
 )
 from ..wire import error_frame, stream_frame
 from . import bokehjs
-from ._ipykernel import kernel_id
+from ._ipykernel import kernel_id, route_by_sender
 from .containers import watch_containers
 from .documents import array_bytes, as_document
 from .frames import dispatch, encode
@@ -156,13 +156,20 @@ class BokehWidget(DOMWidget):  # type: ignore[misc]
         something needs the widget's model (an ipywidgets container it is put in)."""
         if self.comm is None and runtime().headless():
             return
-        super().open()
+        self._open_routed()
 
     @property
     def model_id(self) -> str:
         if self.comm is None:
-            super().open()
+            self._open_routed()
         return str(self.comm.comm_id)
+
+    def _open_routed(self) -> None:
+        """ipywidgets' open, and the page's messages handled in the order it sent them
+        (``_ipykernel.route_by_sender``)."""
+        super().open()
+        if self.comm is not None:
+            route_by_sender(self.comm)
 
     @property
     def _ipython_display_(self) -> Callable[[], None]:
