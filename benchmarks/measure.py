@@ -116,6 +116,15 @@ class Recorder:
         return self.metrics.setdefault(metric, {}).get(system.key)
 
 
+def _clear(
+    systems: list[System], rec: Recorder, metric: str = "clear", timeout_ms: int = 60_000
+) -> None:
+    """Empty each system's data sources (the bench app's ``clear``), waiting up to
+    timeout_ms for its answer; a system that does not answer is an error of metric."""
+    for system in systems:
+        rec.attempt(metric, system, partial(system.call, "command", BENCH, "clear", {}, timeout_ms))
+
+
 def rotated(systems: list[System], round_: int) -> Iterator[System]:
     k = round_ % len(systems)
     yield from systems[k:] + systems[:k]
@@ -225,8 +234,7 @@ def _updates(systems: list[System], update_reps: dict[int, int], rec: Recorder) 
                         by_size.setdefault(str(n), []).append(ms)
                         rec.put(metric, system, by_size)
         rec.log(f"  update: repetition {rep + 1}/{most} done")
-    for system in systems:
-        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+    _clear(systems, rec)
 
 
 # ---- 2. kernel -> browser -----------------------------------------------------------------
@@ -254,8 +262,7 @@ def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
         sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
         _floor(rec, "transport_floor", sizes, [])
         rec.log(f"  kernel -> browser: repetition {rep + 1}/{most} done")
-    for system in systems:
-        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+    _clear(systems, rec)
 
 
 def _floor(rec: Recorder, metric: str, sizes: list[int], upload_sizes: list[int]) -> None:
@@ -304,8 +311,7 @@ def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
         uploads = [n for n, reps in sorted(plan.upload_reps.items()) if rep < reps]
         _floor(rec, "upload_floor", [], uploads)
         rec.log(f"  browser -> kernel: repetition {rep + 1}/{most} done")
-    for system in systems:
-        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+    _clear(systems, rec)
 
 
 # ---- 4. sustained streaming ---------------------------------------------------------------
@@ -363,12 +369,7 @@ def saturated(systems: list[System], plan: Plan, rec: Recorder) -> None:
     # 3 s) has its messages dropped by the Jupyter server until the server has read the
     # backlog, which took over a minute for Panel in a CI run of 2026-12-06 with the unit
     # tests running beside it: what follows waits for the page to answer again.
-    for system in systems:
-        rec.attempt(
-            "drained_after_saturate",
-            system,
-            partial(system.call, "command", BENCH, "clear", {}, DRAIN_TIMEOUT_MS),
-        )
+    _clear(systems, rec, "drained_after_saturate", DRAIN_TIMEOUT_MS)
 
 
 # ---- 5. first render ----------------------------------------------------------------------
@@ -404,7 +405,7 @@ def wire(systems: list[System], plan: Plan, rec: Recorder) -> None:
         )
         if counted is not None:
             rec.put("wire", system, {"n": n, "raw_bytes": 16 * n, **counted})
-        rec.attempt("clear", system, partial(system.call, "command", BENCH, "clear", {}, 60_000))
+        _clear([system], rec)
 
 
 # ---- 7. memory ----------------------------------------------------------------------------
