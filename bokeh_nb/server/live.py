@@ -48,8 +48,6 @@ from .wsframes import FRAME_OVERHEAD, Payload, bokeh_parts, write_frames
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
-#: The client name of an app page's frames in its kernel session (one peer per session).
-PEER = STANDALONE_CLIENT
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
 RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG)
 #: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125
@@ -200,7 +198,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             msg.metadata,
             msg.content_json,
             [str(b.id) for b in msg.buffers],
-            client=PEER,
+            client=STANDALONE_CLIENT,
         )
         if self._pacing is not None and (taken := self._pacing.ride_along()) is not None:
             frame["ack"] = taken  # what the peer has taken rides along, as a page's does
@@ -259,7 +257,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         not waits in the kernel, merged, and its session's callbacks wait for it, rather
         than queueing here and putting seconds of data ahead of every answer to it."""
         if self._comm is not None and self._client is not None:
-            self._client.send(self._comm, ack_frame(PEER, seq), [])
+            self._client.send(self._comm, ack_frame(STANDALONE_CLIENT, seq), [])
 
     def _template(self, frame: Mapping[str, Any]) -> Mapping[str, Any]:
         """The app's template, rendered in the kernel: a live app's static directory
