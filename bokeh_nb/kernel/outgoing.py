@@ -5,8 +5,9 @@ what notebook pages acknowledge), over the session's ``Channel`` (the ``BokehWid
 comm, or the server-extension relay). The document's change events
 
 - are batched per IOLoop turn into one PATCH-DOC, merging repeated changes of one property
-  (latest wins), within a kernel-wide message budget and, for a notebook output, a window
-  of frames its pages have not yet acknowledged (``flow.py``);
+  (latest wins) and consecutive streams to one source (``merging.py``), within a
+  kernel-wide message budget and, for a notebook output, a window of frames its pages
+  have not yet acknowledged (``flow.py``);
 - go out at once when code outside any callback (a notebook cell) made them and nothing
   went out in the last ``cell_flush_interval``, so a cell that loops and sleeps still
   updates its output live while a burst of changes is merged;
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _bokeh
 from .flow import AckWindow, MessageBudget, event_bytes
+from .merging import joined, merge_event
 
 if TYPE_CHECKING:
     from bokeh.document.events import DocumentPatchedEvent
@@ -125,7 +127,7 @@ class Outgoing:
             return
         before = sum(self._run_bytes)
         if self._runs and self._runs[-1][0] == origin:
-            _bokeh.combine_event(event, self._runs[-1][1])
+            merge_event(event, self._runs[-1][1])
         else:
             self._runs.append((origin, [event]))
             self._run_bytes.append(0)
@@ -161,7 +163,8 @@ class Outgoing:
                 self._schedule(self._budget.wait_time())
                 return
             self._pop_run()
-            self.send(_bokeh.patch_message(events, **({"origin": origin} if origin else {})))
+            tag = {"origin": origin} if origin else {}
+            self.send(_bokeh.patch_message(joined(events), **tag))
             self._last_flush = time.monotonic()
         self._release_backlog()
 
