@@ -1,6 +1,8 @@
 """How a batch of a session's changes merges a new one: as bokeh's ``hold`` merges them
 (the latest value of a property wins), and, beyond bokeh, consecutive streams to one
-column data source become one.
+column data source become one, and new data for a whole source (``source.data = …``)
+makes the source's earlier changes in the batch moot. New data goes with the columns as
+they were when it was set (``_as_it_is_now``), not as they are when the frame is made.
 
 bokeh never merges ``ColumnsStreamedEvent``: a callback that streams 100 rows per loop turn
 sends a page that lags a frame of, say, 15 streams, and the page appends, rolls over and
@@ -28,7 +30,11 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from bokeh.document.events import ColumnsStreamedEvent
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+)
 
 from .. import _bokeh
 
@@ -45,6 +51,11 @@ _PARTS = "_bokeh_nb_parts"
 
 def merge_event(event: DocumentPatchedEvent, batch: list[DocumentPatchedEvent]) -> None:
     """Add event to batch, merged into an earlier one where it can be."""
+    if isinstance(event, ColumnDataChangedEvent):
+        if event.cols is None:  # all of the source's data: what came before it is moot
+            batch[:] = [earlier for earlier in batch if not _replaced_by(event, earlier)]
+        batch.append(_as_it_is_now(event))
+        return
     if isinstance(event, ColumnsStreamedEvent) and _merge_stream(event, batch):
         return
     _bokeh.combine_event(event, batch)
@@ -118,6 +129,34 @@ def _merge_stream(event: ColumnsStreamedEvent, batch: list[DocumentPatchedEvent]
             return True
         return parts.add(event.data, event.rollover)
     return False
+
+
+def _replaced_by(event: ColumnDataChangedEvent, earlier: DocumentPatchedEvent) -> bool:
+    return (
+        isinstance(earlier, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent)
+        and earlier.model is event.model
+        and earlier.attr == event.attr
+        and earlier.setter is event.setter
+    )
+
+
+def _as_it_is_now(event: ColumnDataChangedEvent) -> ColumnDataChangedEvent:
+    """event, with the source's columns as they are now. bokeh's own event names none
+    (``source.data = …`` and ``source.data[name] = …``) and is read when it is sent, which
+    is at once in a bokeh server; here the frame goes at the end of the loop turn, and a
+    stream after it in the same turn was read twice: in these columns and as the stream
+    (the page had its rows twice). Lists are copied (bokeh extends them in place when it
+    streams); arrays are not (bokeh streams into new ones)."""
+    if event.data is not None:
+        return event
+    current = getattr(event.model, event.attr)
+    names = current.keys() if event.cols is None else [n for n in event.cols if n in current]
+    frozen = copy(event)
+    frozen.data = {
+        name: list(current[name]) if isinstance(current[name], list) else current[name]
+        for name in names
+    }
+    return frozen
 
 
 def _alike(first: Any, second: Any) -> bool:

@@ -126,11 +126,10 @@ class Outgoing:
         if self._closed:
             return
         before = sum(self._run_bytes)
-        if self._runs and self._runs[-1][0] == origin:
-            merge_event(event, self._runs[-1][1])
-        else:
-            self._runs.append((origin, [event]))
+        if not self._runs or self._runs[-1][0] != origin:
+            self._runs.append((origin, []))
             self._run_bytes.append(0)
+        merge_event(event, self._runs[-1][1])
         size = event_bytes(event)
         self._run_bytes[-1] += size
         if self._flush is _Flush.TIMER and before < self.window.merge_until <= before + size:

@@ -137,3 +137,89 @@ def test_a_lagging_page_gets_one_stream_per_frame() -> None:
         assert rows(channel) == [float(i) for i in range(window.frames + 40)]
 
     in_thread(main, 30)
+
+
+def page_data(channel: Any) -> dict[str, list[Any]]:
+    """The source's columns on a page that applied every frame's data changes in order."""
+    data: dict[str, list[Any]] = {}
+    for sent in channel.of_type("PATCH-DOC"):
+        buffers = dict(sent.buffers)
+        for event in sent.content["events"]:
+            if event["kind"] not in ("ColumnDataChanged", "ColumnsStreamed"):
+                continue
+            columns = {name: decoded(value, buffers) for name, value in event["data"]["entries"]}
+            if event["kind"] == "ColumnDataChanged":
+                data.update(columns)
+            else:
+                data = {name: data.get(name, []) + column for name, column in columns.items()}
+    return data
+
+
+def decoded(value: Any, buffers: dict[str, bytes]) -> list[Any]:
+    if isinstance(value, dict) and value.get("type") == "ndarray":
+        raw = buffers[value["array"]["data"]["id"]]
+        return [float(v) for v in np.frombuffer(raw, dtype=value["dtype"])]
+    return [float(v) for v in value]
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["data", "column", "stream"]), st.integers(0, 4)),
+        min_size=1,
+        max_size=8,
+    ),
+    as_lists=st.booleans(),
+)
+def test_the_page_ends_with_the_kernels_data_whatever_one_callback_did(
+    steps: list[tuple[str, int]], as_lists: bool
+) -> None:
+    """New data, a column set and streams, in any order within one loop turn (a page that
+    applies the turn's frame ends with what the kernel has). A stream after new data in
+    the same turn reached the page twice before: in the data and as the stream."""
+
+    def column(n: int, start: int) -> Any:
+        values = [float(start + i) for i in range(n)]
+        return values if as_lists else np.array(values)
+
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.receive(pull_request(), "page")
+        channel.messages.clear()
+
+        def callback() -> None:
+            for k, (what, n) in enumerate(steps):
+                if what == "data":
+                    source.data = {"i": column(n, 100 * k)}
+                elif what == "column":
+                    source.data["i"] = column(n, 100 * k)
+                else:
+                    source.stream({"i": column(n, 100 * k)})
+
+        source.document.add_next_tick_callback(callback)
+        await asyncio.sleep(0.05)
+        if any(what != "stream" for what, _ in steps):  # (else the page's start is unknown)
+            assert page_data(channel)["i"] == [float(v) for v in source.data["i"]]
+
+    in_thread(main, 30)
+
+
+def test_new_data_makes_the_sources_earlier_changes_in_the_batch_moot() -> None:
+    a, b, div = two_sources()
+    batch: list[Any] = []
+    a.document.on_change(lambda event: merge_event(event, batch))
+    a.data = {"x": [1.0]}
+    a.stream({"x": [2.0]})
+    a.patch({"x": [(0, 5.0)]})
+    b.data = {"x": [7.0]}
+    div.text = "three"
+    a.data = {"x": [3.0, 4.0]}
+    a.stream({"x": [5.0]})
+    summary = [(type(e).__name__, getattr(e, "model", None)) for e in joined(batch)]
+    assert summary == [
+        ("ColumnDataChangedEvent", b),
+        ("ModelChangedEvent", div),
+        ("ColumnDataChangedEvent", a),
+        ("ColumnsStreamedEvent", a),
+    ]
+    assert batch[2].data == {"x": [3.0, 4.0]}, "the columns as they were when set"
