@@ -72,6 +72,20 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
     add_and_run_cell(page, "d.text = 'hello'")
     expect(out.locator(":is(.bk-clearfix, .bk-markup)").first).to_have_text("hello")
 
+    # new data, then a stream, in one callback (one frame): the page has each row once
+    add_and_run_cell(
+        page,
+        "def both():\n"
+        "    r.data_source.data.update(y=[0, 0, 0])\n"
+        "    r.data_source.stream({'x': [4], 'y': [16]})\n"
+        "r.document.add_next_tick_callback(both)",
+    )
+    page.wait_for_function(
+        f"el => ({BROWSER_Y})(el).length >= 4", arg=out.element_handle(), timeout=30_000
+    )
+    page.wait_for_timeout(300)  # whatever else that frame carried has been applied
+    assert out.evaluate(BROWSER_Y) == kernel_json(page, "r.data_source.data['y']") == [0, 0, 0, 16]
+
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
 
