@@ -149,7 +149,8 @@ def test_directory_form_and_lifecycle_hooks(kernel: Kernel, app_dir: Path, tmp_p
 
     kernel.client.shutdown()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not unloaded.exists():
+    # (the hook's file exists from its open(), before its text is written: wait for that)
+    while time.monotonic() < deadline and not (unloaded.exists() and unloaded.read_text()):
         time.sleep(0.1)
     assert unloaded.read_text() == "unloaded", "on_server_unloaded ran at kernel shutdown"
 
