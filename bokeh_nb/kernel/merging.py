@@ -114,9 +114,8 @@ def _merge_stream(event: ColumnsStreamedEvent, batch: list[DocumentPatchedEvent]
             continue  # another model's change: the two models' orders are independent
         if not (
             isinstance(earlier, ColumnsStreamedEvent)
-            and earlier.attr == event.attr
+            and _same_property(earlier, event)
             and earlier.rollover == event.rollover
-            and earlier.setter is event.setter
         ):
             return False
         parts: _Parts | None = getattr(earlier, _PARTS, None)
@@ -132,9 +131,15 @@ def _merge_stream(event: ColumnsStreamedEvent, batch: list[DocumentPatchedEvent]
 
 
 def _replaced_by(event: ColumnDataChangedEvent, earlier: DocumentPatchedEvent) -> bool:
-    return (
-        isinstance(earlier, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent)
-        and earlier.model is event.model
+    return isinstance(
+        earlier, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent
+    ) and _same_property(earlier, event)
+
+
+def _same_property(earlier: Any, event: Any) -> bool:
+    """Whether two data events are of one source's property, from one setter."""
+    return bool(
+        earlier.model is event.model
         and earlier.attr == event.attr
         and earlier.setter is event.setter
     )

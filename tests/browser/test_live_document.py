@@ -83,7 +83,7 @@ def test_issue_cell_two_way(jupyter_frontend, page, page_log, nb_name):
     page.wait_for_function(
         f"el => ({BROWSER_Y})(el).length >= 4", arg=out.element_handle(), timeout=30_000
     )
-    page.wait_for_timeout(300)  # whatever else that frame carried has been applied
+    # (a frame's events are applied in one go: no row of it can come later)
     assert out.evaluate(BROWSER_Y) == kernel_json(page, "r.data_source.data['y']") == [0, 0, 0, 16]
 
     assert_no_foreign_requests(page_log, server)
