@@ -84,19 +84,21 @@ case "${1:-}" in
       [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
       exit $rc
     fi
-    # The whole suite in two lanes (the lanes share no server, port or temporary
-    # directory). One runs everything but the unit, kernel and load tests and the
-    # benchmarks' quick mode, mostly browser tests that keep about one of the two cores
-    # busy; beside it, the other runs tests/unit and tests/kernel on this bokeh and again on
-    # the other supported one. Then the 5-minute load test, which mostly waits on its
-    # visitors' timers, runs beside the quick mode (it asserts no timing).
+    # The whole suite in two lanes. First everything but the unit, kernel and load tests
+    # and the benchmarks' quick mode; then the 5-minute load test, which mostly waits on
+    # its visitors' timers, followed by the quick mode (it asserts no timing), and beside
+    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one
+    # (the lanes share no server, port or temporary directory).
     load=tests/reliability/test_load.py
     bench=tests/browser/test_benchmarks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
-    bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
-    beside="$ROOT/.venv-kernels/unit-kernel.log"
-    loadlog="$ROOT/.venv-kernels/load.log"
     set +e
+    "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
+      --ignore=tests/kernel
+    rc_main=$?
+    beside="$ROOT/.venv-kernels/unit-kernel.log"
+    bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
+    echo "dev.sh: $load and $bench, and beside them tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
     : >"$beside.rc"
     (
       for python in "$VENV/bin/python" "$other"; do
@@ -106,27 +108,14 @@ case "${1:-}" in
       done
     ) >"$beside" 2>&1 &
     lane=$!
-    echo "dev.sh: beside this run, tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
-    "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
-      --ignore=tests/kernel
-    rc_main=$?
+    "$VENV/bin/python" -m pytest "$load" "$bench"
+    rc_load=$?
     wait $lane
+    set -e
     cat "$beside"
     { read -r rc_unit; read -r rc_other; } <"$beside.rc"
-    : "${rc_unit:=1}" "${rc_other:=1}" # a run that wrote no status failed
-    echo "dev.sh: $bench, and beside it $load (its output below when done)"
-    "$VENV/bin/python" -m pytest "$load" -p no:cacheprovider --basetemp="$(mktemp -d)/pytest" \
-      >"$loadlog" 2>&1 &
-    lane=$!
-    "$VENV/bin/python" -m pytest "$bench"
-    rc_bench=$?
-    wait $lane
-    rc_load=$?
-    set -e
-    cat "$loadlog"
     rc=0
-    for part in "main:$rc_main" "unit and kernel:$rc_unit" "other bokeh:$rc_other" \
-      "benchmarks:$rc_bench" "load:$rc_load"; do
+    for part in "main:$rc_main" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
       code=${part##*:}
       if [ "$code" -eq 5 ]; then
         echo "dev.sh: pytest collected no tests (${part%:*})" >&2

@@ -107,16 +107,18 @@ def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
         session.receive(pull_request(), "silent")  # an older frontend: never acknowledges
         ack(session, "page", session.frames_sent)
         channel.messages.clear()
+        # the page's stall counts from the first frame it has not acknowledged, sent in the
+        # loop's first turn (on a busy machine the loop itself may take most of the stall)
+        started = time.monotonic()
         for i in range(2 * ACK_WINDOW):
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
         held = len(channel.of_type("PATCH-DOC"))
         assert held == ACK_WINDOW
-        started = time.monotonic()
         while len(channel.of_type("PATCH-DOC")) == held and time.monotonic() - started < 5:
             await asyncio.sleep(0.02)
         waited = time.monotonic() - started
-        assert 0.1 < waited < 2, f"a stalled page holds the stream for its stall time ({waited})"
+        assert 0.25 < waited < 2, f"a stalled page holds the stream for its stall time ({waited})"
         assert rows(channel) == [float(i) for i in range(2 * ACK_WINDOW)]
 
         ack(session, "page", session.frames_sent)  # it is back, and falls behind again
