@@ -102,7 +102,8 @@ def test_a_page_behind_holds_the_stream_merged_and_loses_nothing() -> None:
 
 def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
     async def main() -> None:
-        session, channel, source = streaming_session(stall=0.3)
+        # a stall time the loops below stay well inside, even on a busy machine
+        session, channel, source = streaming_session(stall=1.0)
         session.receive(pull_request(), "page")
         session.receive(pull_request(), "silent")  # an older frontend: never acknowledges
         ack(session, "page", session.frames_sent)
@@ -118,7 +119,7 @@ def test_a_page_that_stalls_or_leaves_holds_no_one_back() -> None:
         while len(channel.of_type("PATCH-DOC")) == held and time.monotonic() - started < 5:
             await asyncio.sleep(0.02)
         waited = time.monotonic() - started
-        assert 0.25 < waited < 2, f"a stalled page holds the stream for its stall time ({waited})"
+        assert 0.9 < waited < 3, f"a stalled page holds the stream for its stall time ({waited})"
         assert rows(channel) == [float(i) for i in range(2 * ACK_WINDOW)]
 
         ack(session, "page", session.frames_sent)  # it is back, and falls behind again

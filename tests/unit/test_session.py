@@ -142,6 +142,8 @@ def test_a_burst_from_a_cell_is_merged(channel: FakeChannel) -> None:
     async def main() -> None:
         div = Div(text="a")
         session = make(channel, div)
+        # the loop below takes longer than the 20 ms interval on a busy machine
+        session.outgoing.cell_flush_interval = 10.0
         session.receive(pull_request(), "c1")
         channel.messages.clear()
         for i in range(100):
