@@ -64,11 +64,11 @@ def _curves(
     result: dict[str, Any],
     metric: str,
     field: str,
-    floor: tuple[str, str, str] | None,
+    floors: list[tuple[str, str, str]],
     title: str,
     xlabel: str = "values per column (2 float64 columns)",
 ) -> None:
-    """One line per system over the sizes, and the floor (metric, key, label) dashed."""
+    """One line per system over the sizes, and each floor (metric, key, label) dashed."""
     data = result["summary"].get(metric, {})
     for key in result["systems"]:
         sizes = sorted(data.get(key, {}), key=int)
@@ -80,17 +80,17 @@ def _curves(
                 label=key,
                 color=COLORS.get(key, "gray"),
             )
-    floor_metric, floor_key, floor_label = floor or ("", "", "")
-    lowest = result["summary"].get(floor_metric, {}).get(floor_key, {})
-    if lowest:
-        sizes = sorted(lowest, key=int)
-        ax.plot(
-            [int(n) for n in sizes],
-            [lowest[n][field] for n in sizes],
-            linestyle="--",
-            color="black",
-            label=floor_label,
-        )
+    for (floor_metric, floor_key, floor_label), style in zip(floors, ("--", ":"), strict=False):
+        lowest = result["summary"].get(floor_metric, {}).get(floor_key, {})
+        if lowest:
+            sizes = sorted(lowest, key=int)
+            ax.plot(
+                [int(n) for n in sizes],
+                [lowest[n][field] for n in sizes],
+                linestyle=style,
+                color="black",
+                label=floor_label,
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel, fontsize=8)
@@ -107,7 +107,10 @@ def main(json_path: str, png_path: str) -> None:
         result,
         "kernel_to_browser",
         "mb_per_s",
-        ("transport_floor", "websocket", "bare websocket (floor)"),
+        [
+            ("transport_floor", "websocket", "bare websocket (floor)"),
+            ("transport_floor", "comm", "bare comm, notebook page (floor)"),
+        ],
         "kernel -> browser, MB/s",
     )
     _curves(
@@ -115,7 +118,10 @@ def main(json_path: str, png_path: str) -> None:
         result,
         "browser_to_kernel",
         "mb_per_s",
-        ("upload_floor", "websocket_upload", "bare websocket (floor)"),
+        [
+            ("upload_floor", "websocket_upload", "bare websocket (floor)"),
+            ("upload_floor", "comm_upload", "bare comm, notebook page (floor)"),
+        ],
         "browser -> kernel, MB/s",
         xlabel="float64 values in one column",
     )
@@ -127,7 +133,7 @@ def main(json_path: str, png_path: str) -> None:
         result,
         "update",
         "mpoints_per_s",
-        ("update_floor", "in_page", "data made in the page (floor)"),
+        [("update_floor", "in_page", "data made in the page (floor)")],
         "update of a drawn scatter, Mpoints/s until repainted",
     )
     _bars(axes[2][1], result, "saturated", "rows_per_s", "saturated stream: delivered rows/s")

@@ -261,6 +261,7 @@ def kernel_to_browser(systems: list[System], plan: Plan, rec: Recorder) -> None:
                     by_size = rec.get("kernel_to_browser", system) or {}
                     by_size.setdefault(str(n), []).append(ms)
                     rec.put("kernel_to_browser", system, by_size)
+            _comm_floor(systems, rec, "transport_floor", "comm", "commPush", n, 16 * n)
         sizes = [n for n, reps in sorted(plan.push_reps.items()) if rep < reps]
         _floor(rec, "transport_floor", sizes, [])
         rec.log(f"  kernel -> browser: repetition {rep + 1}/{most} done")
@@ -280,6 +281,31 @@ def _floor(rec: Recorder, metric: str, sizes: list[int], upload_sizes: list[int]
     for transport, by_size in measured.items():
         for size, ms in by_size.items():
             floors.setdefault(transport, {}).setdefault(size, []).extend(ms)
+
+
+def _comm_floor(
+    systems: list[System],
+    rec: Recorder,
+    metric: str,
+    transport: str,
+    function: str,
+    n: int,
+    nbytes: int,
+) -> None:
+    """One transfer of n values over a bare comm in the notebook page of ECHO_SYSTEM (the
+    comm's floor, page.js), kept under metric as the transport floor's are; a failure is
+    that metric's error, and the comm is not tried again."""
+    echo = next((s for s in systems if s.key == ECHO_SYSTEM), None)
+    if echo is None or transport in rec.errors.get(metric, {}):
+        return
+    try:
+        ms = echo.call(function, n, timeout_for_bytes(nbytes))
+    except Exception as e:
+        rec.errors.setdefault(metric, {})[transport] = f"{type(e).__name__}: {e}"[:2000]
+        rec.log(f"  {transport} floor failed: {str(e).splitlines()[0][:300]}")
+        return
+    floors = rec.metrics.setdefault(metric, {})
+    floors.setdefault(transport, {}).setdefault(str(n), []).append(ms)
 
 
 # ---- 3. browser -> kernel -----------------------------------------------------------------
@@ -310,6 +336,8 @@ def browser_to_kernel(systems: list[System], plan: Plan, rec: Recorder) -> None:
                         sizes = rec.get(metric, system) or {}
                         sizes.setdefault(str(n), []).append(ms)
                         rec.put(metric, system, sizes)
+                if function == "upload":
+                    _comm_floor(systems, rec, "upload_floor", "comm_upload", "commUpload", n, 8 * n)
         uploads = [n for n, reps in sorted(plan.upload_reps.items()) if rep < reps]
         _floor(rec, "upload_floor", [], uploads)
         rec.log(f"  browser -> kernel: repetition {rep + 1}/{most} done")

@@ -303,6 +303,51 @@
     return times;
   };
 
+  // 2b. the comm's transfer floors, in the same notebook page (bench.register_echo): the
+  // same bytes as the systems' transfers over a bare comm, no Bokeh. Toward the page: from
+  // the request until the message with two float64 columns of n values is in the page;
+  // from it: a float64 column of n values until the kernel's answer that it has every
+  // byte is back (made 200 ms before, as the websocket's upload floor does).
+  B.commFloorComm = async () => {
+    const kernel = window.__harness.nb().sessionContext.session.kernel;
+    if (B.floorComm === undefined || B.floorComm.kernel !== kernel || B.floorComm.comm.isDisposed) {
+      const comm = kernel.createComm('bench_echo');
+      comm.onMsg = (msg) => {
+        const w = B.floorComm.waiting;
+        if (w !== null && msg.content.data.i === w.i) w.resolve(msg);
+      };
+      B.floorComm = { kernel, comm, waiting: null, i: 0 };
+      await comm.open({}).done;
+    }
+    return B.floorComm;
+  };
+  B.commAnswer = (f, send, timeout) => {
+    const i = ++f.i;
+    const back = new Promise((resolve, reject) => {
+      f.waiting = { i, resolve: (msg) => resolve([performance.now(), msg]) };
+      setTimeout(() => reject(new Error(`no answer to comm message ${i} within ${timeout} ms`)), timeout);
+    });
+    const t0 = performance.now();
+    send(i);
+    return back.then(([t1, msg]) => [t1 - t0, msg]);
+  };
+  B.commPush = async (n, timeout) => {
+    const f = await B.commFloorComm();
+    const [ms, msg] = await B.commAnswer(f, (i) => f.comm.send({ i, n }), timeout);
+    const bytes = (msg.buffers ?? []).reduce((sum, b) => sum + b.byteLength, 0);
+    if (bytes !== 16 * n) throw new Error(`the comm brought ${bytes} bytes, not ${16 * n}`);
+    return ms;
+  };
+  B.commUpload = async (n, timeout) => {
+    const f = await B.commFloorComm();
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) x[i] = i;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [ms, msg] = await B.commAnswer(f, (i) => f.comm.send({ i }, undefined, [x.buffer]), timeout);
+    if (msg.content.data.bytes !== 8 * n) throw new Error(`the kernel got ${msg.content.data.bytes} bytes, not ${8 * n}`);
+    return ms;
+  };
+
   // 3c. the page's own part of the round trip: the slider's and the Div's changes applied
   // by BokehJS in this page and sent nowhere (no kernel, no wire), timed as they are
   // applied, a frame apart. Beside the comm echo it bounds any Bokeh output in this page.

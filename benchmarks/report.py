@@ -292,6 +292,24 @@ def markdown(result: dict[str, Any]) -> str:
             "websocket, until the server's answer that it has it is back, same run)",
         ),
         (
+            "transport_floor",
+            "comm",
+            "mb_per_s",
+            " x 2",
+            "Comm floor toward the page (the same bytes as two binary buffers of a bare comm "
+            "message from the kernel, asked for and received in bokeh_nb's notebook page, no "
+            "Bokeh, same run): every notebook transfer goes over this path",
+        ),
+        (
+            "upload_floor",
+            "comm_upload",
+            "mb_per_s",
+            "",
+            "Comm floor from the page (a float64 column as the binary buffer of a bare comm "
+            "message from bokeh_nb's notebook page, until the kernel's answer that it has it "
+            "is back, no Bokeh, same run)",
+        ),
+        (
             "update_floor",
             "in_page",
             "median_ms",

@@ -336,12 +336,26 @@ class Bench:
 
 
 def register_echo(target: str = "bench_echo") -> None:
-    """A bare comm target that sends every message straight back: the comm-echo floor of
-    the round trip (a comm message to the kernel and back, no Bokeh)."""
+    """A bare comm target, the notebook's floors with no Bokeh in them. A message with
+    binary buffers is answered with their size in bytes (the comm's upload floor); one
+    asking for ``n`` is answered with two fresh float64 columns of n zeros as two buffers
+    (its transfer floor toward the page); any other message goes straight back (the
+    comm-echo floor of the round trip)."""
     from comm import get_comm_manager
 
+    def answer(comm: Any, msg: dict[str, Any]) -> None:
+        data, buffers = msg["content"]["data"], msg.get("buffers") or []
+        if buffers:
+            size = sum(memoryview(b).nbytes for b in buffers)
+            comm.send({"i": data.get("i"), "bytes": size})
+        elif "n" in data:
+            n = int(data["n"])
+            comm.send({"i": data.get("i"), "n": n}, buffers=[np.zeros(n), np.zeros(n)])
+        else:
+            comm.send(data)
+
     def opened(comm: Any, _msg: dict[str, Any]) -> None:
-        comm.on_msg(lambda msg: comm.send(msg["content"]["data"]))
+        comm.on_msg(lambda msg: answer(comm, msg))
 
     get_comm_manager().register_target(target, opened)
 

@@ -48,9 +48,13 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         missing = [s for s in SYSTEMS if s not in result["summary"][metric]]
         assert not missing, f"{metric}: no figures for {missing}"
     floors = result["summary"]["transport_floor"]
-    assert set(floors) == {"websocket", "http_fetch"}, floors
-    uploads = result["summary"]["upload_floor"]["websocket_upload"]
-    assert set(uploads) == set(result["summary"]["browser_to_kernel"]["bokeh_nb"]), uploads
+    assert set(floors) == {"websocket", "http_fetch", "comm"}, floors
+    pushes = set(result["summary"]["kernel_to_browser"]["bokeh_nb"])
+    assert set(floors["comm"]) == pushes, floors["comm"]  # the bare comm, same sizes
+    uploaded = set(result["summary"]["browser_to_kernel"]["bokeh_nb"])
+    for transport in ("websocket_upload", "comm_upload"):
+        uploads = result["summary"]["upload_floor"][transport]
+        assert set(uploads) == uploaded, (transport, uploads)
     assert set(result["summary"]["update_floor"]["in_page"]) == set(
         result["summary"]["update"]["bokeh_nb"]
     )
