@@ -52,10 +52,13 @@ def _check(what: str, system: str, value: float | None, limit: float | None, bel
 def _blocked(target: Target, floor: float | None, below: bool = False) -> Target:
     """target, marked blocked when it is not met and the floor (same unit; higher is
     better, or lower if below) does not reach its limit either: no change to bokeh_nb
-    could meet it."""
+    could meet it. A floor that bokeh_nb's own figure beats bounds nothing (its
+    measurement missed the path's best) and blocks nothing."""
     if target.met is not False or floor is None or target.limit is None:
         return target
     if (floor <= target.limit) if below else (floor >= target.limit):
+        return target
+    if target.value is not None and ((floor > target.value) if below else (floor < target.value)):
         return target
     return Target(target.what, target.system, target.value, target.limit, False, floor)
 

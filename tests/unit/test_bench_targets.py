@@ -96,3 +96,12 @@ def test_a_notebook_transfer_behind_a_faster_bare_comm_is_not_blocked() -> None:
     found = _transfers(ours=30.0, standalone=30.0, anchor=20.0, ws=10.0, comm=11.0)
     assert all(t.blocked_by_floor is None for t in found.values())
     assert found["kernel -> browser 1e+04 x 2 float64 MB/s > every anchor", "bokeh_nb"].met is False
+
+
+def test_a_floor_that_bokeh_nb_beats_blocks_nothing() -> None:
+    # the bare comm took 40 ms, bokeh_nb 30: the comm's figure is no bound on bokeh_nb's
+    found = _transfers(ours=30.0, standalone=30.0, anchor=20.0, ws=10.0, comm=40.0)
+    notebook = found[
+        "browser -> kernel 1e+04 float64 column MB/s >= 0.8 x bare websocket", "bokeh_nb"
+    ]
+    assert notebook.met is False and notebook.blocked_by_floor is None
