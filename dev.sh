@@ -84,48 +84,38 @@ case "${1:-}" in
       [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
       exit $rc
     fi
-    # The whole suite in three lanes. tests/unit and tests/kernel, on this bokeh and then on
-    # the other supported one, run beside everything else at the lowest CPU priority
-    # (nice 19): the browser tests leave about a third of the 2 cores idle, and take it
-    # back whenever they need it. The browser tests run alone at normal priority (some
-    # check a stream's throughput). Then the 5-minute load test, which mostly waits on
-    # its visitors' timers, beside the benchmarks' quick mode (it asserts no timing). The
-    # lanes share no server, port or temporary directory.
+    # The whole suite in two lanes. First everything but the unit, kernel and load tests
+    # and the benchmarks' quick mode; then the 5-minute load test, which mostly waits on
+    # its visitors' timers, followed by the quick mode (it asserts no timing), and beside
+    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one
+    # (the lanes share no server, port or temporary directory).
     load=tests/reliability/test_load.py
     bench=tests/browser/test_benchmarks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
-    bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
-    logs="$ROOT/.venv-kernels"
-    echo "dev.sh: tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other"), at nice 19 beside the rest (their output at the end)"
-    : >"$logs/unit-kernel.rc"
-    (
-      for python in "$VENV/bin/python" "$other"; do
-        nice -n 19 timeout 1800 "$python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
-          --basetemp="$(mktemp -d)/pytest"
-        echo "$?" >>"$logs/unit-kernel.rc"
-      done
-    ) >"$logs/unit-kernel.log" 2>&1 &
-    lane_unit=$!
     set +e
     "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
       --ignore=tests/kernel
     rc_main=$?
-    echo "dev.sh: $load, and beside it $bench (its output after)"
-    "$VENV/bin/python" -m pytest "$bench" -p no:cacheprovider --basetemp="$(mktemp -d)/pytest" \
-      >"$logs/bench.log" 2>&1 &
-    lane_bench=$!
-    "$VENV/bin/python" -m pytest "$load" -p no:cacheprovider --basetemp="$(mktemp -d)/pytest"
+    beside="$ROOT/.venv-kernels/unit-kernel.log"
+    bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
+    echo "dev.sh: $load and $bench, and beside them tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
+    : >"$beside.rc"
+    (
+      for python in "$VENV/bin/python" "$other"; do
+        timeout 900 "$python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
+          --basetemp="$(mktemp -d)/pytest"
+        echo "$?" >>"$beside.rc"
+      done
+    ) >"$beside" 2>&1 &
+    lane=$!
+    "$VENV/bin/python" -m pytest "$load" "$bench"
     rc_load=$?
-    wait $lane_bench
-    rc_bench=$?
-    cat "$logs/bench.log"
-    wait $lane_unit
+    wait $lane
     set -e
-    cat "$logs/unit-kernel.log"
-    { read -r rc_unit; read -r rc_other; } <"$logs/unit-kernel.rc" || true
-    rc_unit=${rc_unit:-1} rc_other=${rc_other:-1}  # a lane that wrote no exit status failed
+    cat "$beside"
+    { read -r rc_unit; read -r rc_other; } <"$beside.rc"
     rc=0
-    for part in "main:$rc_main" "load:$rc_load" "benchmarks:$rc_bench" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
+    for part in "main:$rc_main" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
       code=${part##*:}
       if [ "$code" -eq 5 ]; then
         echo "dev.sh: pytest collected no tests (${part%:*})" >&2
