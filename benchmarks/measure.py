@@ -294,18 +294,15 @@ def _comm_floor(
 ) -> None:
     """One transfer of n values over a bare comm in the notebook page of ECHO_SYSTEM (the
     comm's floor, page.js), kept under metric as the transport floor's are; a failure is
-    that metric's error, and the comm is not tried again."""
+    the error of ``{transport}_floor``, and the comm is not tried again."""
     echo = next((s for s in systems if s.key == ECHO_SYSTEM), None)
-    if echo is None or transport in rec.errors.get(metric, {}):
+    failed = f"{transport}_floor"
+    if echo is None or echo.key in rec.errors.get(failed, {}):
         return
-    try:
-        ms = echo.call(function, n, timeout_for_bytes(nbytes))
-    except Exception as e:
-        rec.errors.setdefault(metric, {})[transport] = f"{type(e).__name__}: {e}"[:2000]
-        rec.log(f"  {transport} floor failed: {str(e).splitlines()[0][:300]}")
-        return
-    floors = rec.metrics.setdefault(metric, {})
-    floors.setdefault(transport, {}).setdefault(str(n), []).append(ms)
+    ms = rec.attempt(failed, echo, partial(echo.call, function, n, timeout_for_bytes(nbytes)))
+    if ms is not None:
+        floors = rec.metrics.setdefault(metric, {})
+        floors.setdefault(transport, {}).setdefault(str(n), []).append(ms)
 
 
 # ---- 3. browser -> kernel -----------------------------------------------------------------

@@ -276,38 +276,13 @@
     return { ms: (await painted) - t0, arrived_ms: 0 };
   };
 
-  // 3b. the comm-echo floor: a bare comm message to the kernel and back (no Bokeh), in a
-  // notebook page whose kernel registered the target (bench.register_echo)
-  B.commEcho = async (n, timeout) => {
-    const kernel = window.__harness.nb().sessionContext.session.kernel;
-    const comm = kernel.createComm('bench_echo');
-    let waiting = null;
-    comm.onMsg = (msg) => {
-      if (waiting !== null && msg.content.data.i === waiting.i) waiting.resolve(performance.now());
-    };
-    await comm.open({}).done;
-    const times = [];
-    try {
-      for (let i = 0; i < n; i++) {
-        const t0 = performance.now();
-        const back = new Promise((resolve, reject) => {
-          waiting = { i, resolve };
-          setTimeout(() => reject(new Error(`no echo of ${i} within ${timeout} ms`)), timeout);
-        });
-        comm.send({ i });
-        times.push((await back) - t0);
-      }
-    } finally {
-      comm.close();
-    }
-    return times;
-  };
-
-  // 2b. the comm's transfer floors, in the same notebook page (bench.register_echo): the
-  // same bytes as the systems' transfers over a bare comm, no Bokeh. Toward the page: from
-  // the request until the message with two float64 columns of n values is in the page;
-  // from it: a float64 column of n values until the kernel's answer that it has every
-  // byte is back (made 200 ms before, as the websocket's upload floor does).
+  // 3b. the notebook's floors over a bare comm (no Bokeh), in a notebook page whose kernel
+  // registered the target (bench.register_echo), on one comm kept open. The comm echo: a
+  // bare comm message to the kernel and back. The transfer floors: the same bytes as the
+  // systems' transfers; toward the page, from the request until the message with two
+  // float64 columns of n values is in the page; from it, a float64 column of n values
+  // until the kernel's answer that it has every byte is back (made 200 ms before, as the
+  // websocket's upload floor does).
   B.commFloorComm = async () => {
     const kernel = window.__harness.nb().sessionContext.session.kernel;
     if (B.floorComm === undefined || B.floorComm.kernel !== kernel || B.floorComm.comm.isDisposed) {
@@ -330,6 +305,15 @@
     const t0 = performance.now();
     send(i);
     return back.then(([t1, msg]) => [t1 - t0, msg]);
+  };
+  B.commEcho = async (n, timeout) => {
+    const f = await B.commFloorComm();
+    const times = [];
+    for (let k = 0; k < n; k++) {
+      const [ms] = await B.commAnswer(f, (i) => f.comm.send({ i }), timeout);
+      times.push(ms);
+    }
+    return times;
   };
   B.commPush = async (n, timeout) => {
     const f = await B.commFloorComm();

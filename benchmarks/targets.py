@@ -109,12 +109,13 @@ def _transfer(summary: dict[str, Any]) -> list[Target]:
         comm = get(summary, "transport_floor", "comm", n, rate)
         for key in OURS:
             value = get(summary, "kernel_to_browser", key, n, rate)
-            bound = _lowest(floor, comm) if key == COMM_SYSTEM else floor
+            own = comm if key == COMM_SYSTEM else None
             label = f"kernel -> browser {int(n):.0e} x 2 float64 MB/s"
-            out.append(_blocked(_check(f"{label} > every anchor", key, value, best, False), bound))
+            ahead = _check(f"{label} > every anchor", key, value, best, False)
+            out.append(_blocked(ahead, _lowest(floor, own)))
             limit = _scaled(floor, 0.8)
             ws = _check(f"{label} >= 0.8 x bare websocket", key, value, limit, False)
-            out.append(_blocked(ws, comm if key == COMM_SYSTEM else None))
+            out.append(_blocked(ws, own))
     for metric, field, label, low in (
         ("browser_to_kernel", "mb_per_s", "float64 column MB/s", False),
         ("selection", "median_ms", "selection ms", True),
