@@ -84,12 +84,11 @@ case "${1:-}" in
       [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
       exit $rc
     fi
-    # The whole suite in two phases. First everything but the unit, kernel and load tests
-    # and the benchmarks' quick mode, alone (browser tests that check a stream's pace).
-    # Then four lanes at once: the 5-minute load test, which mostly waits on its visitors'
-    # timers; the quick mode (it asserts no timing); tests/unit and tests/kernel on this
-    # bokeh; the same on the other supported one (the lanes share no server, port or
-    # temporary directory).
+    # The whole suite in two lanes. First everything but the unit, kernel and load tests
+    # and the benchmarks' quick mode; then the 5-minute load test, which mostly waits on
+    # its visitors' timers, followed by the quick mode (it asserts no timing), and beside
+    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one
+    # (the lanes share no server, port or temporary directory).
     load=tests/reliability/test_load.py
     bench=tests/browser/test_benchmarks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
@@ -97,35 +96,26 @@ case "${1:-}" in
     "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
       --ignore=tests/kernel
     rc_main=$?
-    logs="$ROOT/.venv-kernels"
+    beside="$ROOT/.venv-kernels/unit-kernel.log"
     bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
-    echo "dev.sh: $load, and beside it $bench and tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output after)"
-    lane() {  # lane NAME PYTHON PYTEST-ARGS...: in the background, output in NAME.log
-      local name=$1 python=$2
-      shift 2
-      timeout 1500 "$python" -m pytest "$@" -p no:cacheprovider \
-        --basetemp="$(mktemp -d)/pytest" >"$logs/$name.log" 2>&1 &
-    }
-    lane bench "$VENV/bin/python" "$bench"
-    lane_bench=$!
-    lane unit "$VENV/bin/python" tests/unit tests/kernel
-    lane_unit=$!
-    lane other "$other" tests/unit tests/kernel
-    lane_other=$!
-    "$VENV/bin/python" -m pytest "$load" -p no:cacheprovider --basetemp="$(mktemp -d)/pytest"
+    echo "dev.sh: $load and $bench, and beside them tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
+    : >"$beside.rc"
+    (
+      for python in "$VENV/bin/python" "$other"; do
+        timeout 900 "$python" -m pytest tests/unit tests/kernel -p no:cacheprovider \
+          --basetemp="$(mktemp -d)/pytest"
+        echo "$?" >>"$beside.rc"
+      done
+    ) >"$beside" 2>&1 &
+    lane=$!
+    "$VENV/bin/python" -m pytest "$load" "$bench"
     rc_load=$?
-    wait $lane_bench
-    rc_bench=$?
-    wait $lane_unit
-    rc_unit=$?
-    wait $lane_other
-    rc_other=$?
+    wait $lane
     set -e
-    for name in bench unit other; do
-      cat "$logs/$name.log"
-    done
+    cat "$beside"
+    { read -r rc_unit; read -r rc_other; } <"$beside.rc"
     rc=0
-    for part in "main:$rc_main" "load:$rc_load" "benchmarks:$rc_bench" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
+    for part in "main:$rc_main" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
       code=${part##*:}
       if [ "$code" -eq 5 ]; then
         echo "dev.sh: pytest collected no tests (${part%:*})" >&2
