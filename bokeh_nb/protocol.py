@@ -71,7 +71,10 @@ SESSION_TARGET = "bokeh_nb.session"
 #: server's relay takes them, the kernel websockets of notebook pages skip them (no page
 #: knows those comms; ``server/pagefilter.py``).
 RELAY_MARK = "bokeh_nb.relay"
-RELAY_METADATA = {RELAY_MARK: True}
+#: ... and tells the server that this kernel splits the batches it sends (``KIND_BATCH``
+#: both ways; an older kernel has only the mark, and gets every frame as itself).
+RELAY_SPLITS = "bokeh_nb.splits"
+RELAY_METADATA = {RELAY_MARK: True, RELAY_SPLITS: True}
 #: Start of the Jupyter session id of the server relay's requests to a local kernel: the
 #: ``status`` busy / idle the kernel publishes around them skip notebook pages too.
 RELAY_SESSION = "bokeh_nb.relay-"
@@ -110,7 +113,8 @@ KIND_ACK: Final = "ack"  # browser -> kernel: the last kernel frame (its ``seq``
 KIND_STREAM: Final = "stream"  # kernel -> browser: what the output's callbacks printed
 #: kernel -> server: the frames of several standalone sessions in one iopub message
 #: (``{"kind", "frames": [{"comm_id", "data", "buffers"}]}``, their binary buffers one
-#: after another), sent to a server that asked for it (``batches`` in the session's open)
+#: after another), sent to a server that asked for it (``batches`` in the session's open);
+#: server -> kernel the same, to a kernel that said it splits them (``RELAY_SPLITS``)
 KIND_BATCH: Final = "batch"
 #: The client a standalone session's server names in its frames (``client``): the one
 #: peer of that session, whose acknowledgements (``acknowledges`` in the session's open)

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .. import _bokeh
 from ..apps import AppError
-from ..protocol import RELAY_METADATA, STANDALONE_CLIENT, TEMPLATE_FAILED
-from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, read_session_open
+from ..protocol import KIND_BATCH, RELAY_METADATA, STANDALONE_CLIENT, TEMPLATE_FAILED
+from ..wire import BokehFrame, FrameError, SessionOpen, error_frame, frame_kind, read_session_open
 from ._ipykernel import Comm, CommMessage, log_to_kernel_stderr, route_by_sender
 from .flow import MessageBudget
 from .frames import dispatch, encode
-from .relay import RelayBatch
+from .relay import Receivers, RelayBatch
 from .session import KernelSession
 from .streams import printed_to
 from .template import (
@@ -249,6 +249,8 @@ class Pages:
         self._relay = RelayBatch(budget)
         #: standalone sessions by the page that opened them, while they live
         self._by_page: dict[str, _Standalone] = {}
+        #: the handler of each open comm's frames (for the server's batches)
+        self._receivers = Receivers()
 
     def open(self, comm: Comm, open_msg: CommMessage) -> None:
         """A comm to ``SESSION_TARGET``: a new session of the app it names, or the detached
@@ -325,14 +327,23 @@ class Pages:
         if channel.numbered:
             session.will_acknowledge(STANDALONE_CLIENT)
 
+        def handle(data: Any, buffers: Sequence[bytes | memoryview]) -> None:
+            dispatch(data, buffers, session, session.send)
+
         def received(msg: CommMessage) -> None:
-            dispatch(msg["content"]["data"], msg.get("buffers") or [], session, session.send)
+            data, buffers = msg["content"]["data"], msg.get("buffers") or []
+            if frame_kind(data) == KIND_BATCH:
+                self._receivers.split(data, buffers)
+            else:
+                handle(data, buffers)
             if relay is not None:
                 relay.answered()
 
         comm.on_msg(received)
+        self._receivers.add(comm.comm_id, handle)
 
         def closed(_msg: CommMessage) -> None:
+            self._receivers.remove(comm.comm_id)
             if channel.comm is not comm:
                 return
             channel.comm = None

@@ -12,6 +12,10 @@ live. Only sessions whose server asked for batches (``batches`` in the open) use
 
 The kernel's message budget (``flow.MessageBudget``) counts what goes out on iopub here:
 while it has no room, frames wait, in order, and go together when it has.
+
+The server does the same the other way (``server/shellbatch.py``) once this kernel has
+said it splits batches (``RELAY_SPLITS``, in every frame's metadata): ``Receivers``
+hands each frame of such a batch to the handler of its comm.
 """
 
 from __future__ import annotations
@@ -19,24 +23,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tornado.ioloop import IOLoop
 
 from ..protocol import RELAY_METADATA
-from ..wire import batch_frame
+from ..wire import FrameError, batch_count, batch_frame, read_batch
 from .flow import MessageBudget
 
 if TYPE_CHECKING:
     from ._ipykernel import Comm
 
-__all__ = ("RelayBatch",)
+__all__ = ("Receivers", "RelayBatch")
 
 log = logging.getLogger(__name__)
 
 Buffers = Sequence[bytes | memoryview]
+#: what handles one frame from a session's server: the frame and its buffers
+Handler = Callable[[Any, Buffers], None]
 
 
 @dataclass
@@ -98,12 +104,7 @@ class RelayBatch:
 
     def _take(self) -> list[_Frame]:
         """The next batch: frames in order, up to ``max_bytes`` (at least one)."""
-        total, count = 0, 0
-        for frame in self._pending:
-            if count and total + frame.nbytes > self.max_bytes:
-                break
-            total += frame.nbytes
-            count += 1
+        count = batch_count((f.nbytes for f in self._pending), self.max_bytes)
         batch, self._pending = self._pending[:count], self._pending[count:]
         return batch
 
@@ -128,3 +129,33 @@ class RelayBatch:
             return
         self._scheduled = True
         self._loop.call_later(delay, self._scheduled_flush)
+
+
+class Receivers:
+    """The handler of each open standalone session's comm, for the server's batches."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def add(self, comm_id: str, handle: Handler) -> None:
+        self._handlers[comm_id] = handle
+
+    def remove(self, comm_id: str) -> None:
+        self._handlers.pop(comm_id, None)
+
+    def split(self, batch: Mapping[str, Any], buffers: Buffers) -> None:
+        """Each frame of a batch to its comm's handler, in order; a frame of a comm that
+        has closed is dropped, as its own message would be."""
+        try:
+            frames = read_batch(batch, buffers)
+        except FrameError as e:
+            log.warning("bokeh_nb: the server sent a malformed batch: %s", e)
+            return
+        for comm_id, frame, its_buffers in frames:
+            handle = self._handlers.get(comm_id)
+            if handle is None:
+                continue
+            try:
+                handle(frame, its_buffers)
+            except Exception:  # one session's trouble is not the others'
+                log.exception("bokeh_nb: a standalone session failed on a page's message")

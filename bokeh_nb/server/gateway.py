@@ -43,6 +43,10 @@ class GatewayTransport:
         self._connecting: asyncio.Future[WebSocketClientConnection] | None = None
         self._pending: list[str | bytes] = []
 
+    @property
+    def session_id(self) -> str:
+        return str(self.session.session)
+
     async def connect(self) -> None:
         if self._ws is not None:
             return

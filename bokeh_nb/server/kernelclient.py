@@ -4,8 +4,10 @@ Each standalone session is one comm to the kernel's ``SESSION_TARGET``; its fram
 ``docs/protocol.md``, built and read by ``wire.py``) go out on the shell channel and come
 back on iopub, where the ``KernelClient`` routes them by comm id to the websocket that
 owns the session; a batch (``KIND_BATCH``: the frames of several sessions in one message)
-is split, in order. ``KernelClients`` keeps one client per notebook kernel that serves app
-pages, and forgets it when that kernel shuts down or restarts.
+is split, in order. What goes to the kernel goes through a ``ShellBatch``, which sends
+the frames for a kernel that falls behind as batches too. ``KernelClients`` keeps one
+client per notebook kernel that serves app pages, and forgets it when that kernel shuts
+down or restarts.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..protocol import KIND_BATCH, SESSION_TARGET
+from ..protocol import KIND_BATCH, RELAY_SPLITS, SESSION_TARGET
 from ..wire import AckFrame, BokehFrame, FrameError, frame_kind, read_batch, session_open
+from .shellbatch import ShellBatch
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
@@ -46,7 +49,11 @@ OnFrame = Callable[[Mapping[str, Any], Sequence[bytes | memoryview]], None]
 
 class Transport(Protocol):
     """A kernel's shell (out) and iopub (in): ``transport.ZmqTransport`` for a local
-    kernel, ``gateway.GatewayTransport`` for one on a kernel gateway."""
+    kernel, ``gateway.GatewayTransport`` for one on a kernel gateway. ``session_id`` is
+    the Jupyter session id of its requests (the parent of the kernel's status for each)."""
+
+    @property
+    def session_id(self) -> str: ...
 
     async def connect(self) -> None: ...
 
@@ -93,6 +100,7 @@ class KernelClient:
         self.kernel_id = kernel_id
         self._transport = transport
         self._routes: dict[str, _Route] = {}
+        self._shell = ShellBatch(transport.send)
         self._reader = detached(self._read_iopub())
 
     @property
@@ -107,10 +115,14 @@ class KernelClient:
                 msg = await self._transport.next_iopub()
                 content = msg.get("content", {})
                 data, buffers = content.get("data", {}), msg.get("buffers") or []
+                if msg["msg_type"] == "comm_msg":
+                    self._shell.splits = self._shell.splits or self._splits(msg)
                 if msg["msg_type"] == "comm_msg" and frame_kind(data) == KIND_BATCH:
                     self._split(data, buffers)
                 elif msg["msg_type"] == "comm_msg":
                     self._deliver(content.get("comm_id", ""), data, buffers)
+                elif msg["msg_type"] == "status" and self._answered(msg):
+                    self._shell.idle()
                 elif msg["msg_type"] == "comm_close":
                     route = self._routes.pop(content.get("comm_id", ""), None)
                     if route is not None:
@@ -123,6 +135,21 @@ class KernelClient:
             log.exception("bokeh_nb: lost the iopub channel of kernel %s", self.kernel_id)
         finally:
             self.end_all("the kernel went away")
+
+    @staticmethod
+    def _splits(msg: Mapping[str, Any]) -> bool:
+        """Whether the kernel says, in a session's frame, that it splits batches."""
+        metadata = msg.get("metadata")
+        return isinstance(metadata, Mapping) and metadata.get(RELAY_SPLITS) is True
+
+    def _answered(self, status: Mapping[str, Any]) -> bool:
+        """Whether a status is the kernel's idle after one of this client's requests."""
+        parent = status.get("parent_header")
+        return (
+            status.get("content", {}).get("execution_state") == "idle"
+            and isinstance(parent, Mapping)
+            and parent.get("session") == self._transport.session_id
+        )
 
     def _deliver(
         self, comm_id: str, frame: Mapping[str, Any], buffers: Sequence[bytes | memoryview]
@@ -187,7 +214,7 @@ class KernelClient:
             files=[name for name, _ in app_files.files] if app_files is not None else None,
         )
         buffers = [content for _, content in app_files.files] if app_files is not None else []
-        self._transport.send(
+        self._shell.request(
             "comm_open",
             {"comm_id": comm_id, "target_name": SESSION_TARGET, "data": data},
             buffers,
@@ -195,11 +222,11 @@ class KernelClient:
         return comm_id
 
     def send(self, comm_id: str, frame: BokehFrame | AckFrame, buffers: Sequence[bytes]) -> None:
-        self._transport.send("comm_msg", {"comm_id": comm_id, "data": frame}, buffers)
+        self._shell.frame(comm_id, frame, buffers)
 
     def close(self, comm_id: str) -> None:
         if self._routes.pop(comm_id, None) is not None:
-            self._transport.send("comm_close", {"comm_id": comm_id, "data": {}})
+            self._shell.request("comm_close", {"comm_id": comm_id, "data": {}})
 
     def stop(self) -> None:
         """Stop reading and close the channels; sessions still open end now."""

@@ -2,7 +2,8 @@
 
 The server's requests to a kernel carry a Jupyter session id of their own
 (``RELAY_SESSION``), so notebook pages can skip what they cause (``pagefilter.py``), and
-of the kernel's iopub only what may be for a standalone session is decoded. Nothing goes
+of the kernel's iopub only what may be for a standalone session is decoded, and the status
+the kernel publishes after each of these requests (``shellbatch.py``). Nothing goes
 to the kernel before its iopub is seen to reach the server (``ZmqTransport.connect``).
 """
 
@@ -21,6 +22,7 @@ from .pagefilter import is_marked
 __all__ = ("ZmqTransport", "client_session", "for_sessions")
 
 _COMM_CLOSE = b'"comm_close"'
+_STATUS = b'"status"'
 
 #: How often (ms) ``connect`` asks a kernel that has published nothing yet, and for how
 #: long (s) in all before its requests go out regardless.
@@ -41,15 +43,21 @@ def client_session(kernel_session: Session) -> Session:
     )
 
 
-def for_sessions(parts: Sequence[Any]) -> bool:
+def for_sessions(parts: Sequence[Any], session_id: str = "") -> bool:
     """Whether a kernel's iopub message (``[signature, header, parent, metadata, content,
     *buffers]``, bytes or zmq frames) may be for a standalone session: the frames of one
-    (marked in their metadata) and any ``comm_close``. Decided on the small parts only,
-    never the content."""
+    (marked in their metadata), any ``comm_close``, and the status of a request of the
+    Jupyter session ``session_id`` (one of this transport's). Decided on the small parts
+    only, never the content."""
     if len(parts) < 5:
         return True  # malformed: decoding says so
     header = getattr(parts[1], "bytes", parts[1])
-    return is_marked(list(parts[1:5])) or _COMM_CLOSE in header
+    if is_marked(list(parts[1:5])) or _COMM_CLOSE in header:
+        return True
+    if not session_id or _STATUS not in header:
+        return False
+    parent = getattr(parts[2], "bytes", parts[2])
+    return f'"{session_id}"'.encode() in parent
 
 
 class ZmqTransport:
@@ -87,6 +95,10 @@ class ZmqTransport:
         for msg_type, content, buffers in pending:
             self.send(msg_type, content, buffers)
 
+    @property
+    def session_id(self) -> str:
+        return str(self._client.session.session)
+
     def send(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
         if self._pending is not None:
             self._pending.append((msg_type, content, buffers))
@@ -97,15 +109,17 @@ class ZmqTransport:
         )
 
     async def next_iopub(self) -> dict[str, Any]:
-        """The next iopub message that may be for a session (``for_sessions``), decoded;
-        the others (a notebook's outputs, its own comms) are dropped undecoded. Buffers
-        come as views of the received frames, never copied."""
+        """The next iopub message that may be for a session or is the status of one of
+        this transport's requests (``for_sessions``), decoded; the others (a notebook's
+        outputs, its own comms) are dropped undecoded. Buffers come as views of the
+        received frames, never copied."""
         socket = self._client.iopub_channel.socket
         session = self._client.session
+        ours = self.session_id
         while True:
             frames = await socket.recv_multipart(copy=False)
             _, parts = session.feed_identities(frames, copy=False)
-            if for_sessions(parts):
+            if for_sessions(parts, ours):
                 return session.deserialize(parts, copy=False)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
