@@ -10,13 +10,20 @@ the benchmark's streaming run, ``benchmarks/results/PROFILE.md``).
 coroutine included, has finished; an error is logged and the schedule goes on) and runs
 each tick at ``start + n * period`` on the IOLoop's clock. A tick that comes late does
 not push the ones after it; when a tick (or the machine) takes longer than a period, the
-next one runs at once and the schedule starts again from there: never a burst to catch
-up, never more ticks than asked for.
+next one runs at once, for the last of the times it missed, and the one after at the
+schedule's next time; a tick woken late stands for the times it was late for: never a
+burst to catch up, never more ticks than asked for. The schedule keeps its phase: the
+callbacks of many sessions that a long stall of the loop made due together run together
+once, then each at its own times again. (Starting the schedule again from the late tick,
+as before, kept them together, and what they sent waited for all of them on every tick:
+at 150-250 share-link visitors, most of the rows' latency,
+``benchmarks/results/PROFILE.md``.)
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,7 +44,8 @@ class FixedRatePeriodic:
         self._func = func
         self._period = period / 1000.0
         self._loop = io_loop
-        self._next = 0.0
+        self._next = 0.0  # the time on the schedule of the last tick started
+        self._began = 0.0  # when it started
         self._started = False
         self._stopped = False
 
@@ -54,6 +62,7 @@ class FixedRatePeriodic:
     def _tick(self) -> None:
         if self._stopped:
             return
+        self._began = self._loop.time()
         try:
             result = self._func()
         except Exception:
@@ -73,5 +82,13 @@ class FixedRatePeriodic:
     def _schedule(self) -> None:
         if self._stopped:
             return
-        self._next = max(self._next + self._period, self._loop.time())
-        self._loop.call_at(self._next, self._tick)
+        now, period = self._loop.time(), self._period
+        # the schedule's first time after this tick began (what it was woken late for, it
+        # stood for)
+        self._next += (max(0, math.floor((self._began - self._next) / period)) + 1) * period
+        if self._next >= now:
+            self._loop.call_at(self._next, self._tick)
+            return
+        # it ran past that time: the next at once, for the last time passed
+        self._next += math.floor((now - self._next) / period) * period
+        self._loop.call_at(now, self._tick)

@@ -59,6 +59,9 @@ class RelayBatch:
     #: a frame that comes this long after the last send goes at once (``Outgoing``'s
     #: ``cell_flush_interval``: cell code may hold the loop for a while)
     quiet: float = 0.02
+    #: the longest a frame waits for its turn to end: a long turn (the periodic callbacks
+    #: of many sessions due at once) sends what it has made while it runs
+    max_wait: float = 0.005
     #: a batch stops at this many bytes of frames (a larger frame goes as itself)
     max_bytes: int = 1 << 20
 
@@ -69,6 +72,7 @@ class RelayBatch:
         self._thread: int | None = None
         self._scheduled = False  # a flush is due (next turn, or when the budget has room)
         self._last_send = 0.0
+        self._since = 0.0  # when the first frame of those waiting came
 
     def send(self, comm: Comm, data: Mapping[str, Any], buffers: Buffers = ()) -> None:
         """Send a frame on comm, after every frame given before it."""
@@ -78,8 +82,12 @@ class RelayBatch:
             self._loop.add_callback(self.send, comm, data, buffers)
             return
         nbytes = sum(memoryview(b).nbytes for b in buffers) + len(data.get("content", ""))
+        now = time.monotonic()
+        if not self._pending:
+            self._since = now
         self._pending.append(_Frame(comm, data, buffers, nbytes))
-        if not self._scheduled and time.monotonic() - self._last_send >= self.quiet:
+        quiet = not self._scheduled and now - self._last_send >= self.quiet
+        if quiet or now - self._since >= self.max_wait:
             self.flush()
         elif not self._scheduled:
             self._scheduled = True

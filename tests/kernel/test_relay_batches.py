@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import queue
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bokeh_nb import wire
-from bokeh_nb.protocol import KIND_BATCH, SESSION_TARGET
+from bokeh_nb.protocol import KIND_BATCH, RELAY_SPLITS, SESSION_TARGET
 
 from .conftest import Kernel, frame
 
@@ -140,3 +141,63 @@ def test_a_visitors_event_is_answered_before_its_request_ends(kernel: Kernel) ->
     for value in range(1, 6):  # one after another, as a slider's drag sends them
         event = {"kind": "ModelChanged", "model": {"id": slider}, "attr": "value", "new": value}
         assert until_idle(request("PATCH-DOC", {"events": [event]})) == ["PATCH-DOC", "OK"]
+
+
+def test_the_kernel_splits_the_servers_batch_and_says_it_does(kernel: Kernel) -> None:
+    """A batch of the server (``server/shellbatch.py``), sent on one session's comm, reaches
+    each session in order, a frame for a comm that has closed among them; every frame the
+    kernel sends says that it splits batches (``RELAY_SPLITS``)."""
+    kernel.execute(SLIDER)
+    pages = ["p0", "p1", "p2"]
+    for name in pages:
+        open_page(kernel, name, batches=True)
+    kc = kernel.client
+    sliders: dict[str, str] = {}
+    splits: list[bool] = []
+    texts: dict[str, list[str]] = {name: [] for name in pages}
+
+    def read(until: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 10
+        while not until():
+            assert time.monotonic() < deadline, (sliders, texts)
+            try:
+                msg = kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            content = msg["content"]
+            if msg["msg_type"] != "comm_msg" or content.get("comm_id") not in texts:
+                continue
+            splits.append(msg["metadata"].get(RELAY_SPLITS) is True)
+            data, buffers = content["data"], msg.get("buffers") or []
+            inner = wire.read_batch(data, buffers) if data["kind"] == KIND_BATCH else []
+            for comm_id, one in [(c, f) for c, f, _ in inner] or [(content["comm_id"], data)]:
+                kind = one["header"]["msgtype"]
+                if kind == "PULL-DOC-REPLY":
+                    roots = json.loads(one["content"])["doc"]["roots"]
+                    sliders[comm_id] = next(r["id"] for r in roots if r["name"] == "Slider")
+                elif kind == "PATCH-DOC":
+                    events = json.loads(one["content"])["events"]
+                    texts[comm_id] += [e["new"] for e in events if e.get("attr") == "text"]
+
+    for name in pages:
+        data = frame("PULL-DOC-REQ", {}, client="page")
+        kc.session.send(
+            kc.shell_channel.socket,
+            kc.session.msg("comm_msg", {"comm_id": name, "data": data}),
+        )
+    read(lambda: len(sliders) == len(pages))
+
+    def event(name: str, value: int) -> tuple[str, dict[str, Any], int]:
+        change = {"kind": "ModelChanged", "model": {"id": sliders[name]}, "attr": "value"}
+        return name, frame("PATCH-DOC", {"events": [{**change, "new": value}]}), 0
+
+    batch = wire.batch_frame(
+        [event("p1", 1), event("p0", 2), ("gone", frame("PULL-DOC-REQ", {}), 0), event("p2", 3)]
+        + [event("p1", 4)]
+    )
+    kc.session.send(
+        kc.shell_channel.socket, kc.session.msg("comm_msg", {"comm_id": "p0", "data": batch})
+    )
+    read(lambda: sum(map(len, texts.values())) == 4)
+    assert texts == {"p0": ["value=2"], "p1": ["value=1", "value=4"], "p2": ["value=3"]}
+    assert splits and all(splits)

@@ -68,8 +68,32 @@ def test_ticks_keep_to_the_schedule_when_each_is_woken_late() -> None:
 
 
 def test_a_long_tick_delays_the_next_without_a_burst_after() -> None:
-    # the 2nd tick takes 35 ms: the 3rd runs when it ends, then every 10 ms from there
-    assert run([0.001, 0.035, 0.001]) == [10.0, 20.0, 55.0, 65.0, 75.0, 85.0, 95.0]
+    # the 2nd tick takes 35 ms: the 3rd runs when it ends (for the time 50 it missed,
+    # and 30 and 40 not at all), then on the schedule's own times again
+    assert run([0.001, 0.035, 0.001]) == [10.0, 20.0, 55.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+
+
+def test_callbacks_a_stall_made_due_together_part_again() -> None:
+    """Two callbacks 5 ms apart in phase; the loop stalls for 33 ms: both run when it ends,
+    then each at its own times, still 5 ms apart (not together from there on), and the
+    one woken late does not run again at once for the times it was late for."""
+    loop = FakeLoop()
+    starts: dict[str, list[float]] = {"a": [], "b": []}
+
+    def ticker(name: str) -> Callable[[], None]:
+        def tick() -> None:
+            starts[name].append(round((loop.now - 100.0) * 1000, 3))
+            if name == "a" and len(starts["a"]) == 2:
+                loop.now += 0.033  # the stall, in a's second tick
+
+        return tick
+
+    FixedRatePeriodic(ticker("a"), 10, loop).start()  # type: ignore[arg-type]
+    loop.now = 100.005
+    FixedRatePeriodic(ticker("b"), 10, loop).start()  # type: ignore[arg-type]
+    loop.run_until(100.1)
+    assert starts["a"] == [10.0, 20.0, 53.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+    assert starts["b"] == [15.0, 53.0, 55.0, 65.0, 75.0, 85.0, 95.0]
 
 
 def test_never_more_ticks_than_asked() -> None:

@@ -60,10 +60,44 @@ def run(main: Any) -> Any:
     return asyncio.run(main())
 
 
-def test_a_frame_after_a_quiet_spell_goes_at_once_as_itself() -> None:
+def unhurried(budget: MessageBudget) -> RelayBatch:
+    """A relay whose frames wait for the end of their turn however long it takes (the
+    tests of batching do not depend on how fast this machine runs them)."""
+    relay = RelayBatch(budget)
+    relay.max_wait = 3600.0
+    return relay
+
+
+def test_a_long_turn_sends_what_it_made_while_it_runs() -> None:
+    """The periodic callbacks of many sessions due at once make a long turn: a frame
+    waits at most ``max_wait`` for its end, so the first sessions' rows do not wait for
+    the last sessions' callbacks."""
+
     async def main() -> list[Sent]:
         out: list[Sent] = []
         relay = RelayBatch(MessageBudget())
+        a = FakeComm("a", out)
+        relay.send(a, frame(0))  # after a quiet spell: at once
+        relay.send(a, frame(1))
+        relay.send(a, frame(2))
+        assert len(out) == 1  # the turn goes on
+        time.sleep(relay.max_wait + 0.002)  # one long turn: no await
+        relay.send(a, frame(3))
+        assert len(out) == 2  # 1, 2 and 3 went before the turn ended
+        relay.send(a, frame(4))
+        assert len(out) == 2
+        await asyncio.sleep(0.01)
+        return out
+
+    out = run(main)
+    assert [m for _, m, _ in unbatched(out)] == ["0", "1", "2", "3", "4"]
+    assert [len(d["frames"]) if d["kind"] == KIND_BATCH else 1 for _, d, _ in out] == [1, 3, 1]
+
+
+def test_a_frame_after_a_quiet_spell_goes_at_once_as_itself() -> None:
+    async def main() -> list[Sent]:
+        out: list[Sent] = []
+        relay = unhurried(MessageBudget())
         relay.send(FakeComm("a", out), frame(1), [b"xy"])
         assert len(out) == 1  # not waiting for the loop: cell code may hold it
         return out
@@ -76,7 +110,7 @@ def test_a_frame_after_a_quiet_spell_goes_at_once_as_itself() -> None:
 def test_the_frames_of_one_turn_go_as_one_message_and_split_in_order() -> None:
     async def main() -> list[Sent]:
         out: list[Sent] = []
-        relay = RelayBatch(MessageBudget())
+        relay = unhurried(MessageBudget())
         a, b = FakeComm("a", out), FakeComm("b", out)
         relay.send(a, frame(0))  # after a quiet spell: at once
         relay.send(a, frame(1), [b"a1", b"a1b"])
@@ -102,7 +136,7 @@ def test_what_a_pages_message_caused_goes_when_it_is_answered() -> None:
 
     async def main() -> tuple[int, int, int, list[Sent]]:
         out: list[Sent] = []
-        relay = RelayBatch(MessageBudget())
+        relay = unhurried(MessageBudget())
         a, b = FakeComm("a", out), FakeComm("b", out)
         relay.send(a, frame(0))  # after a quiet spell: at once
         relay.send(a, frame(1))
@@ -126,7 +160,7 @@ def test_what_a_pages_message_caused_goes_when_it_is_answered() -> None:
 def test_without_budget_frames_wait_in_order_and_go_together() -> None:
     async def main() -> tuple[list[Sent], float]:
         out: list[Sent] = []
-        relay = RelayBatch(MessageBudget(rate=50.0, burst=1.0))  # one message per 20 ms
+        relay = unhurried(MessageBudget(rate=50.0, burst=1.0))  # one message per 20 ms
         comm = FakeComm("a", out)
         start = time.monotonic()
         for n in range(10):
@@ -146,7 +180,7 @@ def test_without_budget_frames_wait_in_order_and_go_together() -> None:
 def test_a_batch_stops_at_its_byte_bound_and_a_large_frame_goes_alone() -> None:
     async def main() -> list[Sent]:
         out: list[Sent] = []
-        relay = RelayBatch(MessageBudget())
+        relay = unhurried(MessageBudget())
         relay.max_bytes = 100
         comm = FakeComm("a", out)
         relay.send(comm, frame(0))
@@ -164,7 +198,7 @@ def test_a_batch_stops_at_its_byte_bound_and_a_large_frame_goes_alone() -> None:
 def test_a_frame_from_another_thread_goes_out_on_the_loop_in_order() -> None:
     async def main() -> list[Sent]:
         out: list[Sent] = []
-        relay = RelayBatch(MessageBudget())
+        relay = unhurried(MessageBudget())
         comm = FakeComm("a", out)
         relay.send(comm, frame(0))
         sender = threading.Thread(target=relay.send, args=(comm, frame(1)))

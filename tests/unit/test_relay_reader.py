@@ -1,7 +1,7 @@
 """The server's reader of a local kernel's iopub (``server/zmqtransport.py``): it decodes
 only what may be for its sessions (a standalone session's marked frames, any
-``comm_close``) and drops the rest, a notebook's own outputs and comms, before decoding
-them."""
+``comm_close``) and the status of its own requests, and drops the rest, a notebook's own
+outputs and comms and the status of other clients' requests, before decoding them."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def kernel_session() -> Session:
 
 
 def parts(session: Session, msg_type: str, content: dict[str, Any], **kw: Any) -> list[bytes]:
-    msg = session.msg(msg_type, content, metadata=kw.get("metadata"))
+    msg = session.msg(msg_type, content, metadata=kw.get("metadata"), parent=kw.get("parent"))
     return session.serialize(msg)[1:] + list(kw.get("buffers", []))  # after the delimiter
 
 
@@ -42,6 +42,12 @@ def test_only_marked_frames_and_comm_closes_are_for_sessions() -> None:
     assert not for_sessions(status)
     assert not for_sessions(stream)  # nor the words in an output
     assert for_sessions(marked[:3])  # malformed: decoding reports it
+    request = Session(key=KEY, session="bokeh_nb.relay-1").msg("comm_msg", {})
+    ours = parts(s, "status", {"execution_state": "idle"}, parent=request)
+    assert for_sessions(ours, "bokeh_nb.relay-1")  # the status of this transport's request
+    assert not for_sessions(ours, "bokeh_nb.relay-2")  # of another's
+    assert not for_sessions(ours)
+    assert not for_sessions(status, "bokeh_nb.relay-1")
 
 
 def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> None:
@@ -63,6 +69,8 @@ def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> No
             big = bytes(range(256)) * 4096  # 1 MiB, over pyzmq's copy threshold
             kernel.send(pub, "comm_msg", {"comm_id": "nb", "data": {}}, buffers=[big])
             kernel.send(pub, "status", {"execution_state": "idle"})
+            theirs = Session(key=KEY, session="other").msg("comm_msg", {})
+            kernel.send(pub, "status", {"execution_state": "idle"}, parent=theirs)
             kernel.send(
                 pub,
                 "comm_msg",
@@ -71,10 +79,8 @@ def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> No
                 buffers=[big],
             )
             kernel.send(pub, "comm_close", {"comm_id": "s1", "data": {}})
-            got = [
-                await asyncio.wait_for(transport.next_iopub(), 5),
-                await asyncio.wait_for(transport.next_iopub(), 5),
-            ]
+            kernel.send(pub, "status", {"execution_state": "idle"}, parent=reader.msg("x", {}))
+            got = [await asyncio.wait_for(transport.next_iopub(), 5) for _ in range(3)]
             return [{**m, "buffers": [bytes(b) for b in m["buffers"]]} for m in got] + [
                 {"kinds": [type(b).__name__ for b in got[0]["buffers"]]}
             ]
@@ -83,13 +89,14 @@ def test_the_reader_skips_a_notebooks_traffic_and_keeps_buffers_uncopied() -> No
             pub.close(0)
             ctx.term()
 
-    first, second, kinds = asyncio.run(main())
+    first, second, third, kinds = asyncio.run(main())
     assert first["msg_type"] == "comm_msg"
     assert first["content"] == {"comm_id": "s1", "data": {"kind": "bokeh"}}
     assert first["buffers"] == [bytes(range(256)) * 4096]
     assert kinds == {"kinds": ["memoryview"]}
     assert second["msg_type"] == "comm_close"
     assert second["content"]["comm_id"] == "s1"
+    assert third["msg_type"] == "status" and third["parent_header"]["session"] == "relay"
 
 
 def test_nothing_goes_to_the_kernel_before_its_iopub_reaches_the_server(monkeypatch) -> None:
