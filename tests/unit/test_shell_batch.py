@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
+
 from bokeh_nb.protocol import KIND_BATCH, RELAY_METADATA
 from bokeh_nb.server.kernelclient import KernelClient
 from bokeh_nb.server.shellbatch import ShellBatch
@@ -47,13 +49,20 @@ def frames_in(sent: Sent) -> list[tuple[str, int, list[bytes]]]:
     return out
 
 
-def test_frames_go_at_once_while_the_kernel_keeps_up() -> None:
+@pytest.mark.parametrize("splits", [True, False])
+def test_each_frame_goes_at_once_and_alone_while_the_kernel_keeps_up_or_if_it_cannot_split(
+    splits: bool,
+) -> None:
+    """A kernel that answers each request before the next, or one that has not said it
+    splits batches (then nothing waits for its answers)."""
+
     async def main() -> None:
-        batch, sent = shell()
-        for n in range(5):
-            batch.frame("a", frame(n), [])
-            batch.idle()  # answered before the next
-        assert [c["data"] for _, c, _ in sent] == [frame(n) for n in range(5)]
+        batch, sent = shell(splits)
+        for n in range(6):
+            batch.frame("abc"[n % 3], frame(n), [])
+            if splits:
+                batch.idle()  # answered before the next
+        assert [c["data"] for _, c, _ in sent] == [frame(n) for n in range(6)]
 
     asyncio.run(main())
 
@@ -84,16 +93,6 @@ def test_frames_wait_behind_two_unanswered_requests_and_go_as_one_batch() -> Non
         batch.idle()
         assert frames_in(sent)[-1] == ("a", 5, [])
         assert sent[-1][1]["data"] == frame(5)  # one frame alone goes as itself
-
-    asyncio.run(main())
-
-
-def test_a_kernel_that_does_not_split_batches_gets_every_frame_alone() -> None:
-    async def main() -> None:
-        batch, sent = shell(splits=False)
-        for n in range(6):
-            batch.frame("abc"[n % 3], frame(n), [])
-        assert [c["data"] for _, c, _ in sent] == [frame(n) for n in range(6)]
 
     asyncio.run(main())
 
