@@ -13,7 +13,7 @@ says what was wrong, in words fit to show to whoever sent it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict
 
 from .protocol import (
@@ -46,7 +46,6 @@ __all__ = (
     "ViewsFrame",
     "ack_frame",
     "apps_reply",
-    "batch_count",
     "batch_frame",
     "bokeh_frame",
     "bokehjs_error",
@@ -231,18 +230,6 @@ def batch_frame(frames: Sequence[tuple[str, Mapping[str, Any], int]]) -> BatchFr
     their buffers attached one frame after another."""
     items: list[BatchItem] = [{"comm_id": c, "data": dict(d), "buffers": n} for c, d, n in frames]
     return {"kind": KIND_BATCH, "frames": items}
-
-
-def batch_count(sizes: Iterable[int], max_bytes: int) -> int:
-    """How many of the frames waiting (their sizes in bytes, in order) go in the next
-    batch: as many as fit in ``max_bytes``, and at least one."""
-    total, count = 0, 0
-    for size in sizes:
-        if count and total + size > max_bytes:
-            break
-        total += size
-        count += 1
-    return count
 
 
 def error_frame(text: str, traceback: str = "") -> ErrorFrame:

@@ -23,14 +23,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from tornado.ioloop import IOLoop
 
 from ..protocol import RELAY_METADATA
-from ..wire import FrameError, batch_count, batch_frame, read_batch
+from ..wire import FrameError, batch_frame, read_batch
 from .flow import MessageBudget
 
 if TYPE_CHECKING:
@@ -112,7 +114,8 @@ class RelayBatch:
 
     def _take(self) -> list[_Frame]:
         """The next batch: frames in order, up to ``max_bytes`` (at least one)."""
-        count = batch_count((f.nbytes for f in self._pending), self.max_bytes)
+        sizes = accumulate(f.nbytes for f in self._pending)
+        count = max(1, bisect_right(list(sizes), self.max_bytes))
         batch, self._pending = self._pending[:count], self._pending[count:]
         return batch
 

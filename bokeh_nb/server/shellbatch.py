@@ -22,11 +22,13 @@ at most ``STALL`` seconds.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
-from ..wire import batch_count, batch_frame
+from ..wire import batch_frame
 
 __all__ = ("ShellBatch",)
 
@@ -95,7 +97,8 @@ class ShellBatch:
             self._stall.cancel()
             self._stall = None
         while self._waiting:
-            count = batch_count((f.nbytes for f in self._waiting), self.max_bytes)
+            sizes = accumulate(f.nbytes for f in self._waiting)
+            count = max(1, bisect_right(list(sizes), self.max_bytes))  # at least one
             batch, self._waiting = self._waiting[:count], self._waiting[count:]
             if len(batch) == 1:
                 only = batch[0]
