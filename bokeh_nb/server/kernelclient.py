@@ -232,6 +232,7 @@ class KernelClient:
         """Stop reading and close the channels; sessions still open end now."""
         self.end_all("the kernel went away")
         self._reader.cancel()
+        self._shell.stop()
         with contextlib.suppress(Exception):
             self._transport.stop()
 

@@ -86,6 +86,13 @@ class ShellBatch:
         if self._in_flight < self.IN_FLIGHT:
             self._flush()
 
+    def stop(self) -> None:
+        """The kernel's channels close: what waits is dropped, and no timer sends it."""
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        self._waiting.clear()
+
     def _overdue(self) -> None:
         self._stall = None
         self._in_flight = 0  # what was unanswered is taken for answered

@@ -126,6 +126,10 @@ def test_frames_wait_no_longer_than_the_stall_bound_for_a_status() -> None:
         waited = loop.time() - start
         batch.frame("a", frame(3), [])  # what was unanswered is taken for answered
         assert [n for _, n, _ in frames_in(sent)] == [0, 1, 2, 3]
+        batch.frame("a", frame(4), [])  # two unanswered again: waits
+        batch.stop()  # the kernel's channels closed: it never goes
+        await asyncio.sleep(0.2)
+        assert [n for _, n, _ in frames_in(sent)] == [0, 1, 2, 3]
         return waited
 
     assert 0.1 <= asyncio.run(main()) < 5
