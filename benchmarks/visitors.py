@@ -61,7 +61,7 @@ class Plan:
     seconds: float
 
 
-FULL = Plan(levels=(10, 25, 50, 75, 100, 150), seconds=300.0)
+FULL = Plan(levels=(10, 25, 50, 75, 100, 150, 200, 250, 300), seconds=300.0)
 QUICK = Plan(levels=(5, 10), seconds=10.0)
 
 
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--levels",
         type=lambda text: tuple(int(n) for n in text.split(",")),
-        help="the visitor counts to try, in order (default 10,25,50,75,100,150; quick 5,10)",
+        help="the visitor counts to try, in order (default 10,25,...,300; quick 5,10)",
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
