@@ -32,6 +32,15 @@ def shell(splits: bool = True) -> tuple[ShellBatch, Sent]:
     return batch, sent
 
 
+def busy() -> tuple[ShellBatch, Sent]:
+    """A batch to a kernel that splits them and has two requests unanswered (frames 0 and
+    1 of comm a): what comes next waits."""
+    batch, sent = shell()
+    batch.frame("a", frame(0), [])
+    batch.frame("a", frame(1), [])
+    return batch, sent
+
+
 def frame(n: int) -> dict[str, Any]:
     return {"kind": "bokeh", "n": n}
 
@@ -99,9 +108,7 @@ def test_frames_wait_behind_two_unanswered_requests_and_go_as_one_batch() -> Non
 
 def test_opens_and_closes_go_after_the_frames_that_wait() -> None:
     async def main() -> None:
-        batch, sent = shell()
-        batch.frame("a", frame(0), [])
-        batch.frame("a", frame(1), [])
+        batch, sent = busy()
         batch.frame("a", frame(2), [])  # waits
         batch.request("comm_close", {"comm_id": "a", "data": {}})
         assert [t for t, _, _ in sent] == ["comm_msg"] * 3 + ["comm_close"]
@@ -114,10 +121,8 @@ def test_opens_and_closes_go_after_the_frames_that_wait() -> None:
 
 def test_frames_wait_no_longer_than_the_stall_bound_for_a_status() -> None:
     async def main() -> float:
-        batch, sent = shell()
+        batch, sent = busy()
         batch.STALL = 0.1
-        batch.frame("a", frame(0), [])
-        batch.frame("a", frame(1), [])
         loop = asyncio.get_running_loop()
         start = loop.time()
         batch.frame("a", frame(2), [])  # no idle will come
@@ -137,10 +142,8 @@ def test_frames_wait_no_longer_than_the_stall_bound_for_a_status() -> None:
 
 def test_a_batch_stops_at_its_byte_bound() -> None:
     async def main() -> None:
-        batch, sent = shell()
+        batch, sent = busy()
         batch.max_bytes = 10
-        batch.frame("a", frame(0), [])
-        batch.frame("a", frame(1), [])
         for n, size in enumerate([4, 4, 4, 20, 1], start=2):
             batch.frame("a", frame(n), [bytes(size)])
         batch.idle()
