@@ -88,10 +88,13 @@ class ShellBatch:
 
     def stop(self) -> None:
         """The kernel's channels close: what waits is dropped, and no timer sends it."""
+        self._unstall()
+        self._waiting.clear()
+
+    def _unstall(self) -> None:
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
-        self._waiting.clear()
 
     def _overdue(self) -> None:
         self._stall = None
@@ -100,9 +103,7 @@ class ShellBatch:
 
     def _flush(self) -> None:
         """Send what waits: as batches of up to ``max_bytes``, a frame alone as itself."""
-        if self._stall is not None:
-            self._stall.cancel()
-            self._stall = None
+        self._unstall()
         while self._waiting:
             sizes = accumulate(f.nbytes for f in self._waiting)
             count = max(1, bisect_right(list(sizes), self.max_bytes))  # at least one
