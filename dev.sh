@@ -84,18 +84,31 @@ case "${1:-}" in
       [ $rc -eq 5 ] && { echo "dev.sh: pytest collected no tests" >&2; exit 1; }
       exit $rc
     fi
-    # The whole suite in two lanes. First everything but the unit, kernel and load tests
-    # and the benchmarks' quick mode; then the 5-minute load test, which mostly waits on
-    # its visitors' timers, followed by the quick mode (it asserts no timing), and beside
-    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one
-    # (the lanes share no server, port or temporary directory).
+    # The whole suite in two phases of two lanes each (the lanes of a phase share no
+    # server, port or temporary directory). First everything but the unit, kernel and load
+    # tests and the benchmarks' quick mode: the browser tests in one lane, beside them the
+    # reliability, deployment, security and codebase tests, the notebooks (nbval) and the
+    # shipped notebooks run in JupyterLab. Then the 5-minute load test, which mostly waits
+    # on its visitors' timers, followed by the quick mode (it asserts no timing), and beside
+    # them tests/unit and tests/kernel, on this bokeh and again on the other supported one.
     load=tests/reliability/test_load.py
     bench=tests/browser/test_benchmarks.py
+    in_lab=tests/browser/test_notebooks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
     set +e
-    "$VENV/bin/python" -m pytest --ignore="$load" --ignore="$bench" --ignore=tests/unit \
-      --ignore=tests/kernel
-    rc_main=$?
+    second="$ROOT/.venv-kernels/second-lane.log"
+    echo "dev.sh: the browser tests, and beside them the other tests and the notebooks (their output below when done)"
+    browser_lane=()  # every browser test file but the shipped notebooks' runs
+    for f in tests/browser/test_*.py; do [ "$f" = "$in_lab" ] || browser_lane+=(--ignore="$f"); done
+    "$VENV/bin/python" -m pytest tests notebooks "${browser_lane[@]}" --ignore=tests/unit \
+      --ignore=tests/kernel --ignore="$load" -p no:cacheprovider \
+      --basetemp="$(mktemp -d)/pytest" >"$second" 2>&1 &
+    lane=$!
+    "$VENV/bin/python" -m pytest tests/browser --ignore="$bench" --ignore="$in_lab"
+    rc_browser=$?
+    wait $lane
+    rc_beside=$?
+    cat "$second"
     beside="$ROOT/.venv-kernels/unit-kernel.log"
     bokeh_of() { "$1" -c 'import bokeh; print("bokeh", bokeh.__version__)'; }
     echo "dev.sh: $load and $bench, and beside them tests/unit and tests/kernel on $(bokeh_of "$VENV/bin/python") and on $(bokeh_of "$other") (their output below when done)"
@@ -115,7 +128,7 @@ case "${1:-}" in
     cat "$beside"
     { read -r rc_unit; read -r rc_other; } <"$beside.rc"
     rc=0
-    for part in "main:$rc_main" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
+    for part in "browser:$rc_browser" "beside the browser:$rc_beside" "load and benchmarks:$rc_load" "unit and kernel:$rc_unit" "other bokeh:$rc_other"; do
       code=${part##*:}
       if [ "$code" -eq 5 ]; then
         echo "dev.sh: pytest collected no tests (${part%:*})" >&2

@@ -23,16 +23,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from tornado.ioloop import IOLoop
 
+from .. import batches
 from ..protocol import RELAY_METADATA
-from ..wire import FrameError, batch_frame, read_batch
 from .flow import MessageBudget
 
 if TYPE_CHECKING:
@@ -114,19 +112,13 @@ class RelayBatch:
 
     def _take(self) -> list[_Frame]:
         """The next batch: frames in order, up to ``max_bytes`` (at least one)."""
-        sizes = accumulate(f.nbytes for f in self._pending)
-        count = max(1, bisect_right(list(sizes), self.max_bytes))
+        count = batches.count((f.nbytes for f in self._pending), self.max_bytes)
         batch, self._pending = self._pending[:count], self._pending[count:]
         return batch
 
     def _send(self, batch: list[_Frame]) -> None:
         try:
-            if len(batch) == 1:
-                only = batch[0]
-                only.comm.send(only.data, metadata=RELAY_METADATA, buffers=only.buffers)
-                return
-            data = batch_frame([(f.comm.comm_id, f.data, len(f.buffers)) for f in batch])
-            buffers = [b for f in batch for b in f.buffers]
+            _, data, buffers = batches.pack([(f.comm.comm_id, f.data, f.buffers) for f in batch])
             batch[0].comm.send(data, metadata=RELAY_METADATA, buffers=buffers)
         except Exception:  # the frames of one turn are lost; later ones still go
             log.exception("bokeh_nb: could not send %d frame(s) to standalone pages", len(batch))
@@ -157,16 +149,13 @@ class Receivers:
     def split(self, batch: Mapping[str, Any], buffers: Buffers) -> None:
         """Each frame of a batch to its comm's handler, in order; a frame of a comm that
         has closed is dropped, as its own message would be."""
-        try:
-            frames = read_batch(batch, buffers)
-        except FrameError as e:
-            log.warning("bokeh_nb: the server sent a malformed batch: %s", e)
+        batches.split(batch, buffers, self._deliver, "the server")
+
+    def _deliver(self, comm_id: str, frame: Any, buffers: Buffers) -> None:
+        handle = self._handlers.get(comm_id)
+        if handle is None:
             return
-        for comm_id, frame, its_buffers in frames:
-            handle = self._handlers.get(comm_id)
-            if handle is None:
-                continue
-            try:
-                handle(frame, its_buffers)
-            except Exception:  # one session's trouble is not the others'
-                log.exception("bokeh_nb: a standalone session failed on a page's message")
+        try:
+            handle(frame, buffers)
+        except Exception:  # one session's trouble is not the others'
+            log.exception("bokeh_nb: a standalone session failed on a page's message")

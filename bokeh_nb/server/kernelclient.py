@@ -21,8 +21,9 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .. import batches
 from ..protocol import KIND_BATCH, RELAY_SPLITS, SESSION_TARGET
-from ..wire import AckFrame, BokehFrame, FrameError, frame_kind, read_batch, session_open
+from ..wire import AckFrame, BokehFrame, frame_kind, session_open
 from .shellbatch import ShellBatch
 
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
@@ -118,7 +119,7 @@ class KernelClient:
                 if msg["msg_type"] == "comm_msg":
                     self._shell.splits = self._shell.splits or self._splits(msg)
                 if msg["msg_type"] == "comm_msg" and frame_kind(data) == KIND_BATCH:
-                    self._split(data, buffers)
+                    batches.split(data, buffers, self._deliver, f"kernel {self.kernel_id}")
                 elif msg["msg_type"] == "comm_msg":
                     self._deliver(content.get("comm_id", ""), data, buffers)
                 elif msg["msg_type"] == "status" and self._answered(msg):
@@ -161,16 +162,6 @@ class KernelClient:
             route.on_frame(frame, buffers)
         except Exception:  # one connection's trouble is not the others'
             log.exception("bokeh_nb: a session of kernel %s failed", self.kernel_id)
-
-    def _split(self, batch: Mapping[str, Any], buffers: Sequence[bytes | memoryview]) -> None:
-        """Each frame of a batch to its session, in order."""
-        try:
-            frames = read_batch(batch, buffers)
-        except FrameError as e:
-            log.warning("bokeh_nb: kernel %s sent a malformed batch: %s", self.kernel_id, e)
-            return
-        for comm_id, frame, its_buffers in frames:
-            self._deliver(comm_id, frame, its_buffers)
 
     def end_all(self, reason: str) -> None:
         """Close every session of this kernel (its kernel restarted or shut down)."""

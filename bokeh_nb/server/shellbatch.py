@@ -22,13 +22,11 @@ at most ``STALL`` seconds.
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
-from ..wire import batch_frame
+from .. import batches
 
 __all__ = ("ShellBatch",)
 
@@ -105,16 +103,10 @@ class ShellBatch:
         """Send what waits: as batches of up to ``max_bytes``, a frame alone as itself."""
         self._unstall()
         while self._waiting:
-            sizes = accumulate(f.nbytes for f in self._waiting)
-            count = max(1, bisect_right(list(sizes), self.max_bytes))  # at least one
+            count = batches.count((f.nbytes for f in self._waiting), self.max_bytes)
             batch, self._waiting = self._waiting[:count], self._waiting[count:]
-            if len(batch) == 1:
-                only = batch[0]
-                self._out("comm_msg", {"comm_id": only.comm_id, "data": only.data}, only.buffers)
-                continue
-            data = batch_frame([(f.comm_id, f.data, len(f.buffers)) for f in batch])
-            buffers = [b for f in batch for b in f.buffers]
-            self._out("comm_msg", {"comm_id": batch[0].comm_id, "data": data}, buffers)
+            comm_id, data, buffers = batches.pack([(f.comm_id, f.data, f.buffers) for f in batch])
+            self._out("comm_msg", {"comm_id": comm_id, "data": data}, buffers)
 
     def _out(self, msg_type: str, content: Mapping[str, Any], buffers: Sequence[Any]) -> None:
         self._in_flight += 1

@@ -132,6 +132,19 @@ def ticks(page: Page) -> list[int]:
     )
 
 
+def after_kill(page: Page, victim: int) -> str:
+    """Wait until a page of the killed process says its connection was lost ("lost") or
+    shows a session of another process ("moved")."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if page.get_by_text(re.compile("connection was lost|[Rr]econnect")).count():
+            return "lost"
+        if served_by(page) != victim:
+            return "moved"
+        page.wait_for_timeout(100)
+    raise AssertionError("a visitor of the killed process was neither told nor moved")
+
+
 def test_visitors_spread_and_survive_a_killed_process(cluster, browser, report_figure):
     url = f"{cluster.nginx.origin}/apps/ticker"
     visitors: list[tuple[object, Page, int]] = []
@@ -158,11 +171,10 @@ def test_visitors_spread_and_survive_a_killed_process(cluster, browser, report_f
         before = {id(p): len(ticks(p)) for p, _ in others}
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
-        # the killed process's visitors are told (BokehJS's own notice on a bokeh serve page)
-        for page in hit:
-            expect(page.get_by_text(re.compile("connection was lost|[Rr]econnect"))).to_be_visible(
-                timeout=30_000
-            )
+        # each of its visitors is told (BokehJS's own notice on a bokeh serve page), or
+        # BokehJS's first reconnect, at once, already took it to a new session of another
+        # process (the notice then shows only for as long as that takes): never a frozen page
+        outcomes = collections.Counter(after_kill(page, victim) for page in hit)
         time.sleep(2)
         for page, _ in others:  # the others go on, without a gap
             seen = ticks(page)
@@ -182,8 +194,10 @@ def test_visitors_spread_and_survive_a_killed_process(cluster, browser, report_f
         report_figure(
             f"{VISITORS} visitors through nginx over 3 processes: "
             f"{sorted(spread.values(), reverse=True)} sessions per process; killed the one with "
-            f"{spread[victim]}: they were told the connection was lost, a reload moved one to "
-            f"another process, the other {len(others)} visitors' ticks went on without a gap; "
+            f"{spread[victim]}: {outcomes['lost']} of their pages said the connection was lost, "
+            f"{outcomes['moved']} were reconnected by BokehJS to a new session of another "
+            f"process; a reload moved one to another process, the other {len(others)} "
+            "visitors' ticks went on without a gap; "
             f"supervisord had it running again after {restarted_in:.1f} s (seen {back:.1f} s after "
             "the checks)"
         )
