@@ -137,19 +137,23 @@ def cell_with(page: Page, text: str) -> int:
     raise AssertionError(f"no cell contains {text!r}")
 
 
+#: (name, column) => the length of that column of the named ColumnDataSource in the page's
+#: BokehJS documents, or null
+COLUMN_LENGTH = """(name, column) => {
+  for (const el of document.querySelectorAll('.bokeh-nb-output')) {
+    const doc = el.bokehNbModel && el.bokehNbModel.document;
+    if (!doc) continue;
+    const src = [...doc._all_models.values()].find(m => m.name === name);
+    if (src) return src.get_column(column).length;
+  }
+  return null;
+}"""
+
+
 def browser_column_length(page: Page, source_name: str, column: str) -> int | None:
     """Length of a column of the named ColumnDataSource in the page's BokehJS documents."""
     return page.evaluate(
-        """([name, column]) => {
-          for (const el of document.querySelectorAll('.bokeh-nb-output')) {
-            const doc = el.bokehNbModel && el.bokehNbModel.document;
-            if (!doc) continue;
-            const src = [...doc._all_models.values()].find(m => m.name === name);
-            if (src) return src.get_column(column).length;
-          }
-          return null;
-        }""",
-        [source_name, column],
+        f"([name, column]) => ({COLUMN_LENGTH})(name, column)", [source_name, column]
     )
 
 
@@ -158,16 +162,28 @@ def check_streaming_loop_is_live(page: Page, server: JupyterServer) -> None:
     index = cell_with(page, "for i in range(60)")
     select_cell(page, index)
     page.evaluate("() => window.__harness.exec('notebook:run-cell')")
-    seen: list[int] = []
-    started = time.monotonic()
-    while time.monotonic() - started < 60:
-        running = page.evaluate("() => window.__harness.running()")
-        length = browser_column_length(page, "walk", "x")
-        if running and length is not None and (not seen or seen[-1] != length):
-            seen.append(length)
-        if not running and time.monotonic() - started > 1:
-            break
-        page.wait_for_timeout(50)
+    # the column's lengths while the cell runs, looked at every 10 ms by the page itself (a
+    # poll from here, two calls into the page a time, is slow on a loaded machine)
+    seen: list[int] = page.evaluate(
+        f"""([name, column]) => new Promise((resolve) => {{
+          const length = {COLUMN_LENGTH};
+          const seen = [];
+          const started = performance.now();
+          const timer = setInterval(() => {{
+            const running = window.__harness.running();
+            const n = length(name, column);
+            if (running && n !== null && (seen.length === 0 || seen[seen.length - 1] !== n)) {{
+              seen.push(n);
+            }}
+            const elapsed = performance.now() - started;
+            if ((!running && elapsed > 1000) || elapsed > 60000) {{
+              clearInterval(timer);
+              resolve(seen);
+            }}
+          }}, 10);
+        }})""",
+        ["walk", "x"],
+    )
     wait_for_execution(page)
     # 60 updates of 20 points over ~3 s: the page saw many of them before the cell ended
     partial = [n for n in seen if 0 < n < 1200]
