@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,3 +165,23 @@ def stop_nginx(server: Nginx) -> None:
     if server._log is not None:
         server._log.close()
         server._log = None
+
+
+def told_or_moved(
+    wait: Callable[[int], object],
+    told: Callable[[], bool],
+    moved: Callable[[], bool],
+    timeout: float,
+) -> str:
+    """After a balanced server was killed: wait until one of its visitors' pages says its
+    connection was lost ("lost") or shows a session of another server ("moved": BokehJS's
+    first reconnect goes at once, and nginx sends it elsewhere); ``wait(ms)`` between
+    looks (the page's ``wait_for_timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if told():
+            return "lost"
+        if moved():
+            return "moved"
+        wait(100)
+    raise AssertionError("a visitor of the killed server was neither told nor moved")

@@ -35,7 +35,7 @@ from tests.browser.jupyter import (
     start_jupyter_server,
     stop_jupyter_server,
 )
-from tests.deploy.nginx import DEPLOY, Nginx, free_port, start_nginx, stop_nginx
+from tests.deploy.nginx import DEPLOY, Nginx, free_port, start_nginx, stop_nginx, told_or_moved
 from tests.deploy.test_load_balancing import APPS, _Origin, served_by, ticks
 
 BALANCER_CONF = DEPLOY / "loadbalance" / "jupyter-servers.conf"
@@ -99,18 +99,17 @@ PROBLEM = """() => { const p = document.getElementById('bokeh-nb-problem');
 
 
 def after_kill(balanced: Servers, page: Page, survivor: JupyterServer) -> str:
-    """Wait until a page of the killed server says its connection was lost ("lost") or
-    shows a session of the survivor ("moved")."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if page.evaluate(PROBLEM) == "lost":
-            return "lost"
+    """A page of the killed server: told ("lost") or on the survivor ("moved")."""
+
+    def moved() -> bool:
         text = page.get_by_text(re.compile(r"^process \d+$")).first.inner_text(timeout=5_000)
         with contextlib.suppress(OSError, StopIteration):  # a dead kernel: no /proc entry
-            if balanced.server_of(int(text.split()[1])) is survivor:
-                return "moved"
-        page.wait_for_timeout(100)
-    raise AssertionError("a visitor of the killed server was neither told nor moved")
+            return balanced.server_of(int(text.split()[1])) is survivor
+        return False
+
+    return told_or_moved(
+        page.wait_for_timeout, lambda: page.evaluate(PROBLEM) == "lost", moved, timeout=60
+    )
 
 
 def test_file_app_visitors_spread_over_jupyter_servers(balanced, browser, report_figure):

@@ -28,7 +28,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.jupyter import PageLog, assert_no_foreign_requests, instrument_context
-from tests.deploy.nginx import DEPLOY, HOST, Nginx, free_port, render_site, start_nginx, stop_nginx
+from tests.deploy.nginx import (
+    DEPLOY,
+    HOST,
+    Nginx,
+    free_port,
+    render_site,
+    start_nginx,
+    stop_nginx,
+    told_or_moved,
+)
 
 SUPERVISOR_CONF = DEPLOY / "supervisor" / "supervisord.conf"
 BALANCER_CONF = DEPLOY / "loadbalance" / "bokeh-apps.conf"
@@ -133,16 +142,13 @@ def ticks(page: Page) -> list[int]:
 
 
 def after_kill(page: Page, victim: int) -> str:
-    """Wait until a page of the killed process says its connection was lost ("lost") or
-    shows a session of another process ("moved")."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if page.get_by_text(re.compile("connection was lost|[Rr]econnect")).count():
-            return "lost"
-        if served_by(page) != victim:
-            return "moved"
-        page.wait_for_timeout(100)
-    raise AssertionError("a visitor of the killed process was neither told nor moved")
+    """A page of the killed process: told ("lost") or on another process ("moved")."""
+    return told_or_moved(
+        page.wait_for_timeout,
+        lambda: page.get_by_text(re.compile("connection was lost|[Rr]econnect")).count() > 0,
+        lambda: served_by(page) != victim,
+        timeout=30,
+    )
 
 
 def test_visitors_spread_and_survive_a_killed_process(cluster, browser, report_figure):
