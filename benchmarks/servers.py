@@ -8,7 +8,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import IO
 from tests.browser.jupyter import (
     HOST,
     JupyterServer,
+    free_port,
     prepare_environment,
     start_jupyter_server,
     stop_jupyter_server,
@@ -31,13 +31,6 @@ __all__ = ("BokehServe", "start_bokeh_serve", "start_lab", "stop_bokeh_serve", "
 
 APP_DIR = Path(__file__).resolve().parent / "app"
 START_TIMEOUT = 120.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(url: str) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import http.client
 import json
 import os
 import re
@@ -158,10 +159,31 @@ class JupyterServer:
         return self.proc is not None and self.proc.poll() is None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+# Ports for the servers the tests start come from below Linux's ephemeral range
+# (32768-60999), where every port bound to 0 comes from: a kernel's five ZMQ ports
+# (jupyter_client binds 0, closes, and the kernel binds them again later) and every
+# outgoing connection. A port picked there could be taken by another test process's
+# kernel between the probe and the server's bind, and a request to it then reads a ZMQ
+# greeting. Below the range only another pick can take it, and no port is handed out
+# twice by one test process.
+TEST_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
+def free_port() -> int:
+    """A port on HOST that nothing listens on, never handed out before by this process."""
+    for _ in range(200):
+        port = secrets.choice(TEST_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise OSError(f"no free port in {TEST_PORTS.start}-{TEST_PORTS.stop - 1} on {HOST}")
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -335,7 +357,7 @@ def start_jupyter_server(
 
     last_error: Exception | None = None
     for _attempt in range(3):  # the free port may be grabbed between probe and bind
-        port = _free_port()
+        port = free_port()
         args = [
             *_server_command(kind, python or Path(sys.executable)),
             "--no-browser",
@@ -380,11 +402,12 @@ def start_jupyter_server(
         try:
             _wait_for_status(server, timeout)
             return server
-        except JupyterServerError as exc:
+        except BaseException as exc:
+            stop_jupyter_server(server)  # its process and its log file, whatever went wrong
+            if not isinstance(exc, JupyterServerError):
+                raise
             last_error = exc
-            address_in_use = "already in use" in server.log_text()[-4000:].lower()
-            stop_jupyter_server(server)
-            if not address_in_use:
+            if "already in use" not in server.log_text()[-4000:].lower():
                 break
     raise JupyterServerError(
         f"{last_error}\n--- server log ({log_path}) ---\n{_tail(log_path)}"
@@ -410,8 +433,8 @@ def _wait_for_status(server: JupyterServer, timeout: float) -> None:
             status = server.api("GET", "api/status", timeout=5)
             if isinstance(status, dict):
                 return
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            last = repr(exc)
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            last = repr(exc)  # HTTPException: something else answers on the port
         time.sleep(0.25)
     raise JupyterServerError(
         f"jupyter {server.kind} did not answer /api/status within {_seconds(timeout):.0f}s ({last})"

@@ -120,3 +120,54 @@ def test_server_is_isolated_and_offline(jupyter_frontend):
     assert specs["kernelspecs"]["python3"]["spec"]["argv"][0] == sys.executable
     assert server.base_url == f"http://127.0.0.1:{server.port}/"
     assert server.root_dir.is_dir()
+
+
+def test_a_server_start_that_meets_another_listener_takes_another_port(tmp_path, monkeypatch):
+    """What a lane beside another meets: the picked port taken, between the probe and the
+    server's bind, by a process that answers with a kernel's ZMQ greeting, not HTTP."""
+    import contextlib
+    import socket
+    import threading
+
+    from . import jupyter
+
+    taken = socket.socket()
+    taken.bind((jupyter.HOST, 0))
+    taken.listen()
+    stop = threading.Event()
+
+    def greet() -> None:  # a ZMQ socket's first bytes, whatever the request
+        taken.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = taken.accept()
+            except OSError:
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5)
+                conn.recv(65536)  # the request, then the answer an HTTP client cannot read
+                conn.sendall(b"\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f")
+
+    threading.Thread(target=greet, daemon=True).start()
+    picks = iter([taken.getsockname()[1]])
+    real = jupyter.free_port
+    monkeypatch.setattr(jupyter, "free_port", lambda: next(picks, None) or real())
+    try:
+        server = jupyter.start_jupyter_server("lab", tmp_path)
+        try:
+            assert server.port != taken.getsockname()[1]
+            assert isinstance(server.api("GET", "api/status"), dict)
+            assert server.log_text().count("$ ") == 2, "one start on the taken port, one after"
+        finally:
+            jupyter.stop_jupyter_server(server)
+    finally:
+        stop.set()
+        taken.close()
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_never_repeat():
+    from .jupyter import TEST_PORTS, free_port
+
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert all(p in TEST_PORTS and p < 32768 for p in ports)

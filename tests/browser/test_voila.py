@@ -29,8 +29,8 @@ from .jupyter import (
     HOST,
     JupyterServer,
     PageLog,
-    _free_port,
     assert_no_console_errors,
+    free_port,
     prepare_environment,
     start_jupyter_server,
     stop_jupyter_server,
@@ -107,7 +107,7 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Voila]:
     shutil.copy(QUICKSTART, root / QUICKSTART.name)
     env = prepare_environment(base, f"voila-{uuid.uuid4().hex}")
     install_labextension_copy(base)
-    port = _free_port()
+    port = free_port()
     log_path = base / "voila.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
