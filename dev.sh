@@ -95,6 +95,33 @@ case "${1:-}" in
     bench=tests/browser/test_benchmarks.py
     in_lab=tests/browser/test_notebooks.py
     other=$("$VENV/bin/python" -m tests.kernel_env --python)
+    # Every lane runs in the background and dev.sh waits for it, so that an interrupt
+    # (Ctrl-C) reaches dev.sh at once (a trapped signal ends a `wait`) and stops every lane
+    # of the phase: a non-interactive shell's background job ignores SIGINT, and timeout
+    # runs in a process group of its own. A lane goes first (it starts nothing more), then
+    # what it had started; a Jupyter server the tests started stops its kernels itself.
+    lanes=()
+    children_of() {  # the pids whose parent is $1, from /proc (no procps needed)
+      local stat fields
+      for stat in /proc/[0-9]*/stat; do
+        read -r fields <"$stat" 2>/dev/null || continue
+        fields=${fields##*) }  # after the command's name: state, parent, ...
+        fields=${fields#* }
+        if [ "${fields%% *}" = "$1" ]; then stat=${stat#/proc/}; echo "${stat%/stat}"; fi
+      done
+    }
+    stop_lanes() {
+      local lane started
+      for lane in "${lanes[@]}"; do
+        started=$(children_of "$lane")
+        kill -TERM "$lane" 2>/dev/null || true
+        [ -z "$started" ] || kill -TERM $started 2>/dev/null || true
+      done
+      for lane in "${lanes[@]}"; do wait "$lane" 2>/dev/null || true; done
+      echo "dev.sh: interrupted; the lanes were stopped" >&2
+    }
+    trap 'stop_lanes; exit 130' INT
+    trap 'stop_lanes; exit 143' TERM
     set +e
     second="$ROOT/.venv-kernels/second-lane.log"
     echo "dev.sh: the browser tests, and beside them the other tests and the notebooks (their output below when done)"
@@ -103,10 +130,12 @@ case "${1:-}" in
     "$VENV/bin/python" -m pytest tests notebooks "${browser_lane[@]}" --ignore=tests/unit \
       --ignore=tests/kernel --ignore="$load" -p no:cacheprovider \
       --basetemp="$(mktemp -d)/pytest" >"$second" 2>&1 &
-    lane=$!
-    "$VENV/bin/python" -m pytest tests/browser --ignore="$bench" --ignore="$in_lab"
+    lanes=($!)
+    "$VENV/bin/python" -m pytest tests/browser --ignore="$bench" --ignore="$in_lab" &
+    lanes+=($!)
+    wait "${lanes[1]}"
     rc_browser=$?
-    wait $lane
+    wait "${lanes[0]}"
     rc_beside=$?
     cat "$second"
     beside="$ROOT/.venv-kernels/unit-kernel.log"
@@ -120,10 +149,12 @@ case "${1:-}" in
         echo "$?" >>"$beside.rc"
       done
     ) >"$beside" 2>&1 &
-    lane=$!
-    "$VENV/bin/python" -m pytest "$load" "$bench"
+    lanes=($!)
+    "$VENV/bin/python" -m pytest "$load" "$bench" &
+    lanes+=($!)
+    wait "${lanes[1]}"
     rc_load=$?
-    wait $lane
+    wait "${lanes[0]}"
     set -e
     cat "$beside"
     { read -r rc_unit; read -r rc_other; } <"$beside.rc"

@@ -192,8 +192,19 @@ def test_a_standalone_page_loses_its_websocket(
     run_notebook(lab_server, page, nb_name, [APP])
     url = kernel_json(page, "app.url")
     visitor = context.new_page()
+    # what the page's connection did, for a failure's message: its websockets and
+    # BokehJS's own words on losing and reconnecting (debug: each attempt)
+    seen: list[str] = []
+    start = time.monotonic()
+
+    def saw(what: str) -> None:
+        seen.append(f"{time.monotonic() - start:6.2f} s  {what}")
+
+    visitor.on("websocket", lambda ws: saw(f"websocket opened: {ws.url.split('?')[0]}"))
+    visitor.on("console", lambda m: "websocket" in m.text.lower() and saw(m.text))
     visitor.goto(url)
     first = wait_page(visitor, lambda s: s["count"] > 5)
+    visitor.evaluate("Bokeh.set_log_level('debug')")
     ids, _ = wait_sessions(page, lambda ids: first["sid"] in ids and len(ids) == 2)
 
     assert net.cut("/apps/ticker/ws") == 1
@@ -204,9 +215,13 @@ def test_a_standalone_page_loses_its_websocket(
     frozen = page_state(visitor)["count"]
     visitor.wait_for_timeout(2000)
     net.restore("/apps/ticker/ws")
+    saw(f"the test restored the network (cut at {cut - start:.2f} s)")
     # BokehJS reconnects by itself with the same token, within the linger: the kernel
     # gives the page its own session back, which went on meanwhile
-    live = wait_page(visitor, lambda s: s["count"] > frozen + 5, 60)
+    try:
+        live = wait_page(visitor, lambda s: s["count"] > frozen + 5, 60)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nthe page's connection:\n" + "\n".join(seen)) from None
     back = time.monotonic() - cut
     expect(problem).to_be_hidden()
     assert live["sid"] == first["sid"], "the page got its own session back"
