@@ -159,6 +159,11 @@ app
 """
 
 SESSION_IDS = "sorted(s.id for s in app.sessions)"
+#: for a failure's message: each session's count as the kernel has it, and its ack window
+SESSION_STATES = (
+    "[(s.id, s.document.get_model_by_name('count').text, s.outgoing.window.sent,"
+    " {c: a[0] for c, a in s.outgoing.window._acks.items()}) for s in app.sessions]"
+)
 #: KernelSession.linger: how long a standalone session outlives its websocket
 LINGER = 10.0
 
@@ -221,7 +226,10 @@ def test_a_standalone_page_loses_its_websocket(
     try:
         live = wait_page(visitor, lambda s: s["count"] > frozen + 5, 60)
     except AssertionError as e:
-        raise AssertionError(f"{e}\nthe page's connection:\n" + "\n".join(seen)) from None
+        raise AssertionError(
+            f"{e}\nthe page's connection:\n" + "\n".join(seen) + "\nthe kernel's sessions "
+            f"(id, count, frames sent, acknowledged by): {kernel_json(page, SESSION_STATES)}"
+        ) from None
     back = time.monotonic() - cut
     expect(problem).to_be_hidden()
     assert live["sid"] == first["sid"], "the page got its own session back"
