@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .wire import FrameError, batch_frame, read_batch
 
-__all__ = ("Packed", "count", "pack", "split")
+__all__ = ("Packed", "Sized", "pack", "split", "take")
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,21 @@ log = logging.getLogger(__name__)
 Packed = tuple[str, Mapping[str, Any], Sequence[Any]]
 
 
-def count(nbytes: Iterable[int], max_bytes: int) -> int:
-    """How many frames of these sizes, from the first, make the next batch: as many as
-    fit in ``max_bytes``, and at least one (a larger frame goes as itself)."""
-    return max(1, bisect_right(list(accumulate(nbytes)), max_bytes))
+class Sized(Protocol):
+    """A frame waiting to go, as a batcher keeps it: its buffers' bytes are ``nbytes``."""
+
+    @property
+    def nbytes(self) -> int: ...
+
+
+F = TypeVar("F", bound=Sized)
+
+
+def take(frames: Sequence[F], max_bytes: int) -> tuple[list[F], list[F]]:
+    """The next batch and what is left: frames in order, as many as fit in
+    ``max_bytes``, and at least one (a larger frame goes as itself)."""
+    count = max(1, bisect_right(list(accumulate(f.nbytes for f in frames)), max_bytes))
+    return list(frames[:count]), list(frames[count:])
 
 
 def pack(frames: Sequence[Packed]) -> Packed:

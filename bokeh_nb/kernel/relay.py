@@ -112,8 +112,7 @@ class RelayBatch:
 
     def _take(self) -> list[_Frame]:
         """The next batch: frames in order, up to ``max_bytes`` (at least one)."""
-        count = batches.count((f.nbytes for f in self._pending), self.max_bytes)
-        batch, self._pending = self._pending[:count], self._pending[count:]
+        batch, self._pending = batches.take(self._pending, self.max_bytes)
         return batch
 
     def _send(self, batch: list[_Frame]) -> None:

@@ -103,8 +103,7 @@ class ShellBatch:
         """Send what waits: as batches of up to ``max_bytes``, a frame alone as itself."""
         self._unstall()
         while self._waiting:
-            count = batches.count((f.nbytes for f in self._waiting), self.max_bytes)
-            batch, self._waiting = self._waiting[:count], self._waiting[count:]
+            batch, self._waiting = batches.take(self._waiting, self.max_bytes)
             comm_id, data, buffers = batches.pack([(f.comm_id, f.data, f.buffers) for f in batch])
             self._out("comm_msg", {"comm_id": comm_id, "data": data}, buffers)
 

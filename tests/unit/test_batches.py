@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bokeh_nb import batches
 from bokeh_nb.protocol import KIND_BATCH
+
+
+@dataclass(frozen=True)
+class _Frame:
+    n: int
+    nbytes: int
 
 
 @pytest.mark.parametrize(
@@ -27,7 +34,10 @@ from bokeh_nb.protocol import KIND_BATCH
 def test_a_batch_ends_at_the_byte_bound_with_at_least_one_frame(
     sizes: list[int], expected: int
 ) -> None:
-    assert batches.count(iter(sizes), 100) == expected
+    frames = [_Frame(i, n) for i, n in enumerate(sizes)]
+    batch, rest = batches.take(frames, 100)
+    assert len(batch) == expected
+    assert batch + rest == frames  # in order, nothing lost or repeated
 
 
 def test_a_frame_alone_goes_as_itself_several_as_one_batch_that_splits_back() -> None:
