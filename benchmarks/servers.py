@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -39,7 +40,7 @@ def _answers(url: str) -> bool:
             return bool(response.status < 500)
     except urllib.error.HTTPError as e:
         return e.code < 500
-    except OSError:
+    except (http.client.HTTPException, OSError):  # HTTPException: not an HTTP server
         return False
 
 
