@@ -7,10 +7,12 @@ import os
 import platform
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ("as_markdown", "describe")
+__all__ = ("Quiet", "as_markdown", "busy", "describe", "quiet_as_markdown")
 
 PACKAGES = (
     "bokeh",
@@ -79,6 +81,67 @@ def describe(anchors: Path, chromium: str) -> dict[str, Any]:
         "bokeh_nb_environment": _versions(Path(sys.executable)),
         "anchors_environment": _versions(anchors),
     }
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All CPU time and idle time (idle and iowait) since boot, in ticks (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
+def busy(window: float) -> float:
+    """The share of the machine's CPU (all cores) busy over the next ``window`` seconds."""
+    total0, idle0 = _cpu_times()
+    time.sleep(window)
+    total1, idle1 = _cpu_times()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+@dataclass
+class Quiet:
+    """Waits, before each measurement, until the machine is quiet: at most ``limit`` of its
+    CPU busy over ``window`` seconds, for at most ``most`` seconds. Without it a sample
+    started while the pages, kernels and servers of the one before were still at work (a
+    page's canvas committed after its paint, a kernel freeing 160 MB): in a trial of 10^4
+    updates, 10 per system back to back and 10 each after this wait, in alternation, the
+    update's median was 72 / 62 / 55 / 55 ms back to back against 56 / 51 / 54 / 52 ms
+    (bokeh_nb, its standalone page, ``bokeh serve``, with TCP_NODELAY;
+    ``benchmarks/results/PROFILE.md``). Counts how often it waited and how long."""
+
+    limit: float = 0.25
+    window: float = 0.1
+    most: float = 2.0
+    measurements: int = 0
+    started_quiet: int = 0
+    seconds: float = 0.0
+
+    def __call__(self) -> None:
+        t0 = time.monotonic()
+        while not (calm := busy(self.window) <= self.limit):
+            if time.monotonic() - t0 >= self.most:
+                break
+        self.started_quiet += calm
+        self.measurements += 1
+        self.seconds += time.monotonic() - t0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "window_s": self.window,
+            "most_s": self.most,
+            "measurements": self.measurements,
+            "started_quiet": self.started_quiet,
+            "mean_wait_ms": round(1000 * self.seconds / max(1, self.measurements), 1),
+        }
+
+
+def quiet_as_markdown(q: dict[str, Any]) -> str:
+    return (
+        f"Each measurement started once at most {q['limit']:.0%} of the machine's CPU was "
+        f"busy over {q['window_s'] * 1000:.0f} ms (waiting {q['most_s']:.0f} s at most): "
+        f"{q['started_quiet']} of {q['measurements']} did, after {q['mean_wait_ms']} ms on "
+        "average.\n\n"
+    )
 
 
 def as_markdown(m: dict[str, Any]) -> str:

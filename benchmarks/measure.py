@@ -102,8 +102,11 @@ class Recorder:
     #: the transport floor (floor.py): milliseconds per transport and size, for sizes in
     #: values per column toward the page (and, as a second list, from it)
     floor: Callable[[list[int], list[int]], dict[str, dict[str, list[float]]]] | None = None
+    #: waits until the machine is quiet, before each measurement (machine.Quiet)
+    quiet: Callable[[], None] = lambda: None
 
     def attempt(self, metric: str, system: System, fn: Callable[[], T]) -> T | None:
+        self.quiet()
         try:
             return fn()
         except Exception as e:
@@ -274,6 +277,7 @@ def _floor(rec: Recorder, metric: str, sizes: list[int], upload_sizes: list[int]
     """One repetition of the transport floor (floor.py), kept under metric by transport."""
     if rec.floor is None:
         return
+    rec.quiet()
     try:
         measured = rec.floor(sizes, upload_sizes)
     except Exception as e:  # the floor's own page failed: the systems' figures stay

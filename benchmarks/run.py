@@ -111,7 +111,8 @@ def grid_models(plots: int) -> int:
 
 
 def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, Any]:
-    rec = Recorder(log=log)
+    quiet = machine.Quiet()
+    rec = Recorder(log=log, quiet=quiet)
     started = datetime.now(UTC)
     t0 = time.monotonic()
     with (
@@ -159,6 +160,7 @@ def measure(plan: Plan, work: Path, anchors: Path, only: set[str]) -> dict[str, 
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(time.monotonic() - t0),
         "machine": machine.describe(anchors, chromium),
+        "quiet": quiet.as_dict(),
         "systems": info,
         "raw": rec.metrics,
         "errors": rec.errors,
@@ -191,7 +193,8 @@ def write(result: dict[str, Any], out: Path, anchors: Path) -> str:
     table = report.markdown(result)
     (out / "latest.md").write_text(
         f"# Benchmarks, {result['mode']} run of {result['started']}\n\n"
-        f"{machine.as_markdown(result['machine'])}\n{table}"
+        f"{machine.as_markdown(result['machine'])}\n"
+        f"{machine.quiet_as_markdown(result['quiet']) if 'quiet' in result else ''}{table}"
     )
     draw_chart(anchors, json_path, out / "latest.png")
     return table

@@ -76,7 +76,13 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
     assert probes and all(p is not None for p in probes), probes
     for key, system in result["systems"].items():
         assert system["foreign_requests"] == [], f"{key} left 127.0.0.1"
+    quiet = result["quiet"]  # each measurement waited for a quiet machine, counted
+    assert 0 <= quiet["started_quiet"] <= quiet["measurements"] > 0, quiet
     assert (out / "latest.md").read_text().count("| metric |") == 1
+    assert "Each measurement started once" in (out / "latest.md").read_text()
     assert (out / "latest.png").stat().st_size > 10_000
     late = f"; not drained after its saturated stream: {', '.join(sorted(undrained))}"
-    report_figure(f"benchmarks quick mode: {result['wall_seconds']} s{late if undrained else ''}")
+    started = f"{quiet['started_quiet']} of {quiet['measurements']} measurements on a quiet machine"
+    report_figure(
+        f"benchmarks quick mode: {result['wall_seconds']} s, {started}{late if undrained else ''}"
+    )
