@@ -27,7 +27,7 @@ from .zmqtransport import ZmqTransport
 #: a child of the Jupyter server's own logger, so these lines go where its lines go
 log = logging.getLogger("ServerApp").getChild("bokeh_nb")
 
-__all__ = ("FileAppPool", "PooledKernel")
+__all__ = ("FileAppPool", "PooledKernel", "shutdown_pooled")
 
 
 @dataclass
@@ -100,7 +100,7 @@ class FileAppPool:
             await transport.execute(FILE_APP_START)
         except Exception:
             transport.stop()
-            await _shutdown(kernel)
+            await shutdown_pooled(kernel)
             raise
         return PooledKernel(kernel, KernelClient(transport, kernel.kernel_id))
 
@@ -145,7 +145,7 @@ class FileAppPool:
             return
         self._done(kernel.user)
         kernel.client.stop()
-        detached(_shutdown(kernel.manager))
+        detached(shutdown_pooled(kernel.manager))
 
     async def shutdown(self) -> None:
         """The server stops: every kernel of the pool, warm or in a session, shuts down."""
@@ -156,9 +156,15 @@ class FileAppPool:
         self.active.clear()
         for kernel in kernels:
             kernel.client.stop()
-        await asyncio.gather(*(_shutdown(k.manager) for k in kernels))
+        await asyncio.gather(*(shutdown_pooled(k.manager) for k in kernels))
 
 
-async def _shutdown(manager: AsyncKernelManager | GatewayKernel) -> None:
+async def shutdown_pooled(manager: AsyncKernelManager | GatewayKernel) -> None:
+    """Shut a session's kernel down as Jupyter shuts its own down: a shutdown request
+    first, so that the kernel ends its app as a Bokeh server ends it (the session's
+    ``on_session_destroyed``, then ``on_server_unloaded``) and removes the app files it
+    was sent (``kernel/fileapp.py``); jupyter_client kills it if it has not ended after
+    its ``shutdown_wait_time`` (5 s). (A kernel gateway shuts its kernels down the same
+    way.)"""
     with contextlib.suppress(Exception):
-        await manager.shutdown_kernel(now=True)
+        await manager.shutdown_kernel(now=False)

@@ -36,11 +36,25 @@ curdoc().add_root(column(s, d, pid))
 """
 
 DIR_MAIN = """\
+import os
 from pathlib import Path
 from bokeh.io import curdoc
 from bokeh.models import Div
 rows = (Path(__file__).parent / "data" / "rows.txt").read_text().split()
 curdoc().add_root(Div(text=f"{len(rows)} rows", name="d"))
+curdoc().add_root(Div(text=str(os.getpid()), name="pid"))
+"""
+
+#: the app directory's lifecycle hooks, each noted in ended.log beside it as it runs
+DIR_LIFECYCLE = """\
+from pathlib import Path
+LOG = Path(__file__).parent / "ended.log"
+def on_session_destroyed(ctx):
+    with LOG.open("a") as f:
+        f.write("session destroyed\\n")
+def on_server_unloaded(ctx):
+    with LOG.open("a") as f:
+        f.write("server unloaded\\n")
 """
 
 PULL = """\
@@ -58,6 +72,7 @@ def app_files(lab_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict
     (root / "file_app.py").write_text(APP)
     (root / "dir_app" / "data").mkdir(parents=True, exist_ok=True)
     (root / "dir_app" / "main.py").write_text(DIR_MAIN)
+    (root / "dir_app" / "server_lifecycle.py").write_text(DIR_LIFECYCLE)
     (root / "dir_app" / "data" / "rows.txt").write_text("a b c")
     (root / "notes.txt").write_text("not an app")
     outside = tmp_path_factory.mktemp("outside") / "evil.py"
@@ -133,6 +148,17 @@ def test_app_file_sessions_run_in_kernels_of_their_own(lab_server, page, page_lo
     while alive(first_pid):  # navigating away ended the first session too
         assert time.monotonic() < deadline
         time.sleep(0.5)
+    # the visitor leaves the app directory: its kernel ends the app as a Bokeh server
+    # would, its lifecycle hooks first, before the kernel is gone
+    ended = Path(server.root_dir) / "dir_app" / "ended.log"
+    ended.unlink(missing_ok=True)
+    dir_pid = int(page.locator(":is(.bk-clearfix, .bk-markup)").nth(1).inner_text())
+    page.goto("about:blank")
+    deadline = time.monotonic() + 30
+    while alive(dir_pid):
+        assert time.monotonic() < deadline, "the app directory's kernel was not shut down"
+        time.sleep(0.5)
+    assert ended.read_text() == "session destroyed\nserver unloaded\n"
     assert_no_foreign_requests(page_log, server)
     assert_no_console_errors(page_log)
 

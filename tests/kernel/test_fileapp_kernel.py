@@ -3,15 +3,17 @@ comm and runs no code sent to it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.manager import AsyncKernelManager, start_new_kernel
 
 from bokeh_nb.protocol import FILE_APP_START, SESSION_TARGET
+from bokeh_nb.server.pool import shutdown_pooled
 
 from .conftest import frame
 
@@ -126,4 +128,54 @@ def test_file_app_kernel_serves_an_app_sent_as_files(tmp_path: Path) -> None:
         assert "sent " in text and "bokeh-nb-app-" in text, text[:500]
     finally:
         kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        km.shutdown_kernel()  # as the pool does: the files it was sent go with it
+
+
+def test_a_pool_kernel_ends_its_app_when_the_session_ends(tmp_path: Path) -> None:
+    """The pool shuts a session's kernel down as Jupyter does, not with a kill: the app's
+    ``on_session_destroyed`` and ``on_server_unloaded`` run, as when a Bokeh server ends
+    them, and the app files the kernel was sent are removed."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    main = (
+        "from pathlib import Path\nfrom bokeh.io import curdoc\nfrom bokeh.models import Div\n"
+        f"Path({str(marks / 'main')!r}).write_text(__file__)\n"
+        "curdoc().add_root(Div(text='up'))\n"
+    )
+    lifecycle = (
+        "from pathlib import Path\n"
+        f"MARKS = Path({str(marks)!r})\n"
+        "def on_session_destroyed(ctx): (MARKS / 'destroyed').write_text(ctx.id)\n"
+        "def on_server_unloaded(ctx): (MARKS / 'unloaded').write_text('yes')\n"
+    )
+
+    async def session_then_shutdown() -> float:
+        km = AsyncKernelManager(kernel_name="python3")
+        await km.start_kernel(extra_arguments=[f"--IPKernelApp.exec_lines={FILE_APP_START}"])
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            files = ["a/main.py", "a/server_lifecycle.py"]
+            data = {"app": "a", "arguments": {}, "file": "a", "files": files}
+            content = {"comm_id": uuid.uuid4().hex, "target_name": SESSION_TARGET, "data": data}
+            buffers = [main.encode(), lifecycle.encode()]
+            kc.session.send(
+                kc.shell_channel.socket, kc.session.msg("comm_open", content), buffers=buffers
+            )
+            deadline = time.monotonic() + 60
+            while not (marks / "main").exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:
+            kc.stop_channels()
+        t0 = time.monotonic()
+        await shutdown_pooled(km)  # as the pool does when the visitor leaves
+        return time.monotonic() - t0
+
+    took = asyncio.run(session_then_shutdown())
+    sent_to = Path((marks / "main").read_text()).parent  # where the kernel wrote the app
+    assert "bokeh-nb-app-" in str(sent_to), sent_to
+    assert (marks / "destroyed").exists(), "on_session_destroyed did not run"
+    assert (marks / "unloaded").read_text() == "yes", "on_server_unloaded did not run"
+    assert not sent_to.exists(), f"the app files stayed in {sent_to}"
+    assert took < 5, f"the kernel took {took:.1f} s to end, and was killed"
