@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ("Quiet", "as_markdown", "busy", "describe", "quiet_as_markdown")
+__all__ = ("Quiet", "as_markdown", "busy", "cpu_ticks", "describe", "quiet_as_markdown")
 
 PACKAGES = (
     "bokeh",
@@ -83,18 +83,21 @@ def describe(anchors: Path, chromium: str) -> dict[str, Any]:
     }
 
 
-def _cpu_times() -> tuple[int, int]:
-    """All CPU time and idle time (idle and iowait) since boot, in ticks (/proc/stat)."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(ticks), ticks[3] + ticks[4]
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's busy CPU time and all its CPU time since boot, in clock ticks
+    (``/proc/stat``'s first line: busy is all but idle and iowait; guest time is counted
+    in user time already, so it is left out)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    total = sum(fields)
+    return total - fields[3] - fields[4], total
 
 
 def busy(window: float) -> float:
     """The share of the machine's CPU (all cores) busy over the next ``window`` seconds."""
-    total0, idle0 = _cpu_times()
+    busy0, total0 = cpu_ticks()
     time.sleep(window)
-    total1, idle1 = _cpu_times()
-    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+    busy1, total1 = cpu_ticks()
+    return (busy1 - busy0) / max(1, total1 - total0)
 
 
 @dataclass

@@ -194,7 +194,7 @@ def write(result: dict[str, Any], out: Path, anchors: Path) -> str:
     (out / "latest.md").write_text(
         f"# Benchmarks, {result['mode']} run of {result['started']}\n\n"
         f"{machine.as_markdown(result['machine'])}\n"
-        f"{machine.quiet_as_markdown(result['quiet']) if 'quiet' in result else ''}{table}"
+        f"{machine.quiet_as_markdown(result['quiet'])}{table}"
     )
     draw_chart(anchors, json_path, out / "latest.png")
     return table

@@ -41,6 +41,7 @@ from tests.browser.plugin import CHROMIUM
 from tests.reliability.helpers import pct, rss_mb
 from tests.reliability.test_load import APP, PERIOD_MS, visit
 
+from .machine import cpu_ticks
 from .run import BROWSER_ARGS
 from .servers import start_bokeh_serve, start_lab, stop_bokeh_serve, stop_lab
 from .venvs import anchors_python
@@ -80,10 +81,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def machine_cpu_seconds() -> float:
-    """CPU seconds every process of the machine has used (``/proc/stat``: all but idle and
-    iowait)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / 100.0
+    """CPU seconds every process of the machine has used (``machine.cpu_ticks``)."""
+    return cpu_ticks()[0] / 100.0
 
 
 def run_level(
