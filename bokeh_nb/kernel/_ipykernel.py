@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 __all__ = (
     "Comm",
     "CommMessage",
+    "keep_request_parents",
     "kernel_id",
     "log_to_kernel_stderr",
     "on_comm_open",
@@ -92,13 +93,74 @@ def route_by_sender(comm: Any) -> None:
     shell and some to a subshell, whose threads hand them to the main loop at different
     times, so a later message could be handled before an earlier one (an acknowledgement,
     or a slider's next value before its last). Without that method (ipykernel before 7),
-    every message goes to the main shell anyway."""
+    every message goes to the main shell anyway.
+
+    The first call also makes the kernel keep each request's parent
+    (``keep_request_parents``), which these comms' messages would otherwise disturb."""
     if hasattr(comm, "_reply_subshell_for"):
         comm._reply_subshell_for = _senders_subshell
+    keep_request_parents()
 
 
 def _senders_subshell(_data: Any, subshell_id: str | None) -> str | None:
     return subshell_id
+
+
+def keep_request_parents() -> bool:
+    """Keep a comm message handled while a cell runs from taking the next cell's parent.
+
+    While an ``execute_request`` holds a shell (an async cell awaits, or cells wait
+    behind it), ipykernel 7.4 handles a comm message at once, in a task of its own
+    (``Kernel.shell_main``): it saves the shell's parent request, dispatches the
+    message, and sets the saved parent back. All of a shell's requests share one
+    context (``utils._async_in_context``), so when the running cell ends and the next
+    one starts while the comm's task is finishing, that "saved" parent is the finished
+    cell's, and it replaces the next cell's: the next cell's idle status then names the
+    finished cell, and the page never sees its own cell end (JupyterLab's Run All waits
+    forever, the cell shows ``[*]`` while the kernel is idle). bokeh_nb's pages and its
+    server relay send comm messages all the time, so this kernel would meet it often.
+
+    Here the restore is recognised (the parent it sets back is the one the comm's task
+    saw at its start) and, when a newer request has set its parent since, that newer
+    parent is set again instead. Once per kernel; False outside ipykernel or where the
+    kernel lacks what this relies on.
+
+    Checked with ipykernel 7.4.0 (``Kernel.dispatch_shell(msg, subshell_id, concurrent=)``,
+    ``Kernel.set_parent``, ``Kernel._shell_parent`` and ``_shell_parent_ident``)."""
+    import threading
+
+    kernel = _kernel()
+    if kernel is None or getattr(kernel, "_bokeh_nb_keeps_parents", False):
+        return False
+    if not all(hasattr(kernel, a) for a in ("_shell_parent", "_shell_parent_ident")):
+        return False
+    dispatch, set_parent = kernel.dispatch_shell, kernel.set_parent
+    saved = threading.local()  # per shell thread: parents a comm's task will set back
+
+    def pending() -> list[Any]:
+        if not hasattr(saved, "parents"):
+            saved.parents = []
+        return cast(list[Any], saved.parents)
+
+    async def dispatch_shell(msg: Any, /, subshell_id: Any = None, **kw: Any) -> Any:
+        if kw.get("concurrent"):  # shell_main saved this parent a moment ago
+            pending().append(kernel.get_parent("shell"))
+        return await dispatch(msg, subshell_id=subshell_id, **kw)
+
+    def keeping_set_parent(ident: Any, parent: Any, channel: str = "shell") -> None:
+        parents = pending() if channel == "shell" else []
+        restore = next((i for i, p in enumerate(parents) if p is parent), None)
+        if restore is not None:  # shell_main sets back what it saved
+            del parents[restore]
+            current = kernel._shell_parent.get(parent)
+            if current is not parent:  # a newer request's: keep it
+                ident, parent = kernel._shell_parent_ident.get(ident), current
+        set_parent(ident, parent, channel)
+
+    kernel.dispatch_shell = dispatch_shell
+    kernel.set_parent = keeping_set_parent
+    kernel._bokeh_nb_keeps_parents = True
+    return True
 
 
 def kernel_id() -> str:

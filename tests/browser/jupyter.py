@@ -824,6 +824,8 @@ HARNESS_JS = r"""
       cells: p ? p.content.model.cells.length : null,
       widgets: p ? p.content.widgets.length : null,
       running: H.running(), dirty: p ? p.content.model.dirty : null,
+      runningCells: p ? p.content.widgets.flatMap((c, i) =>
+        c.model.type === 'code' && c.model.executionState === 'running' ? [i] : []) : [],
       pendingCommands: Object.values(H.cmds).filter(c => !c.done).map(c => c.id),
     };
   };

@@ -5,6 +5,7 @@ split over two threads, could overtake one another."""
 
 from __future__ import annotations
 
+import queue
 import time
 
 from bokeh_nb import wire
@@ -118,3 +119,47 @@ def test_a_page_event_sent_on_a_subshell_is_handled_while_an_async_cell_runs(
             break
     assert order == ["answer", "cell ended"], order
     assert kernel.value("[s.value, d.text]") == [7, "cell 29"]  # the cell changed d last
+
+
+#: two cells that await, as a notebook's cells do that wait for a page or a subprocess
+AWAITING = "import asyncio; await asyncio.sleep(0.01)"
+
+
+def test_comm_messages_while_cells_run_leave_each_cell_its_own_end(kernel: Kernel) -> None:
+    """A session's comm messages that arrive while awaiting cells run and queue
+    (``_ipykernel.keep_request_parents``): every cell's idle status names that cell,
+    once. Without it, ipykernel 7.4 set a finished cell's parent back over the next
+    one's, whose idle then named the finished cell, and a page waited for that cell
+    forever (19 of this test's 40 cells, checked without it)."""
+    kc = kernel.client
+    kernel.execute(QUIET)
+    open_page(kernel, "busy", batches=False, acknowledges=True)
+    assert kernel.value("get_ipython().kernel._bokeh_nb_keeps_parents") is True
+    cells: list[str] = []
+    seq = 0
+    for _ in range(20):
+        cells += [kc.execute(AWAITING), kc.execute(AWAITING)]
+        until = time.monotonic() + 0.03  # the server's messages, as the cells run
+        while time.monotonic() < until:
+            seq += 1
+            data = wire.ack_frame("ws", seq)
+            kc.session.send(
+                kc.shell_channel.socket,
+                kc.session.msg("comm_msg", {"comm_id": "busy", "data": data}),
+            )
+            time.sleep(0.0005)
+    last = kc.execute("pass")  # every status of the rounds comes before this one's idle
+    idles: dict[str, int] = {}
+    deadline = time.monotonic() + 60
+    while idles.get(last, 0) == 0 and time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            parent = msg["parent_header"].get("msg_id", "")
+            idles[parent] = idles.get(parent, 0) + 1
+    assert idles.get(last), "the kernel did not finish the rounds"
+    missing = [c for c in cells if c not in idles]
+    twice = [c for c in cells if idles.get(c, 0) > 1]
+    assert not missing and not twice, f"{len(missing)} cells never ended, {len(twice)} twice"
