@@ -106,7 +106,7 @@ def _senders_subshell(_data: Any, subshell_id: str | None) -> str | None:
     return subshell_id
 
 
-def keep_request_parents() -> bool:
+def keep_request_parents(kernel: Any = None) -> bool:
     """Keep a comm message handled while a cell runs from taking the next cell's parent.
 
     While an ``execute_request`` holds a shell (an async cell awaits, or cells wait
@@ -122,18 +122,22 @@ def keep_request_parents() -> bool:
 
     Here the restore is recognised (the parent it sets back is the one the comm's task
     saw at its start) and, when a newer request has set its parent since, that newer
-    parent is set again instead. Once per kernel; False outside ipykernel or where the
-    kernel lacks what this relies on.
+    parent is set again instead. Once per kernel (this one's, or ``kernel``); False
+    outside ipykernel, and where the kernel lacks what this relies on or handles no comm
+    beside a request (ipykernel 6).
 
     Checked with ipykernel 7.4.0 (``Kernel.dispatch_shell(msg, subshell_id, concurrent=)``,
     ``Kernel.set_parent``, ``Kernel._shell_parent`` and ``_shell_parent_ident``)."""
+    import inspect
     import threading
 
-    kernel = _kernel()
+    kernel = _kernel() if kernel is None else kernel
     if kernel is None or getattr(kernel, "_bokeh_nb_keeps_parents", False):
         return False
     if not all(hasattr(kernel, a) for a in ("_shell_parent", "_shell_parent_ident")):
         return False
+    if "concurrent" not in inspect.signature(kernel.dispatch_shell).parameters:
+        return False  # (ipykernel 6: no comm is handled beside a request)
     dispatch, set_parent = kernel.dispatch_shell, kernel.set_parent
     saved = threading.local()  # per shell thread: parents a comm's task will set back
 
@@ -142,10 +146,10 @@ def keep_request_parents() -> bool:
             saved.parents = []
         return cast(list[Any], saved.parents)
 
-    async def dispatch_shell(msg: Any, /, subshell_id: Any = None, **kw: Any) -> Any:
+    async def dispatch_shell(*args: Any, **kw: Any) -> Any:
         if kw.get("concurrent"):  # shell_main saved this parent a moment ago
             pending().append(kernel.get_parent("shell"))
-        return await dispatch(msg, subshell_id=subshell_id, **kw)
+        return await dispatch(*args, **kw)
 
     def keeping_set_parent(ident: Any, parent: Any, channel: str = "shell") -> None:
         parents = pending() if channel == "shell" else []
