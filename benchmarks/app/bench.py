@@ -242,16 +242,28 @@ class Bench:
 
     def op_push(self, seq: int, n: int, delay: float = 0.0) -> None:
         """Replace bulk's data with two float64 columns of n values, in a callback of its
-        own (so it travels as one Bokeh message); x[0] is seq, so the page knows it."""
+        own (so it travels as one Bokeh message); x[0] is seq, so the page knows it.
+        Timed (no delay), the reply follows the data (see ``reply_after``); with a delay
+        (the wire count), it goes first, before the count starts."""
 
         def assign() -> None:
             self.counter.mark()
             x = np.arange(n, dtype="float64") + seq
             self.bulk.data = {"x": x, "y": np.ones(n)}
             self.sched.push()
+            if not delay:
+                self.reply_after(seq, scheduled=True)
 
-        self.reply(seq, scheduled=True)
+        if delay:
+            self.reply(seq, scheduled=True)
         self.sched.later(assign, delay)
+
+    def reply_after(self, seq: int, **values: Any) -> None:
+        """Reply in a callback after this one, so that the reply reaches the page after
+        the data just changed: a cell that sets a source's data sends nothing before it,
+        and a reply handled first (a Div's text, which lays out the page) would make the
+        data wait in the page."""
+        self.sched.later(lambda: self.reply(seq, **values), 0)
 
     def op_update(self, seq: int, n: int) -> None:
         """Replace the drawn scatter's data with two fresh float64 columns of n random
@@ -263,8 +275,8 @@ class Bench:
             x[0] = seq * 1e-9
             self.scatter.data = {"x": x, "y": rng.random(n)}
             self.sched.push()
+            self.reply_after(seq, scheduled=True)
 
-        self.reply(seq, scheduled=True)
         self.sched.later(assign, 0)
 
     def op_saturate(self, seq: int, rows: int, seconds: float) -> None:
