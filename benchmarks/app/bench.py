@@ -189,8 +189,11 @@ class Bench:
         self.splot = figure(width=500, height=300, tools="", toolbar_location=None, name="splot")
         self.splot.scatter("x", "y", source=self.scatter, size=2)
         # bulk and up belong to the document without being drawn: a glyph would add
-        # BokehJS's own indexing of the data to the transfer time
+        # BokehJS's own indexing of the data to the transfer time; and out, the answers'
+        # channel, likewise: a rendered Div's change lays the page out (BokehJS 3.9.2),
+        # which would add to every time that an answer ends (an upload's)
         self.out.tags = [self.bulk, self.up]
+        self.cmd.tags = [self.out]
         self.s.on_change("value", self._slid)
         self.cmd.on_change("value", self._command)
         self.up.on_change("data", self._uploaded)
@@ -200,7 +203,7 @@ class Bench:
         INSTANCES.append(self)
 
     def layout(self, name: str = "bench") -> LayoutDOM:
-        return column(self.s, self.d, self.cmd, self.out, self.plot, self.splot, name=name)
+        return column(self.s, self.d, self.cmd, self.plot, self.splot, name=name)
 
     def reply(self, seq: int, **values: Any) -> None:
         self.out.text = json.dumps({"seq": seq, **values})
