@@ -72,7 +72,10 @@ class FileAppPool:
                 "all users together; try again when one has ended"
             )
         if self.active.get(user, 0) >= self.max_per_user:
-            return 429, f"at most {self.max_per_user} app file sessions at once; close one first"
+            return 429, (
+                f"at most {self.max_per_user} app file sessions at once; close one first "
+                "(one just closed counts until its kernel has stopped, a few seconds)"
+            )
         return None
 
     async def _start(self) -> PooledKernel:
@@ -140,12 +143,20 @@ class FileAppPool:
             del self.active[user]
 
     def release(self, kernel: PooledKernel) -> None:
-        """The session ended: shut its kernel down (once, however often it is called)."""
+        """The session ended: shut its kernel down (once, however often it is called). The
+        kernel counts toward both bounds until it has stopped (up to jupyter_client's 5 s):
+        the bounds are on kernels, and a user who closes and opens sessions in a loop would
+        otherwise have more of them running than the bounds allow."""
         if self._taken.pop(id(kernel), None) is None:
             return
-        self._done(kernel.user)
         kernel.client.stop()
-        detached(shutdown_pooled(kernel.manager))
+        detached(self._stop(kernel))
+
+    async def _stop(self, kernel: PooledKernel) -> None:
+        try:
+            await shutdown_pooled(kernel.manager)
+        finally:
+            self._done(kernel.user)
 
     async def shutdown(self) -> None:
         """The server stops: every kernel of the pool, warm or in a session, shuts down."""
