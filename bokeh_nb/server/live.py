@@ -43,7 +43,7 @@ from .pacing import Pacing, page_handled
 from .page import write_app_page
 from .state import state_of
 from .staticdirs import static_dir_in_root
-from .wsframes import FRAME_OVERHEAD, Payload, bokeh_parts, write_frames
+from .wsframes import FRAME_OVERHEAD, Backlog, Payload, bokeh_parts, write_frames
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
@@ -102,6 +102,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     #: whether the peer is bokeh_nb's app page, which shows the app's template
     _shows_template = False
     _pacing: Pacing | None = None
+    _backlog: Backlog | None = None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return "bokeh" if "bokeh" in subprotocols else None
@@ -126,6 +127,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
 
     async def _start_session(self) -> None:
         self.set_nodelay(True)
+        self._backlog = Backlog(self.max_pending_bytes)
         if (stream := websocket_stream(self)) is not None:  # one that stops reading is dropped
             stream.max_write_buffer_size = self.max_pending_bytes
         self._guard = MessageGuard(self.limits, view_only=self.visitor == "view")
@@ -234,7 +236,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         if self._pacing is not None and self._pacing.asks(ask):
             frame = {**frame, "metadata": {**frame.get("metadata", {}), ACKNOWLEDGE_KEY: True}}
         parts = bokeh_parts(cast(BokehFrame, frame), buffers)
-        self._make_room(sum(len(data) + FRAME_OVERHEAD for data, _ in parts))
+        nbytes = sum(len(data) + FRAME_OVERHEAD for data, _ in parts)
+        self._make_room(nbytes)
         try:
             written = self._write_frames(parts)
         except (WebSocketClosedError, StreamClosedError):
@@ -249,6 +252,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
             )
             self._drop()
             return
+        if self._backlog is not None:
+            self._backlog.wrote(nbytes, written)
         if self._pacing is not None:
             self._pacing.wrote(seq if isinstance(seq, int) else None, ask, written)
 
@@ -274,10 +279,12 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
 
     def _make_room(self, nbytes: int) -> None:
         """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped
-        for not reading (``max_pending_bytes`` already waiting), never for sending one
-        message larger than that (a column of 10^7 float64 is 80 MB)."""
-        if (stream := websocket_stream(self)) is not None:
-            stream.max_write_buffer_size = self.max_pending_bytes + nbytes
+        for not reading (``max_pending_bytes`` waiting beyond the largest message it is
+        being sent, ``Backlog``), never for being sent one message larger than that, nor
+        for reading it slowly."""
+        stream = websocket_stream(self)
+        if stream is not None and self._backlog is not None:
+            stream.max_write_buffer_size = self._backlog.limit(nbytes)
 
     def _drop(self) -> None:
         """End a connection whose peer stopped reading: no close frame can reach it."""

@@ -1,6 +1,6 @@
 """Websocket messages the server writes itself, in as few writes as it can, never copying
 a large payload: an app page's Bokeh messages, and a notebook page's large kernel
-messages."""
+messages; and how much may wait for a peer that reads slowly (``Backlog``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ..wire import BokehFrame
 from ._jupyter import compresses, websocket_open, websocket_stream
 
 __all__ = (
+    "Backlog",
     "COALESCE_BYTES",
     "FRAME_OVERHEAD",
     "LARGE_KERNEL_MESSAGE",
@@ -92,6 +93,33 @@ def write_frames(
     for chunk in coalesced(parts):
         written = stream.write(chunk)
     return written
+
+
+class Backlog:
+    """How much may wait to be written to one peer before it counts as one that stopped
+    reading: ``most`` bytes beyond the largest message it is still being sent. A message
+    larger than ``most`` goes all the same (a column of 10^7 float64 is 80 MB), and while
+    the peer reads it, smaller ones may follow it (a slow link takes seconds for it, and
+    the kernel's window lets a frame go after ``AckWindow.stall``); a peer that reads
+    nothing is dropped once ``most`` bytes wait behind that message."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        #: sizes of the large messages (a quarter of ``most`` or more: a few at most fit
+        #: in the buffer) not all in the socket yet; smaller ones fit in ``most``
+        self._writing: list[int] = []
+
+    def limit(self, nbytes: int) -> int:
+        """The bound of the write buffer while one more message of ``nbytes`` goes."""
+        return self.most + max(nbytes, *self._writing, 0)
+
+    def wrote(self, nbytes: int, written: Future[None] | None) -> None:
+        """A message of ``nbytes`` went to the stream; ``written`` is done once it is all
+        in the socket (tornado ends it, with an error, if the stream closes first)."""
+        if written is None or written.done() or 4 * nbytes < self.most:
+            return
+        self._writing.append(nbytes)
+        written.add_done_callback(lambda _done: self._writing.remove(nbytes))
 
 
 def bokeh_parts(

@@ -28,12 +28,19 @@ class BokehSocket:
 
     @classmethod
     async def connect(
-        cls, url: str, headers: dict[str, str] | None = None, token: str = "x"
+        cls,
+        url: str,
+        headers: dict[str, str] | None = None,
+        token: str = "x",
+        max_message_size: int = 10 * 2**20,
     ) -> BokehSocket:
         """``token``: the session token a Bokeh server reads from the subprotocols (a
-        share link's page ignores it: the link is its credential)."""
+        share link's page ignores it: the link is its credential); ``max_message_size``:
+        tornado's bound on one websocket message, past which it closes the connection."""
         conn = await websocket_connect(
-            HTTPRequest(url, headers=headers or {}), subprotocols=["bokeh", token]
+            HTTPRequest(url, headers=headers or {}),
+            subprotocols=["bokeh", token],
+            max_message_size=max_message_size,
         )
         sock = cls(conn)
         msgtype, _ = await sock.next()

@@ -186,3 +186,69 @@ def _rows(content: Any) -> int:
             x = dict(event["data"]["entries"])["x"]
             total += int(x["shape"][0]) if isinstance(x, dict) else len(x)
     return total
+
+
+BIG = """\
+import numpy as np
+import bokeh_nb
+from bokeh.models import ColumnDataSource, TextInput
+made = {"sessions": 0}
+def modify_doc(doc):
+    made["sessions"] += 1
+    src = ColumnDataSource(data={"x": np.zeros(0)})
+    note = TextInput(value="-", name="note", tags=[src])
+    doc.add_root(note)
+    def big():  # a visitor's: one message of 100 MB, half a second in
+        src.data = {"x": np.arange(ROWS, dtype="float64")}
+    if made["sessions"] > 1:
+        doc.add_timeout_callback(big, 500)
+ROWS = 12_500_000
+app = bokeh_nb.App(modify_doc, name="bigone")
+app
+"""
+
+
+def test_a_visitor_reading_a_large_message_is_not_dropped(lab_server, page, nb_name):
+    """A message larger than what may wait for a visitor (100 MB against 64 MiB), read
+    slowly, and then an answer to the visitor: the answer goes behind it, and the visitor
+    is not taken for one that stopped reading (it was dropped at the answer before)."""
+    server = lab_server
+    _, url = shared_app(server, page, nb_name, [BIG], "bigone", mode="interact")
+    log_before = len(server.log_text())
+
+    async def main() -> dict[str, Any]:
+        sock = await BokehSocket.connect(url, {"Origin": server.origin}, max_message_size=2**30)
+        msgtype, content = await sock.request("PULL-DOC-REQ", {})
+        assert msgtype == "PULL-DOC-REPLY"
+        note = _model_id(content["doc"], "note")
+        await asyncio.sleep(3)  # the 100 MB message waits in the server: nothing read
+        change = {"kind": "ModelChanged", "model": {"id": note}, "attr": "value", "new": "hi"}
+        msgid = await sock.send("PATCH-DOC", {"events": [change]})
+        got: dict[str, Any] = {"rows": 0, "answered": None}
+        while not (got["rows"] and got["answered"]):
+            msgtype, msg = await asyncio.wait_for(sock.next(), 60)
+            if msg.header.get("reqid") == msgid:
+                got["answered"] = msgtype
+            for event in msg.content.get("events", []) if msgtype == "PATCH-DOC" else []:
+                if event.get("kind") == "ColumnDataChanged":
+                    got["rows"] = dict(event["data"]["entries"])["x"]["shape"][0]
+        await sock.close()
+        return got
+
+    out = in_thread(main, timeout=180)
+    assert "dropped" not in server.log_text()[log_before:]
+    assert out == {"rows": 12_500_000, "answered": "OK"}
+
+
+def _model_id(doc: Any, name: str) -> str:
+    """The id of the model named ``name`` in a PULL-DOC-REPLY's document."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("attributes", {}).get("name") == name:
+                return str(item["id"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no model named {name} in the document")
