@@ -48,7 +48,7 @@ def test_quick_mode_runs_every_system(tmp_path: Path, report_figure) -> None:
     errors = {metric: errs for metric, errs in result["errors"].items() if errs}
     assert run.returncode == (1 if errors else 0), output  # an error is an exit code
     # The one error allowed is an anchor's, after its own saturated stream: pushed past
-    # Jupyter's IOPub rate limit, it may not answer within DRAIN_TIMEOUT_MS (Panel, in a
+    # Jupyter's IOPub rate limit, it may not answer within the plan's drain_ms (Panel, in a
     # CI run with the unit tests beside it). Its later figures are still taken, and
     # checked below for every system; bokeh_nb's systems may have no error at all.
     undrained = set(errors.pop("drained_after_saturate", {}))
