@@ -16,6 +16,7 @@ from typing import Any
 
 from bokeh_nb.server.live import AppSocket
 from tests.browser.bokeh import kernel_json, shared_app
+from tests.browser.test_share import changed, model_id
 from tests.browser.wsclient import BokehSocket, in_thread
 
 APP = """\
@@ -220,10 +221,9 @@ def test_a_visitor_reading_a_large_message_is_not_dropped(lab_server, page, nb_n
         sock = await BokehSocket.connect(url, {"Origin": server.origin}, max_message_size=2**30)
         msgtype, content = await sock.request("PULL-DOC-REQ", {})
         assert msgtype == "PULL-DOC-REPLY"
-        note = _model_id(content["doc"], "note")
+        note = model_id(content["doc"], "note")
         await asyncio.sleep(3)  # the 100 MB message waits in the server: nothing read
-        change = {"kind": "ModelChanged", "model": {"id": note}, "attr": "value", "new": "hi"}
-        msgid = await sock.send("PATCH-DOC", {"events": [change]})
+        msgid = await sock.send("PATCH-DOC", changed(note, "value", "hi"))
         got: dict[str, Any] = {"rows": 0, "answered": None}
         while not (got["rows"] and got["answered"]):
             msgtype, msg = await asyncio.wait_for(sock.next(), 60)
@@ -238,17 +238,3 @@ def test_a_visitor_reading_a_large_message_is_not_dropped(lab_server, page, nb_n
     out = in_thread(main, timeout=180)
     assert "dropped" not in server.log_text()[log_before:]
     assert out == {"rows": 12_500_000, "answered": "OK"}
-
-
-def _model_id(doc: Any, name: str) -> str:
-    """The id of the model named ``name`` in a PULL-DOC-REPLY's document."""
-    stack = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if item.get("attributes", {}).get("name") == name:
-                return str(item["id"])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    raise AssertionError(f"no model named {name} in the document")
