@@ -69,7 +69,8 @@ class FileAppPool:
         if sum(self.active.values()) >= self.max_total:
             return 503, (
                 f"at most {self.max_total} app file sessions run at once on this server, "
-                "all users together; try again when one has ended"
+                "all users together; try again when one has ended (one just closed "
+                "counts until its kernel has stopped, a few seconds)"
             )
         if self.active.get(user, 0) >= self.max_per_user:
             return 429, (

@@ -274,10 +274,14 @@ def assert_file_app_opens(server: JupyterServer) -> None:
 
 def test_file_app_kernels_have_a_server_wide_bound(server: JupyterServer) -> None:
     url = f"{server.ws_origin}{FILE_WS}?token={server.token}"
+    # a session closed by the test before counts until its kernel has stopped
+    assert wait_census(server, "file_sessions", 0, timeout=60)["file_sessions"] == 0
 
     async def run() -> tuple[int, str]:
-        held = [await BokehSocket.connect(url) for _ in range(TOTAL)]
+        held: list[BokehSocket] = []
         try:
+            for _ in range(TOTAL):
+                held.append(await BokehSocket.connect(url))
             try:
                 extra = await BokehSocket.connect(url)
             except HTTPClientError as e:

@@ -143,11 +143,12 @@ def test_a_page_quiet_for_longer_than_the_stall_time_is_not_stalled() -> None:
     ahead of every answer to it."""
 
     async def main() -> None:
-        session, channel, source = streaming_session(stall=0.3)
+        # the stream below must reach the window within the stall time, on a loaded machine too
+        session, channel, source = streaming_session(stall=1.5)
         session.receive(pull_request(), "page")
         ack(session, "page", session.frames_sent)
         channel.messages.clear()
-        await asyncio.sleep(0.5)  # quiet, caught up, for longer than the stall time
+        await asyncio.sleep(1.7)  # quiet, caught up, for longer than the stall time
         for i in range(2 * ACK_WINDOW):
             source.stream({"i": np.array([float(i)])})
             await asyncio.sleep(0.002)
