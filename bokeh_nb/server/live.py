@@ -128,8 +128,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     async def _start_session(self) -> None:
         self.set_nodelay(True)
         self._backlog = Backlog(self.max_pending_bytes)
-        if (stream := websocket_stream(self)) is not None:  # one that stops reading is dropped
-            stream.max_write_buffer_size = self.max_pending_bytes
+        self._make_room(0)  # one that stops reading is dropped
         self._guard = MessageGuard(self.limits, view_only=self.visitor == "view")
         self._receiver = _bokeh.websocket_receiver()
         self._shows_template = TEMPLATE_ARG in self.request.query_arguments
