@@ -13,6 +13,7 @@
       super(url, protocols);
       if (COUNTED.test(String(url))) {
         this.addEventListener('message', (e) => {
+          if (!e.isTrusted) return; // a fragment bokeh_nb's app page unpacked: counted packed
           const d = e.data;
           const size = typeof d === 'string' ? d.length : d.byteLength ?? d.size ?? 0;
           B.wire.messages += 1;

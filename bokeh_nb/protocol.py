@@ -141,6 +141,15 @@ ACK_WINDOW_BYTES = 48 * 1024
 #: server adds it where the kernel marked the frame ``acknowledge``).
 PAGE_HANDLED = "bokeh_nb:handled:"
 ACKNOWLEDGE_KEY = "bokeh_nb_acknowledge"
+#: bokeh_nb's app page asks, with this in its websocket's query, to receive each Bokeh
+#: message as one binary websocket message that packs its 3 + 2N fragments
+#: (``server/wsframes.py`` ``packed_table``: jupyter_server's v1 layout, the number of
+#: offsets, the offsets, the fragments); the page hands BokehJS the fragments one by one.
+#: Chromium gives a page each websocket message in a task of its own, and a page got a
+#: message's second large buffer 13-16 ms after its first
+#: (``benchmarks/results/PROFILE.md``). Other clients (``bokeh.client``) keep Bokeh's
+#: framing; what the page sends is Bokeh's framing either way.
+PACKED_ARG = "bokeh-nb-packed"
 
 #: Bokeh message types that travel over the comm.
 BROWSER_MSGTYPES: tuple[str, ...] = ("PULL-DOC-REQ", "PATCH-DOC")

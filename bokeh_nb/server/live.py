@@ -29,6 +29,7 @@ from ..protocol import (
     ACKNOWLEDGE_KEY,
     KIND_BOKEH,
     KIND_ERROR,
+    PACKED_ARG,
     STANDALONE_CLIENT,
     STATIC_ROUTE,
     TEMPLATE_ARG,
@@ -43,13 +44,13 @@ from .pacing import Pacing, page_handled
 from .page import write_app_page
 from .state import state_of
 from .staticdirs import static_dir_in_root
-from .wsframes import FRAME_OVERHEAD, Backlog, Payload, bokeh_parts, write_frames
+from .wsframes import Backlog, Payload, bokeh_parts, message_bytes, write_frames
 
 __all__ = ("AppSocket", "LiveAppPage", "LiveAppWebSocket", "close_reason")
 
 
 #: Query arguments that belong to Jupyter or BokehJS, not to the app.
-RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG)
+RESERVED_ARGS = ("token", "bokeh-session-id", "bokeh-absolute-url", TEMPLATE_ARG, PACKED_ARG)
 #: The most bytes of UTF-8 a websocket close frame carries as its reason (RFC 6455: 125
 #: with the code; tornado raises beyond).
 CLOSE_REASON_BYTES = 123
@@ -101,6 +102,8 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
     _guard: MessageGuard | None = None
     #: whether the peer is bokeh_nb's app page, which shows the app's template
     _shows_template = False
+    #: whether the peer asked for each Bokeh message packed into one (``PACKED_ARG``)
+    _packed = False
     _pacing: Pacing | None = None
     _backlog: Backlog | None = None
 
@@ -132,6 +135,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         self._guard = MessageGuard(self.limits, view_only=self.visitor == "view")
         self._receiver = _bokeh.websocket_receiver()
         self._shows_template = TEMPLATE_ARG in self.request.query_arguments
+        self._packed = PACKED_ARG in self.request.query_arguments
         arguments = {
             k: [v.decode("utf-8", "replace") for v in vs]
             for k, vs in self.request.query_arguments.items()
@@ -146,8 +150,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         if not websocket_open(self):
             self.on_connection_close()  # the visitor left while the kernel was made ready
             return
-        for fragment in _bokeh.ack_fragments():
-            self.write_message(fragment)
+        self._write_texts(_bokeh.ack_fragments())
         pacing = self._pacing = Pacing(self._acknowledge)
         pacing.wrote(None, False, None)
         self._comm = client.open(
@@ -182,8 +185,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         if not step.forward:
             # a view-only page pans and zooms locally; nothing it sends reaches the kernel
             if step.reply_to is not None:
-                for reply in _bokeh.ok_fragments(step.reply_to):
-                    self.write_message(reply)
+                self._write_texts(_bokeh.ok_fragments(step.reply_to))
                 if self._pacing is not None:
                     self._pacing.wrote(None, False, None)
             return
@@ -235,7 +237,7 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         if self._pacing is not None and self._pacing.asks(ask):
             frame = {**frame, "metadata": {**frame.get("metadata", {}), ACKNOWLEDGE_KEY: True}}
         parts = bokeh_parts(cast(BokehFrame, frame), buffers)
-        nbytes = sum(len(data) + FRAME_OVERHEAD for data, _ in parts)
+        nbytes = message_bytes(parts, self._packed)
         self._make_room(nbytes)
         try:
             written = self._write_frames(parts)
@@ -274,7 +276,11 @@ class AppSocket(BoundedSocket, WebSocketMixin, WebSocketHandler, BokehNbHandler)
         return {**frame, "metadata": {}} if self._shows_template else {}
 
     def _write_frames(self, parts: Sequence[tuple[Payload, bool]]) -> Future[None] | None:
-        return write_frames(self, parts)
+        return write_frames(self, parts, self._packed)
+
+    def _write_texts(self, fragments: Sequence[str]) -> None:
+        """A Bokeh message of text fragments only (the ACK, an OK) the server makes itself."""
+        self._write_frames([(f.encode(), False) for f in fragments])
 
     def _make_room(self, nbytes: int) -> None:
         """Let one message of ``nbytes`` go out on top of what may wait: a peer is dropped

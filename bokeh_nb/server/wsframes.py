@@ -1,6 +1,7 @@
 """Websocket messages the server writes itself, in as few writes as it can, never copying
-a large payload: an app page's Bokeh messages, and a notebook page's large kernel
-messages; and how much may wait for a peer that reads slowly (``Backlog``)."""
+a large payload: an app page's Bokeh messages (in Bokeh's framing, or packed into one
+message each for bokeh_nb's own page), and a notebook page's large kernel messages; and how
+much may wait for a peer that reads slowly (``Backlog``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ __all__ = (
     "bokeh_parts",
     "coalesced",
     "frame_header",
+    "message_bytes",
+    "packed_table",
     "write_frames",
     "write_kernel_message",
 )
@@ -73,12 +76,40 @@ def _joined(pieces: Sequence[Payload]) -> Iterator[Payload]:
         yield bytes(pending)
 
 
+def packed_table(sizes: Sequence[int]) -> bytes:
+    """The start of one message that packs parts of these sizes, in jupyter_server's v1
+    kernel protocol's layout (``serialize_msg_to_ws_v1``): the number of offsets, then the
+    offset of each part and of the message's end, each 8 bytes little-endian; the parts
+    follow, one after another."""
+    offsets = [8 * (len(sizes) + 2)]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    return b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets])
+
+
+def _packed(parts: Sequence[Payload]) -> Iterator[Payload]:
+    """parts as the bytes of one binary websocket message (``packed_table``), in as few
+    writes as possible (``_joined``)."""
+    table = packed_table([len(p) for p in parts])
+    length = len(table) + sum(len(p) for p in parts)
+    return _joined([frame_header(length, True), table, *parts])
+
+
+def message_bytes(parts: Sequence[tuple[Payload, bool]], packed: bool) -> int:
+    """The bytes ``write_frames`` writes for parts, at most."""
+    payload = sum(len(data) for data, _ in parts)
+    if packed:
+        return payload + FRAME_OVERHEAD + 8 * (len(parts) + 2)
+    return payload + FRAME_OVERHEAD * len(parts)
+
+
 def write_frames(
-    handler: WebSocketHandler, parts: Sequence[tuple[Payload, bool]]
+    handler: WebSocketHandler, parts: Sequence[tuple[Payload, bool]], packed: bool = False
 ) -> Future[None] | None:
     """The websocket messages of one Bokeh message on ``handler``, in as few writes as
-    possible (``coalesced``); returns what is done once they are all in the socket (None
-    for no parts). tornado's ``write_message`` writes each at once (a syscall and, with
+    possible (``coalesced``), or, ``packed``, the one message that packs them
+    (``packed_table``); returns what is done once they are all in the socket (None for no
+    parts). tornado's ``write_message`` writes each at once (a syscall and, with
     TCP_NODELAY, a TCP segment each: 7 for a stream of two columns); under a stream of
     small patches those writes were a quarter of the server's main thread
     (``benchmarks/results/PROFILE.md``). With permessage-deflate, tornado frames them."""
@@ -87,10 +118,14 @@ def write_frames(
         raise WebSocketClosedError()
     written: Future[None] | None = None
     if compresses(handler):
+        if packed:
+            table = packed_table([len(data) for data, _ in parts])
+            return handler.write_message(b"".join([table, *(d for d, _ in parts)]), binary=True)
         for data, binary in parts:
             written = handler.write_message(bytes(data), binary=binary)
         return written
-    for chunk in coalesced(parts):
+    chunks = _packed([data for data, _ in parts]) if packed else coalesced(parts)
+    for chunk in chunks:
         written = stream.write(chunk)
     return written
 
@@ -148,11 +183,6 @@ def write_kernel_message(handler: WebSocketHandler, channel: str, parts: Sequenc
     stream = websocket_stream(handler)
     if stream is None or not websocket_open(handler):
         return False
-    name = channel.encode()
-    offsets = [8 * (len(parts) + 3), 8 * (len(parts) + 3) + len(name)]
-    for part in parts:
-        offsets.append(offsets[-1] + len(part))
-    table = b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets])
-    for chunk in _joined([frame_header(offsets[-1], True), table, name, *parts]):
+    for chunk in _packed([channel.encode(), *parts]):
         stream.write(chunk)
     return True

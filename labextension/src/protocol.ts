@@ -50,6 +50,7 @@ export const ACK_WINDOW = 32;
 export const ACK_WINDOW_BYTES = 49152;
 export const PAGE_HANDLED = 'bokeh_nb:handled:';
 export const ACKNOWLEDGE_KEY = 'bokeh_nb_acknowledge';
+export const PACKED_ARG = 'bokeh-nb-packed';
 
 export const BROWSER_MSGTYPES = ['PULL-DOC-REQ', 'PATCH-DOC'];
 export const KERNEL_MSGTYPES = ['PULL-DOC-REPLY', 'PATCH-DOC', 'OK', 'ERROR'];

@@ -57,10 +57,11 @@ def changed(model: str, attr: str, new: Any) -> dict[str, Any]:
 
 
 def hostile_then_fair(ws_url: str, origin: str) -> dict[str, Any]:
-    """Replies to a visitor's forbidden messages, then to a fair one, on one websocket."""
+    """Replies to a visitor's forbidden messages, then to a fair one, on one websocket
+    that asked, as bokeh_nb's page does, for each message packed into one."""
 
     async def main() -> dict[str, Any]:
-        sock = await BokehSocket.connect(ws_url, {"Origin": origin})
+        sock = await BokehSocket.connect(ws_url, {"Origin": origin}, packed=True)
         msgtype, reply = await sock.request("PULL-DOC-REQ", {})
         assert msgtype == "PULL-DOC-REPLY"
         slider, div = model_id(reply["doc"], "s"), model_id(reply["doc"], "d")
@@ -82,6 +83,7 @@ def hostile_then_fair(ws_url: str, origin: str) -> dict[str, Any]:
             msgtype, patch = await sock.next()
             sock.others.append((msgtype, patch.content))
         out["callback patch"] = (sock.others[-1][0], json.dumps(sock.others[-1][1]))
+        out["packs"] = sock.packs
         await sock.close()
         return out
 
@@ -158,6 +160,7 @@ def test_share_links(lab_server, browser, page, page_log, nb_name):
         assert replies["slider value"][0] == "OK"
         assert replies["callback patch"][0] == "PATCH-DOC"
         assert "- value=7" in replies["callback patch"][1]
+        assert replies["packs"] >= 7  # ACK, PULL-DOC-REPLY, 4 replies, the callback's patch
         log = server.log_text()
         assert "refused a share-link visitor's change: setting Div.text" in log
         assert "creating a model (CustomJS)" in log

@@ -196,19 +196,28 @@ def test_an_app_page_tells_its_server_what_it_handled(lab_server, page, nb_name)
     """bokeh_nb's app page counts the Bokeh messages it has handled and says so
     (``PAGE_HANDLED``): after the first, every ``ACK_EVERY``, and whenever the server asks
     (``server/pacing.py``), so its kernel session is paced by what the page has drawn.
-    A stream of 200 patches arrives whole, and the counts match the messages it got."""
-    from bokeh_nb.protocol import ACK_EVERY, PAGE_HANDLED
+    A stream of 200 patches arrives whole, and the counts match the messages it got: each
+    one websocket message, as the page asked (``PACKED_ARG``), of 3 + 2N fragments."""
+    from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
+
+    from bokeh_nb.protocol import ACK_EVERY, PACKED_ARG, PAGE_HANDLED
 
     run_notebook(lab_server, page, nb_name, [STREAM])
     url = kernel_json(page, "stream.url")
     sent: list[str] = []
-    messages = {"n": 0}  # Bokeh messages received: their headers (JSON with a msgtype)
+    urls: list[str] = []
+    messages: list[tuple[str, int]] = []  # what each websocket message held: msgtype, parts
+    texts: list[str] = []  # text websocket messages received (a packed one is binary)
 
     def received(payload: str | bytes) -> None:
-        if isinstance(payload, str) and payload.startswith("{") and '"msgtype"' in payload:
-            messages["n"] += '"msgid"' in payload  # a header, not a buffer's {"id": ...}
+        if isinstance(payload, str):
+            texts.append(payload)
+            return
+        header, rest = deserialize_msg_from_ws_v1(payload)
+        messages.append((json.loads(header)["msgtype"], 1 + len(rest)))
 
     def watch(ws) -> None:  # type: ignore[no-untyped-def]
+        urls.append(ws.url)
         ws.on("framesent", lambda p: sent.append(p) if isinstance(p, str) else None)
         ws.on("framereceived", received)
 
@@ -220,10 +229,17 @@ def test_an_app_page_tells_its_server_what_it_handled(lab_server, page, nb_name)
     visitor.wait_for_timeout(500)
     counts = [int(s[len(PAGE_HANDLED) :]) for s in sent if s.startswith(PAGE_HANDLED)]
     visitor.close()
+    assert [f"{PACKED_ARG}=1" in u for u in urls] == [True], urls
+    assert texts == []
+    assert messages[0] == ("ACK", 3)
+    assert messages[1][0] == "PULL-DOC-REPLY"
+    assert {t for t, _ in messages[2:]} <= {"PATCH-DOC", "OK"}  # (OK: to the page's events)
+    assert {n % 2 for _, n in messages} == {1}  # 3 + 2N fragments: the buffers in them
+    assert max(n for _, n in messages) > 3
     assert counts[0] == 1, counts[:5]
     assert counts == sorted(set(counts)), "each count is more than the one before"
-    assert messages["n"] > 4 * ACK_EVERY  # the ACK, the document, the patches (some merged)
-    assert messages["n"] - ACK_EVERY <= counts[-1] <= messages["n"]
+    assert len(messages) > 4 * ACK_EVERY  # the ACK, the document, the patches (some merged)
+    assert len(messages) - ACK_EVERY <= counts[-1] <= len(messages)
 
 
 FAST = """\

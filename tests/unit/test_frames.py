@@ -1,6 +1,7 @@
 """The websocket frames the server writes itself (``server/wsframes.py``): one write for
-the messages of a Bokeh message, and a notebook page's large kernel message exactly as
-jupyter_server would write it, read back by tornado's own websocket client."""
+the messages of a Bokeh message, or the one message that packs them for bokeh_nb's app
+page, and a notebook page's large kernel message exactly as jupyter_server would write it,
+read back by tornado's own websocket client."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 from tornado.websocket import WebSocketHandler, websocket_connect
 
-from bokeh_nb.server.live import AppSocket
-from bokeh_nb.server.wsframes import COALESCE_BYTES, frame_header, write_kernel_message
+from bokeh_nb.server._jupyter import compresses
+from bokeh_nb.server.wsframes import (
+    COALESCE_BYTES,
+    frame_header,
+    message_bytes,
+    write_frames,
+    write_kernel_message,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,10 +55,27 @@ PARTS = [
 
 class Frames(WebSocketHandler):
     def open(self) -> None:
-        AppSocket._write_frames(self, PARTS)  # type: ignore[arg-type]
+        write_frames(self, PARTS)
 
 
-def read_from(handler: type[WebSocketHandler], count: int) -> list[str | bytes | None]:
+class Packed(WebSocketHandler):
+    def open(self) -> None:
+        write_frames(self, PARTS[:3], packed=True)  # a message without buffers
+        write_frames(self, PARTS, packed=True)
+
+
+class PackedCompressed(Packed):
+    def get_compression_options(self) -> dict[str, int]:
+        return {}  # permessage-deflate, when the client asks: tornado frames each message
+
+    def open(self) -> None:
+        assert compresses(self)
+        super().open()
+
+
+def read_from(
+    handler: type[WebSocketHandler], count: int, compressed: bool = False
+) -> list[str | bytes | None]:
     """The first count messages a tornado websocket client reads from handler."""
 
     async def main() -> list[str | bytes | None]:
@@ -60,7 +84,8 @@ def read_from(handler: type[WebSocketHandler], count: int) -> list[str | bytes |
         server.add_sockets(sockets)
         port = sockets[0].getsockname()[1]
         try:
-            ws = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
+            url = f"ws://127.0.0.1:{port}/ws"
+            ws = await websocket_connect(url, compression_options={} if compressed else None)
             got = [await ws.read_message() for _ in range(count)]
             ws.close()
             return got
@@ -73,6 +98,20 @@ def read_from(handler: type[WebSocketHandler], count: int) -> list[str | bytes |
 def test_a_client_reads_each_message_as_written() -> None:
     got = read_from(Frames, len(PARTS))
     assert got == [data if binary else data.decode() for data, binary in PARTS]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_packed_message_holds_the_fragments_in_jupyters_v1_layout(compressed: bool) -> None:
+    """Each packed message reads back, with jupyter_server's own reader of its layout, as
+    the fragments it packs (the first part stands where jupyter's channel name would),
+    over a websocket with permessage-deflate too."""
+    got = read_from(PackedCompressed if compressed else Packed, 2, compressed)
+    for message, parts in zip(got, [PARTS[:3], PARTS], strict=True):
+        assert isinstance(message, bytes)
+        written = len(frame_header(len(message), True)) + len(message)
+        assert written <= message_bytes(parts, packed=True)
+        first, rest = deserialize_msg_from_ws_v1(message)
+        assert [first.encode(), *rest] == [data for data, _ in parts]
 
 
 KERNEL_PARTS = [

@@ -15,8 +15,10 @@ import {
   websocketUrl
 } from './problems';
 import { HandledMessages } from './handled';
+import { unpacking } from './packed';
 import { applyTemplate, watchTemplate } from './template';
 import { loadExtensions } from '../extensions';
+import { PACKED_ARG } from '../protocol';
 import { jsVersion } from '../versions';
 
 /** The parts of BokehJS's API this page uses (BokehJS's own modules, by name). */
@@ -73,13 +75,15 @@ function withExtensions(
   };
 }
 
-/** Each socket the connection makes (the first, and each reconnect's) tells the server
- * which of its messages the page has handled (handled.ts). */
-function countingHandled(connection: IClientConnection): void {
+/** Each socket the connection makes (the first, and each reconnect's) gets each Bokeh
+ * message packed into one (packed.ts), and tells the server which of its messages the
+ * page has handled (handled.ts). */
+function onEachSocket(connection: IClientConnection): void {
   const connect = connection.connect.bind(connection);
   connection.connect = () => {
     const session = connect();
     if (connection.socket !== null) {
+      unpacking(connection.socket);
       new HandledMessages(connection.socket);
     }
     return session;
@@ -176,9 +180,10 @@ async function openSession(
   if (item.template !== undefined) {
     query.set(item.template.arg, '1'); // the app's own template, if it has one
   }
+  query.set(PACKED_ARG, '1');
   const connection = new bk.ClientConnection(url, token, query.toString());
   withExtensions(connection, bk.bokeh, jsVersion(item.version), watch.extensionFailed);
-  countingHandled(connection);
+  onEachSocket(connection);
   const session = connection.connect();
   // (the socket exists once connect() returns: no other socket of the page is watched)
   const socket = connection.socket;
