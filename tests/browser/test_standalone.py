@@ -232,8 +232,12 @@ def test_an_app_page_tells_its_server_what_it_handled(lab_server, page, nb_name)
     assert [f"{PACKED_ARG}=1" in u for u in urls] == [True], urls
     assert texts == []
     assert messages[0] == ("ACK", 3)
-    assert messages[1][0] == "PULL-DOC-REPLY"
-    assert {t for t, _ in messages[2:]} <= {"PATCH-DOC", "OK"}  # (OK: to the page's events)
+    # the session streams from its start: its PATCH-DOCs may come before the document (as
+    # under `bokeh serve`, BokehJS drops those: the document it pulls holds them)
+    types = [t for t, _ in messages[1:]]
+    assert types.count("PULL-DOC-REPLY") == 1, types[:10]
+    assert "PATCH-DOC" in types
+    assert set(types) <= {"PULL-DOC-REPLY", "PATCH-DOC", "OK"}  # (OK: to the page's events)
     assert {n % 2 for _, n in messages} == {1}  # 3 + 2N fragments: the buffers in them
     assert max(n for _, n in messages) > 3
     assert counts[0] == 1, counts[:5]
