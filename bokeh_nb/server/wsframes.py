@@ -87,12 +87,17 @@ def packed_table(sizes: Sequence[int]) -> bytes:
     return b"".join(n.to_bytes(8, "little") for n in [len(offsets), *offsets])
 
 
+def _packing(parts: Sequence[Payload]) -> list[Payload]:
+    """The payload of the one message that packs parts: its table (``packed_table``), then
+    the parts, as they are."""
+    return [packed_table([len(p) for p in parts]), *parts]
+
+
 def _packed(parts: Sequence[Payload]) -> Iterator[Payload]:
-    """parts as the bytes of one binary websocket message (``packed_table``), in as few
+    """parts as the bytes of one binary websocket message (``_packing``), in as few
     writes as possible (``_joined``)."""
-    table = packed_table([len(p) for p in parts])
-    length = len(table) + sum(len(p) for p in parts)
-    return _joined([frame_header(length, True), table, *parts])
+    pieces = _packing(parts)
+    return _joined([frame_header(sum(len(p) for p in pieces), True), *pieces])
 
 
 def message_bytes(parts: Sequence[tuple[Payload, bool]], packed: bool) -> int:
@@ -119,8 +124,8 @@ def write_frames(
     written: Future[None] | None = None
     if compresses(handler):
         if packed:
-            table = packed_table([len(data) for data, _ in parts])
-            return handler.write_message(b"".join([table, *(d for d, _ in parts)]), binary=True)
+            payload = b"".join(_packing([data for data, _ in parts]))
+            return handler.write_message(payload, binary=True)
         for data, binary in parts:
             written = handler.write_message(bytes(data), binary=binary)
         return written
