@@ -67,6 +67,15 @@ case "${1:-}" in
     export BOKEH_NB_APPS_DIR="${BOKEH_NB_APPS_DIR:-$ROOT/notebooks/apps}"
     exec "$VENV/bin/jupyter" lab --notebook-dir="$ROOT/notebooks" "${extra[@]}" "$@"
     ;;
+  bench)
+    # the benchmarks (benchmarks/README.md), bokeh_nb on the bokeh release a user gets, as
+    # the anchors' pinned environment is: a pre-release's BokehJS would move the ratios
+    need_apt
+    setup
+    use_bokeh release
+    shift
+    exec "$VENV/bin/python" -m benchmarks.run "$@"
+    ;;
   test)
     need_apt
     setup
@@ -173,7 +182,7 @@ case "${1:-}" in
     exit $rc
     ;;
   *)
-    echo "usage: ./dev.sh lab | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh lab | ./dev.sh test [pytest args] | ./dev.sh bench [benchmarks.run args]" >&2
     exit 2
     ;;
 esac

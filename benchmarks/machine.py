@@ -151,10 +151,20 @@ def as_markdown(m: dict[str, Any]) -> str:
     def pkgs(versions: dict[str, str]) -> str:
         return ", ".join(f"{k} {v}" for k, v in versions.items())
 
+    ours = m["bokeh_nb_environment"].get("bokeh")
+    theirs = m["anchors_environment"].get("bokeh")
+    unlike = (
+        f"- **not like for like**: bokeh_nb ran on bokeh {ours}, the anchors on {theirs}; "
+        "BokehJS's own speed in the page differs between versions, so a ratio against an "
+        "anchor holds only for these two\n"
+        if ours != theirs
+        else ""
+    )
     return (
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']} "
         f"(Linux {m['kernel']}), Python {m['python']}, Chromium {m['chromium']}; "
         f"load average at the end {m['load_average_at_end']}.\n\n"
         f"- bokeh_nb's environment: {pkgs(m['bokeh_nb_environment'])}\n"
         f"- the anchors' environment: {pkgs(m['anchors_environment'])}\n"
+        f"{unlike}"
     )

@@ -43,3 +43,25 @@ def test_it_gives_up_after_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_busy_is_a_share_of_the_machine() -> None:
     assert 0.0 <= busy(0.05) <= 1.0
+
+
+def _machine(ours: str, theirs: str) -> dict[str, object]:
+    return {
+        "cpu": "CPU",
+        "cores": 2,
+        "memory_gib": 24,
+        "os": "Debian",
+        "kernel": "6",
+        "python": "3.11",
+        "chromium": "1",
+        "load_average_at_end": 0.5,
+        "bokeh_nb_environment": {"bokeh": ours, "bokeh_nb": "0.1.0"},
+        "anchors_environment": {"bokeh": theirs, "panel": "1.9"},
+    }
+
+
+def test_the_machine_line_says_when_bokeh_differs_from_the_anchors() -> None:
+    unlike = machine.as_markdown(_machine("3.10.0.dev5", "3.9.2"))
+    assert "not like for like" in unlike
+    assert "bokeh_nb ran on bokeh 3.10.0.dev5, the anchors on 3.9.2" in unlike
+    assert "not like for like" not in machine.as_markdown(_machine("3.9.2", "3.9.2"))
