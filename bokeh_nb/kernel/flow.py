@@ -15,6 +15,7 @@ from typing import Any
 
 from bokeh.document.events import (
     ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
     ColumnsStreamedEvent,
     DocumentPatchedEvent,
 )
@@ -69,7 +70,12 @@ class AckWindow:
     frame goes only once half of ``nbytes`` is pending (``merge_until``): a page that
     lags gets few large frames, not many small ones, each costing it a redraw (and about
     two of them at most are on their way to it). What a page's own event changed does
-    not wait for the window (``Outgoing.flush(answer=True)``). A page
+    not wait for the window (``Outgoing.flush(answer=True)``), nor, for its bytes, does
+    one frame without column data (a label, a range: ``carries_columns``) right after a
+    frame with some: a label that a callback sets a loop turn after a plot's new data
+    follows the data at once, not after the page's acknowledgement of it, and a lagging
+    page gets at most one such frame more per frame of data
+    (``benchmarks/results/PROFILE.md``). A page
     that stays behind for ``stall`` seconds without acknowledging anything (a frozen tab,
     a page gone without a goodbye) holds no one back until it acknowledges again; the
     seconds count from the first frame it has not acknowledged. The
@@ -88,8 +94,10 @@ class AckWindow:
     bytes_sent: int = 0
     _total_after: dict[int, int] = field(default_factory=dict)
     _acks: dict[str, tuple[int, float]] = field(default_factory=dict)
+    #: whether the last frame sent carried column data (``carries_columns``)
+    _last_columns: bool = False
 
-    def next_seq(self, nbytes: int = 0) -> int:
+    def next_seq(self, nbytes: int = 0, columns: bool = True) -> int:
         """Number the next frame, of nbytes bytes. A page that has acknowledged every frame
         so far starts to fall behind now: its ``stall`` counts from here, not from its last
         acknowledgement (a page that sat caught up through a quiet spell is not stalled
@@ -100,6 +108,7 @@ class AckWindow:
                 self._acks[client] = (seq, now)
         self.sent += 1
         self.bytes_sent += nbytes
+        self._last_columns = columns
         self._total_after[self.sent] = self.bytes_sent
         oldest = min((seq for seq, _ in self._acks.values()), default=self.sent)
         for seq in [s for s in self._total_after if s < min(oldest, self.sent - self.frames)]:
@@ -144,23 +153,31 @@ class AckWindow:
     def forget_all(self) -> None:
         self._acks.clear()
 
-    def hold_for(self, pending: int | None = None) -> float | None:
+    def hold_for(self, pending: int | None = None, columns: bool = True) -> float | None:
         """None if a frame of pending bytes may go now (None: whatever its size); else the
         seconds after which to look again (when a page that is behind would count as
-        stalled)."""
+        stalled). columns: the frame carries column data (``carries_columns``)."""
         now = time.monotonic()
         small = pending is not None and pending < self.merge_until
         waits = [
             stamp + self.stall - now
             for seq, stamp in self._acks.values()
-            if now - stamp < self.stall and self._holds(seq, small)
+            if now - stamp < self.stall and self._holds(seq, small, columns)
         ]
         return max(0.001, min(waits)) if waits else None
 
-    def _holds(self, seq: int, small: bool) -> bool:
+    def _holds(self, seq: int, small: bool, columns: bool) -> bool:
+        if not columns and self._last_columns:  # one frame without data after data
+            return self.sent - seq >= self.frames
         behind = self._bytes_behind(seq)
         lags = small and behind >= self.merge_until
         return lags or self.sent - seq >= self.frames or behind >= self.nbytes
+
+
+def carries_columns(event: DocumentPatchedEvent) -> bool:
+    """Whether event brings a data source's columns (new data, streamed rows, patches):
+    what a page that lags should get merged into few frames."""
+    return isinstance(event, ColumnDataChangedEvent | ColumnsStreamedEvent | ColumnsPatchedEvent)
 
 
 def event_bytes(event: DocumentPatchedEvent) -> int:

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _bokeh
-from .flow import AckWindow, MessageBudget, event_bytes
+from .flow import AckWindow, MessageBudget, carries_columns, event_bytes
 from .merging import joined, merge_event
 
 if TYPE_CHECKING:
@@ -99,11 +99,12 @@ class Outgoing:
         """Frames numbered so far: every message sent."""
         return self.window.sent
 
-    def send(self, msg: _bokeh.Message[Any]) -> None:
-        """Send msg now, as the next numbered frame."""
+    def send(self, msg: _bokeh.Message[Any], columns: bool = True) -> None:
+        """Send msg now, as the next numbered frame; columns: it may carry column data
+        (``carries_columns``)."""
         buffers = _bokeh.message_buffers(msg)
         nbytes = len(_bokeh.content_json(msg)) + sum(memoryview(b).nbytes for _, b in buffers)
-        seq = self.window.next_seq(nbytes)
+        seq = self.window.next_seq(nbytes, columns)
         self._channel.send_message(msg, seq, self.window.wants_ack())
 
     def backlog(self) -> asyncio.Future[None] | None:
@@ -154,7 +155,7 @@ class Outgoing:
                 self._pop_run()  # an echo nobody else would see
                 continue
             if not force and not answer:
-                hold = self.window.hold_for(sum(self._run_bytes))
+                hold = self.window.hold_for(sum(self._run_bytes), self._columns_pending())
                 if hold is not None:  # an acknowledgement flushes sooner
                     self._schedule(hold)
                     return
@@ -163,9 +164,14 @@ class Outgoing:
                 return
             self._pop_run()
             tag = {"origin": origin} if origin else {}
-            self.send(_bokeh.patch_message(joined(events), **tag))
+            columns = any(carries_columns(e) for e in events)
+            self.send(_bokeh.patch_message(joined(events), **tag), columns)
             self._last_flush = time.monotonic()
         self._release_backlog()
+
+    def _columns_pending(self) -> bool:
+        """Whether what is pending brings column data (``AckWindow.hold_for``)."""
+        return any(carries_columns(e) for _, events in self._runs for e in events)
 
     def _pop_run(self) -> None:
         self._runs.pop(0)
@@ -226,7 +232,8 @@ class Outgoing:
             self._flush, self._timer = _Flush.UNSCHEDULED, None
 
     def _window_moved(self) -> None:
-        if self._runs and self.window.hold_for(sum(self._run_bytes)) is None:
+        pending = sum(self._run_bytes)
+        if self._runs and self.window.hold_for(pending, self._columns_pending()) is None:
             if self._flush is _Flush.TIMER:  # the window's or the budget's: flush() asks both
                 self._cancel_timer()
                 self.flush()

@@ -282,6 +282,46 @@ def test_the_window_counts_bytes_and_merges_small_frames_for_a_lagging_page() ->
     assert len(window._total_after) <= window.frames + 1
 
 
+def test_a_frame_without_column_data_follows_a_frame_of_data_at_once() -> None:
+    """A label set a loop turn after a plot's new data (a frame far beyond the window's
+    bytes) goes right behind that frame, not once the page has acknowledged it, even when
+    the page has not acknowledged the frames before it yet; more data, or a second such
+    frame, waits for the page as before, and the window's frame count still holds."""
+    window = AckWindow(frames=8, nbytes=1000, stall=10.0)
+    window.ack("page", window.next_seq(100))
+    window.next_seq(10, columns=False)  # handled, not acknowledged yet (acks are lazy)
+    window.next_seq(5000)
+    assert window.hold_for(64) is not None, "column data waits for the page"
+    assert window.hold_for(64, columns=False) is None, "a label goes behind the data"
+    window.next_seq(64, columns=False)
+    assert window.hold_for(64, columns=False) is not None, "a second one waits, merged"
+    for _ in range(5):
+        window.next_seq(1)
+    assert window.hold_for(64, columns=False) is not None, "8 frames behind: the window holds"
+
+    async def main() -> None:
+        session, channel, source = streaming_session()
+        session.receive(pull_request(), "page")
+        ack(session, "page", session.frames_sent)
+        channel.messages.clear()
+        source.data = {"i": np.arange(10_000, dtype="float64")}  # 80 KB: past the window
+        await asyncio.sleep(0.01)
+        source.name = "label"
+        await asyncio.sleep(0.01)
+        patches = channel.of_type("PATCH-DOC")
+        kinds = [[e["kind"] for e in p.content["events"]] for p in patches]
+        assert kinds == [["ColumnDataChanged"], ["ModelChanged"]], kinds
+        source.stream({"i": np.array([1.0])})
+        source.name = "again"
+        await asyncio.sleep(0.01)
+        assert len(channel.of_type("PATCH-DOC")) == 2, "held: the page is behind"
+        ack(session, "page", session.frames_sent)
+        await asyncio.sleep(0.01)
+        assert len(channel.of_type("PATCH-DOC")) == 3 and not session.outgoing._runs
+
+    in_thread(main, 30)
+
+
 def test_a_page_event_is_answered_at_once_while_the_window_holds() -> None:
     """The page that sent an event waits for what its callback changed: that goes out at
     once, merged with what the window held, in order and before the event's OK, even
